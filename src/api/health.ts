@@ -1,0 +1,116 @@
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { toError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Backend } from '../queue/backend.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Store } from '../storage/store.js';
+
+export const SERVICE_JOBS = 'jack.BackgroundJobs';
+export const SERVICE_ADMIN = 'jack.AdminService';
+/** '' is the whole server. */
+export const HEALTH_SERVICES = ['', SERVICE_JOBS, SERVICE_ADMIN] as const;
+
+export interface HealthMonitorDeps {
+  backend: Backend;
+  scheduler: Scheduler | undefined;
+  store: Store;
+  intervalMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * grpc.health.v1 state, kept current by a periodic check:
+ * - `jack.BackgroundJobs` follows the backend (and scheduler) check;
+ * - `jack.AdminService` follows the config store's last refresh;
+ * - `''` is SERVING only when both are.
+ * Enqueue keeps working from the last store snapshot while the store is
+ * down, which is why the two services are reported apart.
+ */
+export interface HealthMonitor {
+  readonly implementation: HealthImplementation;
+  /** Runs one check now and updates the statuses. */
+  checkNow(): Promise<void>;
+  /** Starts the periodic check. */
+  start(): void;
+  /** Everything NOT_SERVING for good; stops the periodic check. */
+  shutDown(): void;
+}
+
+export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
+  const { backend, scheduler, store, logger, metrics } = deps;
+  const implementation = new HealthImplementation(
+    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])),
+  );
+  const current = new Map<string, boolean>();
+  let shuttingDown = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const set = (service: string, serving: boolean) => {
+    if (shuttingDown || current.get(service) === serving) return;
+    current.set(service, serving);
+    implementation.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
+    metrics.healthChanged(service, serving);
+  };
+
+  /** A check that does not answer within the interval counts as failed. */
+  const bounded = async (what: string, check: () => Promise<void>): Promise<string | undefined> => {
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        check(),
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(() => reject(new Error(`${what} check timed out`)), deps.intervalMs);
+        }),
+      ]);
+      return undefined;
+    } catch (err) {
+      return `${what}: ${toError(err).message}`;
+    } finally {
+      clearTimeout(timeout);
+    }
+  };
+
+  const checkNow = async () => {
+    const failures = (
+      await Promise.all([
+        bounded('backend', () => backend.check()),
+        scheduler === undefined ? undefined : bounded('scheduler', () => scheduler.check()),
+      ])
+    ).filter((f): f is string => f !== undefined);
+    const storeError = store.lastRefreshError();
+    const jobsOk = failures.length === 0;
+    const storeOk = storeError === undefined;
+    if (!jobsOk && current.get(SERVICE_JOBS) !== false)
+      logger.warn({ failures }, 'backend unhealthy: NOT_SERVING');
+    if (jobsOk && current.get(SERVICE_JOBS) === false)
+      logger.info('backend healthy again: SERVING');
+    if (!storeOk && current.get(SERVICE_ADMIN) !== false) {
+      logger.warn({ err: storeError }, 'config store unhealthy: admin NOT_SERVING');
+    }
+    set(SERVICE_JOBS, jobsOk);
+    set(SERVICE_ADMIN, storeOk);
+    set('', jobsOk && storeOk);
+  };
+
+  return {
+    implementation,
+    checkNow,
+    start() {
+      if (timer !== undefined) return;
+      timer = setInterval(() => {
+        checkNow().catch((err: unknown) => logger.error({ err }, 'health check crashed'));
+      }, deps.intervalMs);
+      timer.unref();
+    },
+    shutDown() {
+      if (timer !== undefined) clearInterval(timer);
+      for (const service of HEALTH_SERVICES) {
+        implementation.setStatus(service, 'NOT_SERVING');
+        metrics.healthChanged(service, false);
+      }
+      shuttingDown = true;
+    },
+  };
+}

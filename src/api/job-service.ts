@@ -1,0 +1,79 @@
+import { JackError } from '../errors.js';
+import type { BackgroundJobsServer, EnqueueRequest } from '../gen/jack/jack.js';
+import { decodeJobId, isJobOfProducer } from '../jobid/job-id.js';
+import type { EnqueueInput, Enqueuer } from '../jobs/enqueuer.js';
+import type { Metrics } from '../metrics.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { type HandlerDeps, isShadow, unary } from './handler.js';
+import { required } from './validate.js';
+
+export interface JobServiceDeps extends HandlerDeps {
+  enqueuer: Enqueuer;
+  scheduler: Scheduler | undefined;
+  maxBulkJobs: number;
+  metrics: Metrics;
+}
+
+const toInput = (request: EnqueueRequest): EnqueueInput => ({
+  producerId: request.producerId,
+  jobType: request.jobType,
+  payload: request.payload,
+  runAt: request.runAt,
+  traceId: request.traceId,
+  correlationId: request.correlationId,
+});
+
+/** jack.BackgroundJobs: Enqueue, EnqueueBulk, CancelJob. */
+export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
+  const { enqueuer, scheduler, maxBulkJobs, metrics } = deps;
+  return {
+    enqueue: unary(deps, 'Enqueue', async (request, call) => {
+      const { jobId, warnings } = await enqueuer.enqueue(toInput(request), isShadow(call.metadata));
+      return { jobId, errorMessages: warnings, correlationId: request.correlationId };
+    }),
+
+    enqueueBulk: unary(deps, 'EnqueueBulk', async (request, call) => {
+      const jobs = request.jobs;
+      if (jobs.length === 0)
+        throw new JackError('invalid_argument', 'jobs is empty: send at least one job');
+      if (jobs.length > maxBulkJobs) {
+        throw new JackError(
+          'invalid_argument',
+          `too many jobs: ${jobs.length}, the limit is ${maxBulkJobs} (MAX_BULK_JOBS)`,
+        );
+      }
+      metrics.bulkSize(jobs.length);
+      const outcomes = await enqueuer.enqueueMany(jobs.map(toInput), isShadow(call.metadata));
+      return {
+        results: outcomes.map((outcome, index) => ({
+          index,
+          jobId: outcome.error === undefined ? outcome.jobId : '',
+          error: outcome.error?.message ?? '',
+          errorMessages: outcome.warnings,
+          correlationId: jobs[index]?.correlationId ?? '',
+          reason: outcome.error?.reason ?? '',
+        })),
+      };
+    }),
+
+    cancelJob: unary(deps, 'CancelJob', async (request) => {
+      required('producer_id', request.producerId);
+      required('job_id', request.jobId);
+      const decoded = decodeJobId(request.jobId);
+      if (!isJobOfProducer(decoded, request.producerId)) {
+        throw new JackError(
+          'invalid_argument',
+          `job_id ${request.jobId} does not belong to producer ${request.producerId}`,
+        );
+      }
+      if (scheduler === undefined) {
+        throw new JackError(
+          'failed_precondition',
+          'no scheduler is configured (CLOUD_TASKS_*): jobs are published at once and cannot be cancelled',
+        );
+      }
+      await scheduler.cancel(request.jobId);
+      return {};
+    }),
+  };
+}

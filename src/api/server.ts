@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import type { HealthImplementation } from 'grpc-health-check';
+import type { TlsConfig } from '../config.js';
+import { JackError } from '../errors.js';
+import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
+import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
+import type { CallTracker } from './handler.js';
+import { loadPackageDefinition } from './proto.js';
+
+export interface GrpcServerDeps {
+  jobService: BackgroundJobsServer;
+  adminService: AdminServiceServer;
+  health: HealthImplementation;
+  calls: CallTracker;
+  maxReceiveBytes: number;
+  tls: TlsConfig | undefined;
+}
+
+export interface GrpcServer {
+  /** Binds and resolves with the bound port (`port` 0 picks a free one). */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Stops accepting calls, waits for unary calls in flight up to `graceMs`,
+   * then closes every remaining stream (health watches). Safe to call twice.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+async function credentials(tls: TlsConfig | undefined): Promise<ServerCredentials> {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const read = async (variable: string, path: string) => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new JackError(
+        'failed_precondition',
+        `${variable}=${path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  };
+  const [cert, key] = [
+    await read('TLS_CERT_FILE', tls.certFile),
+    await read('TLS_KEY_FILE', tls.keyFile),
+  ];
+  try {
+    return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+  } catch (err) {
+    throw new JackError(
+      'failed_precondition',
+      `TLS_CERT_FILE/TLS_KEY_FILE are not a usable PEM pair: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** One port: jack.BackgroundJobs, jack.AdminService, grpc.health.v1 and reflection (v1, v1alpha). */
+export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
+  const server = new Server({
+    'grpc.max_receive_message_length': deps.maxReceiveBytes,
+    'grpc.max_send_message_length': deps.maxReceiveBytes,
+  });
+  server.addService(BackgroundJobsService, deps.jobService);
+  server.addService(AdminServiceService, deps.adminService);
+  deps.health.addToServer(server);
+  new ReflectionService(loadPackageDefinition()).addToServer(server);
+  let stopping: Promise<void> | undefined;
+
+  return {
+    async listen(host, port) {
+      const creds = await credentials(deps.tls);
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      return new Promise<number>((resolve, reject) => {
+        server.bindAsync(address, creds, (err, boundPort) => {
+          if (err)
+            reject(
+              new JackError('failed_precondition', `cannot listen on ${address}: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else resolve(boundPort);
+        });
+      });
+    },
+    shutdown(graceMs) {
+      stopping ??= (async () => {
+        const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        });
+        // Once the last unary call has answered, give its response a moment
+        // to leave the socket before streams are cut.
+        const answered = deps.calls.idle().then(() => sleep(Math.min(200, graceMs)));
+        await Promise.race([drained, answered, deadline]);
+        clearTimeout(timer);
+        server.forceShutdown();
+      })();
+      return stopping;
+    },
+  };
+}

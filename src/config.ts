@@ -1,0 +1,437 @@
+/**
+ * Configuration: the only reader of `process.env`. `loadConfig(env)` is pure:
+ * it applies every default, validates every variable, collects all problems
+ * and throws one `ConfigError` whose message is a single line naming each bad
+ * variable. `main.ts` prints it and exits non-zero before binding the port.
+ */
+import type { Priority } from './queue/backend.js';
+
+/** Every default, with its unit. */
+export const DEFAULTS = {
+  /** gRPC listen port. */
+  grpcPort: 50051,
+  /** Address the gRPC server binds to (all interfaces). */
+  grpcHost: '0.0.0.0',
+  /** Largest request the server accepts, bytes (16 MiB). */
+  grpcMaxReceiveBytes: 16 * 1024 * 1024,
+  /** Largest job payload, bytes (1 MiB). */
+  maxPayloadBytes: 1_048_576,
+  /** Most jobs in one EnqueueBulk call. */
+  maxBulkJobs: 1000,
+  /** Upper bound of every wait on Pub/Sub for one publish, ms. */
+  pubsubPublishTimeoutMs: 5_000,
+  /** Publisher batching delay per priority, ms: urgent topics flush at once. */
+  pubsubBatchMaxDelayMs: { immediate: 0, high: 1, medium: 10, low: 50 } as Record<Priority, number>,
+  /** Messages per publisher batch. */
+  pubsubBatchMaxMessages: 100,
+  /** Flow control: messages in flight per topic before publish waits. */
+  pubsubMaxOutstandingMessages: 10_000,
+  /** Flow control: bytes in flight per topic before publish waits (256 MiB). */
+  pubsubMaxOutstandingBytes: 256 * 1024 * 1024,
+  /** How often the backend (and scheduler) are probed for health, ms. */
+  healthCheckIntervalMs: 10_000,
+  /** A job at least this far in the future goes to the scheduler, ms. */
+  scheduleThresholdMs: 60_000,
+  /** Where Cloud Tasks sends the publish request when a task fires. */
+  pubsubRestEndpoint: 'https://pubsub.googleapis.com',
+  /** How often every replica re-reads the config store, ms. */
+  configRefreshIntervalMs: 30_000,
+  /** How long in-flight calls may run after SIGTERM, ms. */
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+} as const;
+
+/** Pub/Sub's own limit on one message, bytes (10 MB). */
+export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
+/** Room for the non-payload fields of an EnqueueRequest, bytes. */
+const REQUEST_OVERHEAD_BYTES = 8 * 1024;
+
+export const PRIORITIES = [
+  'immediate',
+  'high',
+  'medium',
+  'low',
+] as const satisfies readonly Priority[];
+
+export type MessageFormat = 'native' | 'legacy';
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+}
+
+export type BackendConfig =
+  | { kind: 'noop' }
+  | {
+      kind: 'pubsub';
+      project: string;
+      /** Topic name per priority; a priority without one uses `medium`. */
+      topics: { medium: string } & Partial<Record<Priority, string>>;
+      createTopics: boolean;
+      verifyTopics: boolean;
+      publishTimeoutMs: number;
+      batchMaxDelayMs: Record<Priority, number>;
+      batchMaxMessages: number;
+      maxOutstandingMessages: number;
+      maxOutstandingBytes: number;
+      /** host:port of the emulator when PUBSUB_EMULATOR_HOST is set. */
+      emulatorHost: string | undefined;
+    };
+
+export type StoreConfig =
+  | { kind: 'memory' }
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 'gcs';
+      bucket: string;
+      /** Object name prefix, '' or ending in '/'. */
+      prefix: string;
+      /** API endpoint override (GCS_ENDPOINT), e.g. an emulator; undefined = the client's default. */
+      apiEndpoint: string | undefined;
+    };
+
+export type SchedulerConfig =
+  | { kind: 'none' }
+  | {
+      kind: 'cloud-tasks';
+      project: string;
+      location: string;
+      queue: string;
+      serviceAccount: string;
+      /** Base URL of the Pub/Sub REST API the task calls when it fires. */
+      pubsubRestEndpoint: string;
+      /** host:port of a plaintext Cloud Tasks endpoint (tests); undefined = Google. */
+      apiEndpoint: string | undefined;
+    };
+
+export interface Config {
+  grpcHost: string;
+  grpcPort: number;
+  grpcMaxReceiveBytes: number;
+  tls: TlsConfig | undefined;
+  maxPayloadBytes: number;
+  maxBulkJobs: number;
+  legacyPayloadQueueRouting: boolean;
+  messageFormat: MessageFormat;
+  backend: BackendConfig;
+  scheduler: SchedulerConfig;
+  scheduleThresholdMs: number;
+  healthCheckIntervalMs: number;
+  store: StoreConfig;
+  configRefreshIntervalMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+  /** Prometheus port; undefined = metrics off. */
+  metricsPort: number | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Parses and validates the environment. Throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const p = new Parser(env, problems);
+
+  const grpcHost = p.string('GRPC_HOST') ?? DEFAULTS.grpcHost;
+  const grpcPort = p.port('GRPC_PORT') ?? DEFAULTS.grpcPort;
+  const grpcMaxReceiveBytes = p.size('GRPC_MAX_RECEIVE_BYTES') ?? DEFAULTS.grpcMaxReceiveBytes;
+  const maxPayloadBytes = p.size('MAX_PAYLOAD_BYTES') ?? DEFAULTS.maxPayloadBytes;
+  const maxBulkJobs = p.positiveInt('MAX_BULK_JOBS') ?? DEFAULTS.maxBulkJobs;
+  if (maxPayloadBytes > PUBSUB_MAX_MESSAGE_BYTES) {
+    problems.push(
+      `MAX_PAYLOAD_BYTES=${maxPayloadBytes} is above the Pub/Sub message limit of ${PUBSUB_MAX_MESSAGE_BYTES} bytes`,
+    );
+  } else if (maxPayloadBytes + REQUEST_OVERHEAD_BYTES > grpcMaxReceiveBytes) {
+    problems.push(
+      `MAX_PAYLOAD_BYTES=${maxPayloadBytes} does not fit in one request of GRPC_MAX_RECEIVE_BYTES=${grpcMaxReceiveBytes} (leave ${REQUEST_OVERHEAD_BYTES} bytes for the other fields)`,
+    );
+  }
+
+  const certFile = p.string('TLS_CERT_FILE');
+  const keyFile = p.string('TLS_KEY_FILE');
+  let tls: TlsConfig | undefined;
+  if (certFile !== undefined && keyFile !== undefined) tls = { certFile, keyFile };
+  else if (certFile !== undefined || keyFile !== undefined) {
+    problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)');
+  }
+
+  const legacyPayloadQueueRouting = p.bool('LEGACY_PAYLOAD_QUEUE_ROUTING') ?? false;
+  const messageFormat = p.oneOf('MESSAGE_FORMAT', ['native', 'legacy'] as const) ?? 'native';
+
+  const backend = parseBackend(p, env, problems);
+  const scheduler = parseScheduler(p, backend, problems);
+  const scheduleThresholdMs = p.duration('SCHEDULE_THRESHOLD') ?? DEFAULTS.scheduleThresholdMs;
+  const healthCheckIntervalMs =
+    p.positiveDuration('HEALTH_CHECK_INTERVAL') ?? DEFAULTS.healthCheckIntervalMs;
+
+  const store = parseStore(p, problems);
+  const configRefreshIntervalMs =
+    p.positiveDuration('CONFIG_REFRESH_INTERVAL') ?? DEFAULTS.configRefreshIntervalMs;
+  const shutdownGraceMs = p.duration('SHUTDOWN_GRACE_PERIOD') ?? DEFAULTS.shutdownGraceMs;
+  const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
+  const metricsPort = p.port('METRICS_PORT');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    grpcHost,
+    grpcPort,
+    grpcMaxReceiveBytes,
+    tls,
+    maxPayloadBytes,
+    maxBulkJobs,
+    legacyPayloadQueueRouting,
+    messageFormat,
+    backend,
+    scheduler,
+    scheduleThresholdMs,
+    healthCheckIntervalMs,
+    store,
+    configRefreshIntervalMs,
+    shutdownGraceMs,
+    logLevel,
+    metricsPort,
+  });
+}
+
+function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
+  const kind = p.oneOf('QUEUE_BACKEND', ['noop', 'pubsub'] as const) ?? 'noop';
+  const project = p.string('PUBSUB_PROJECT');
+  const topics: Partial<Record<Priority, string>> = {};
+  for (const priority of PRIORITIES) {
+    const topic = p.string(`PUBSUB_TOPIC_${priority.toUpperCase()}`);
+    if (topic !== undefined) topics[priority] = topic;
+  }
+  const createTopics = p.bool('PUBSUB_CREATE_TOPICS') ?? false;
+  const verifyTopics = p.bool('PUBSUB_VERIFY_TOPICS') ?? true;
+  const publishTimeoutMs =
+    p.positiveDuration('PUBSUB_PUBLISH_TIMEOUT') ?? DEFAULTS.pubsubPublishTimeoutMs;
+  const batchMaxDelayMs = { ...DEFAULTS.pubsubBatchMaxDelayMs };
+  for (const priority of PRIORITIES) {
+    const delay = p.duration(`PUBSUB_BATCH_MAX_DELAY_${priority.toUpperCase()}`);
+    if (delay !== undefined) batchMaxDelayMs[priority] = delay;
+  }
+  const batchMaxMessages =
+    p.positiveInt('PUBSUB_BATCH_MAX_MESSAGES') ?? DEFAULTS.pubsubBatchMaxMessages;
+  const maxOutstandingMessages =
+    p.positiveInt('PUBSUB_MAX_OUTSTANDING_MESSAGES') ?? DEFAULTS.pubsubMaxOutstandingMessages;
+  const maxOutstandingBytes =
+    p.size('PUBSUB_MAX_OUTSTANDING_BYTES') ?? DEFAULTS.pubsubMaxOutstandingBytes;
+
+  if (kind === 'noop') {
+    // An operator who configured Pub/Sub but forgot QUEUE_BACKEND must not
+    // have jobs silently discarded (SPEC §3).
+    const stray = [
+      'PUBSUB_PROJECT',
+      ...PRIORITIES.map((q) => `PUBSUB_TOPIC_${q.toUpperCase()}`),
+    ].filter((name) => nonEmpty(env[name]));
+    if (stray.length > 0) {
+      problems.push(
+        `${stray.join(', ')} set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=pubsub to publish)`,
+      );
+    }
+    return { kind: 'noop' };
+  }
+  if (project === undefined) problems.push('PUBSUB_PROJECT is required when QUEUE_BACKEND=pubsub');
+  const medium = topics.medium;
+  if (medium === undefined)
+    problems.push('PUBSUB_TOPIC_MEDIUM is required when QUEUE_BACKEND=pubsub');
+  return {
+    kind: 'pubsub',
+    project: project ?? '',
+    topics: { ...topics, medium: medium ?? '' },
+    createTopics,
+    verifyTopics,
+    publishTimeoutMs,
+    batchMaxDelayMs,
+    batchMaxMessages,
+    maxOutstandingMessages,
+    maxOutstandingBytes,
+    emulatorHost: p.string('PUBSUB_EMULATOR_HOST'),
+  };
+}
+
+function parseScheduler(p: Parser, backend: BackendConfig, problems: string[]): SchedulerConfig {
+  const names = ['CLOUD_TASKS_PROJECT', 'CLOUD_TASKS_LOCATION', 'CLOUD_TASKS_QUEUE'] as const;
+  const [project, location, queue] = names.map((name) => p.string(name));
+  const serviceAccount = p.string('CLOUD_TASKS_SERVICE_ACCOUNT');
+  const pubsubRestEndpoint = (p.url('PUBSUB_REST_ENDPOINT') ?? DEFAULTS.pubsubRestEndpoint).replace(
+    /\/+$/,
+    '',
+  );
+  const apiEndpoint = p.string('CLOUD_TASKS_ENDPOINT');
+  const given = [project, location, queue].filter((v) => v !== undefined).length;
+  if (given === 0) return { kind: 'none' };
+  if (given < 3 || project === undefined || location === undefined || queue === undefined) {
+    problems.push(`${names.join(', ')} must be set together to enable the Cloud Tasks scheduler`);
+    return { kind: 'none' };
+  }
+  if (serviceAccount === undefined) {
+    problems.push(
+      'CLOUD_TASKS_SERVICE_ACCOUNT is required with the Cloud Tasks scheduler (its token publishes the job)',
+    );
+  }
+  if (backend.kind !== 'pubsub') {
+    problems.push(
+      'the Cloud Tasks scheduler publishes to Pub/Sub topics: it needs QUEUE_BACKEND=pubsub',
+    );
+  }
+  return {
+    kind: 'cloud-tasks',
+    project,
+    location,
+    queue,
+    serviceAccount: serviceAccount ?? '',
+    pubsubRestEndpoint,
+    apiEndpoint,
+  };
+}
+
+function parseStore(p: Parser, problems: string[]): StoreConfig {
+  const bucket = p.string('GCS_BUCKET');
+  const dir = p.string('CONFIG_DIR');
+  const prefixRaw = p.string('GCS_PREFIX');
+  const apiEndpoint = p.url('GCS_ENDPOINT');
+  if (bucket !== undefined && dir !== undefined) {
+    problems.push('GCS_BUCKET and CONFIG_DIR are both set: choose one config store');
+  }
+  if (bucket !== undefined) {
+    let prefix = prefixRaw ?? '';
+    if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
+    return { kind: 'gcs', bucket, prefix, apiEndpoint };
+  }
+  if (prefixRaw !== undefined) problems.push('GCS_PREFIX is set but GCS_BUCKET is not');
+  if (dir !== undefined) return { kind: 'local', dir };
+  return { kind: 'memory' };
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** Parses a Go-style duration ("1m", "1h30m", "250ms", "0") into milliseconds. */
+export function parseDurationMs(text: string): number | undefined {
+  const s = text.trim();
+  if (s === '0') return 0;
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) return undefined;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? Number.NaN);
+  }
+  return Number.isFinite(total) ? Math.round(total) : undefined;
+}
+
+/** Parses a byte size: a plain integer, or with KB/KiB/MB/MiB/GB/GiB. */
+export function parseSizeBytes(text: string): number | undefined {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  if (m === null) return undefined;
+  const unit = SIZE_UNITS[(m[2] ?? '').toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Number(m[1]) * unit;
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Reads one variable at a time; records a problem naming the variable when it does not parse. */
+class Parser {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  /** The trimmed value, or undefined when unset or blank. */
+  string(name: string): string | undefined {
+    const value = this.env[name];
+    return nonEmpty(value) ? value.trim() : undefined;
+  }
+
+  private parse<T>(name: string, what: string, fn: (s: string) => T | undefined): T | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const value = fn(raw);
+    if (value === undefined) this.problems.push(`${name}=${JSON.stringify(raw)} is not ${what}`);
+    return value;
+  }
+
+  port(name: string): number | undefined {
+    return this.parse(name, 'a port number (0-65535)', (s) => {
+      const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
+      return n >= 0 && n <= 65535 ? n : undefined;
+    });
+  }
+
+  positiveInt(name: string): number | undefined {
+    return this.parse(name, 'a positive integer', (s) => {
+      const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
+      return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    });
+  }
+
+  size(name: string): number | undefined {
+    return this.parse(name, 'a size in bytes (e.g. 1048576, 512KiB, 16MiB)', (s) => {
+      const n = parseSizeBytes(s);
+      return n !== undefined && n > 0 ? n : undefined;
+    });
+  }
+
+  duration(name: string): number | undefined {
+    return this.parse(name, 'a duration (e.g. 500ms, 10s, 1m)', parseDurationMs);
+  }
+
+  positiveDuration(name: string): number | undefined {
+    return this.parse(name, 'a positive duration (e.g. 500ms, 10s, 1m)', (s) => {
+      const ms = parseDurationMs(s);
+      return ms !== undefined && ms > 0 ? ms : undefined;
+    });
+  }
+
+  bool(name: string): boolean | undefined {
+    return this.parse(name, 'a boolean (true or false)', (s) => {
+      const v = s.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      return undefined;
+    });
+  }
+
+  url(name: string): string | undefined {
+    return this.parse(name, 'an http(s) URL', (s) =>
+      /^https?:\/\/[^\s/]+/.test(s) ? s : undefined,
+    );
+  }
+
+  oneOf<const T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    return this.parse(name, `one of ${allowed.join('|')}`, (s) =>
+      (allowed as readonly string[]).includes(s) ? (s as T) : undefined,
+    );
+  }
+}

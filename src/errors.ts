@@ -1,0 +1,70 @@
+/**
+ * The one domain error of Jack. Storage, queue and scheduler code throw it;
+ * only `api/status.ts` turns it into a gRPC status. No grpc import here.
+ */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'not_found'
+  | 'already_exists'
+  | 'failed_precondition'
+  | 'aborted'
+  | 'resource_exhausted'
+  | 'unavailable'
+  | 'deadline_exceeded'
+  | 'cancelled'
+  | 'internal';
+
+/**
+ * Machine-readable reason of a refused job in an EnqueueBulk result
+ * (SPEC §2). Derived from the error code unless an error names its own.
+ */
+export type BulkReason =
+  | 'validation_error'
+  | 'payload_too_large'
+  | 'unavailable'
+  | 'internal_error';
+
+export interface JackErrorOptions {
+  cause?: unknown;
+  /** Overrides the bulk reason derived from the code (e.g. payload_too_large). */
+  reason?: BulkReason;
+}
+
+export class JackError extends Error {
+  override readonly name = 'JackError';
+  readonly code: ErrorCode;
+  readonly reason: BulkReason;
+
+  constructor(code: ErrorCode, message: string, options: JackErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.reason = options.reason ?? reasonForCode(code);
+  }
+}
+
+function reasonForCode(code: ErrorCode): BulkReason {
+  switch (code) {
+    case 'invalid_argument':
+    case 'failed_precondition':
+    case 'not_found':
+    case 'already_exists':
+      return 'validation_error';
+    case 'unavailable':
+    case 'deadline_exceeded':
+    case 'aborted':
+    case 'resource_exhausted':
+      return 'unavailable';
+    default:
+      return 'internal_error';
+  }
+}
+
+export function isJackError(err: unknown, code?: ErrorCode): err is JackError {
+  return err instanceof JackError && (code === undefined || err.code === code);
+}
+
+/** Normalises anything caught into an Error (a thrown string becomes its message). */
+export function toError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  return new Error(typeof err === 'string' ? err : JSON.stringify(err));
+}

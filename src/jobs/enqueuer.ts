@@ -1,0 +1,264 @@
+/**
+ * Enqueue logic, independent of gRPC: validate a request, route it (job-type
+ * registry or legacy payload routing), give it an id, encode it, and hand it
+ * to the backend (now) or the scheduler (future). Enqueue and EnqueueBulk
+ * share every step, so a job is treated the same either way.
+ */
+
+import { maxAttributeBytes, required } from '../api/validate.js';
+import type { Config } from '../config.js';
+import { isJackError, JackError, toError } from '../errors.js';
+import { Queue } from '../gen/jack/storage.js';
+import type { JobIdGenerator } from '../jobid/job-id.js';
+import type { Metrics } from '../metrics.js';
+import type { Backend, Job, OutboundMessage, Priority } from '../queue/backend.js';
+import { encodeMessage } from '../queue/message.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Store } from '../storage/store.js';
+
+/** max_retries of a job routed without a registered job type (SPEC §2.5). */
+export const UNREGISTERED_MAX_RETRIES = 10;
+
+export interface EnqueueInput {
+  producerId: string;
+  jobType: string;
+  payload: Buffer;
+  runAt: Date | undefined;
+  traceId: string;
+  correlationId: string;
+}
+
+/** Outcome of one job; `error` is set when it was not accepted. */
+export interface EnqueueOutcome {
+  jobId: string;
+  warnings: string[];
+  error: JackError | undefined;
+}
+
+export interface Enqueuer {
+  /** Enqueues one job; throws its JackError when it was not accepted. */
+  enqueue(input: EnqueueInput, shadow: boolean): Promise<{ jobId: string; warnings: string[] }>;
+  /** Enqueues many jobs concurrently; one outcome per input, in order. */
+  enqueueMany(inputs: readonly EnqueueInput[], shadow: boolean): Promise<EnqueueOutcome[]>;
+}
+
+export interface EnqueuerDeps {
+  config: Pick<
+    Config,
+    'maxPayloadBytes' | 'legacyPayloadQueueRouting' | 'messageFormat' | 'scheduleThresholdMs'
+  >;
+  store: Store;
+  backend: Backend;
+  scheduler: Scheduler | undefined;
+  ids: JobIdGenerator;
+  metrics: Metrics;
+  /** Current time; tests may fix it. */
+  now?: () => number;
+}
+
+const PRIORITY_OF_QUEUE: Record<number, Priority> = {
+  [Queue.QUEUE_IMMEDIATE]: 'immediate',
+  [Queue.QUEUE_HIGH]: 'high',
+  [Queue.QUEUE_MEDIUM]: 'medium',
+  [Queue.QUEUE_LOW]: 'low',
+};
+
+/** Queue enum → priority; UNSPECIFIED (and anything unknown) routes as medium. */
+export function priorityOfQueue(queue: Queue): Priority {
+  return PRIORITY_OF_QUEUE[queue] ?? 'medium';
+}
+
+const LEGACY_QUEUES: ReadonlySet<string> = new Set(['immediate', 'high', 'medium', 'low']);
+const QUEUE_KEY = Buffer.from('"queue"');
+
+/**
+ * LEGACY_PAYLOAD_QUEUE_ROUTING: a JSON object payload whose `queue` is exactly
+ * one of the four priority names picks that priority. Anything else → undefined.
+ */
+export function legacyPayloadPriority(payload: Buffer): Priority | undefined {
+  // Cheap pre-check: most payloads never mention "queue", so skip the parse.
+  if (payload.length === 0 || payload.indexOf(QUEUE_KEY) === -1) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const queue = (parsed as { queue?: unknown }).queue;
+  return typeof queue === 'string' && LEGACY_QUEUES.has(queue) ? (queue as Priority) : undefined;
+}
+
+interface Prepared {
+  message: OutboundMessage;
+  runAt: Date;
+  scheduled: boolean;
+}
+
+export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
+  const { config, store, backend, scheduler, ids, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
+  const prepare = (input: EnqueueInput, shadow: boolean, warnings: string[]): Prepared => {
+    required('producer_id', input.producerId);
+    required('job_type', input.jobType);
+    if (input.payload.length > config.maxPayloadBytes) {
+      throw new JackError(
+        'invalid_argument',
+        `payload is ${input.payload.length} bytes, larger than the limit of ${config.maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES)`,
+        { reason: 'payload_too_large' },
+      );
+    }
+    maxAttributeBytes('producer_id', input.producerId);
+    maxAttributeBytes('job_type', input.jobType);
+    maxAttributeBytes('trace_id', input.traceId);
+    maxAttributeBytes('correlation_id', input.correlationId);
+
+    if (store.getProducer(input.producerId) === undefined) {
+      warnings.push(`unregistered producer_id: ${input.producerId}`);
+    }
+    let priority = config.legacyPayloadQueueRouting
+      ? legacyPayloadPriority(input.payload)
+      : undefined;
+    let maxRetries = UNREGISTERED_MAX_RETRIES;
+    if (priority === undefined) {
+      const jobType = store.getJobType(input.producerId, input.jobType);
+      if (jobType === undefined) {
+        warnings.push(`unregistered job_type: ${input.jobType} (producer: ${input.producerId})`);
+        priority = 'medium';
+      } else {
+        priority = priorityOfQueue(jobType.queue);
+        maxRetries = jobType.maxRetries;
+      }
+    }
+
+    const nowMs = now();
+    const createdAt = new Date(nowMs);
+    const runAt = input.runAt ?? createdAt;
+    const job: Job = {
+      id: ids.next(input.producerId, input.jobType, nowMs),
+      producerId: input.producerId,
+      jobType: input.jobType,
+      priority,
+      payload: input.payload,
+      runAt,
+      createdAt,
+      traceId: input.traceId,
+      correlationId: input.correlationId,
+      maxRetries,
+      shadow,
+    };
+    const message = encodeMessage(job, config.messageFormat, createdAt);
+    const scheduled =
+      scheduler !== undefined && runAt.getTime() >= nowMs + config.scheduleThresholdMs;
+    return { message, runAt, scheduled };
+  };
+
+  /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
+  const dispatch = async (prepared: Prepared): Promise<void> => {
+    const { message } = prepared;
+    if (prepared.scheduled && scheduler !== undefined) {
+      await scheduler.schedule(message, prepared.runAt);
+      metrics.jobFinished(message.priority, 'scheduled');
+      return;
+    }
+    const started = performance.now();
+    try {
+      await backend.publish(message);
+    } catch (err) {
+      metrics.publishFinished(message.priority, false, (performance.now() - started) / 1000);
+      throw err;
+    }
+    metrics.publishFinished(message.priority, true, (performance.now() - started) / 1000);
+    metrics.jobFinished(message.priority, 'published');
+  };
+
+  const asJackError = (err: unknown): JackError =>
+    isJackError(err)
+      ? err
+      : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
+
+  return {
+    async enqueue(input, shadow) {
+      const warnings: string[] = [];
+      let prepared: Prepared;
+      try {
+        prepared = prepare(input, shadow, warnings);
+      } catch (err) {
+        metrics.jobFinished(undefined, 'refused');
+        throw err;
+      }
+      try {
+        await dispatch(prepared);
+      } catch (err) {
+        const error = asJackError(err);
+        metrics.jobFinished(
+          prepared.message.priority,
+          error.code === 'invalid_argument' ? 'refused' : 'failed',
+        );
+        throw error;
+      }
+      return { jobId: prepared.message.jobId, warnings };
+    },
+
+    async enqueueMany(inputs, shadow) {
+      const outcomes: EnqueueOutcome[] = new Array(inputs.length);
+      const toPublish: OutboundMessage[] = [];
+      const publishIndex: number[] = [];
+      const scheduling: Promise<void>[] = [];
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i] as EnqueueInput;
+        const warnings: string[] = [];
+        try {
+          const prepared = prepare(input, shadow, warnings);
+          const outcome: EnqueueOutcome = {
+            jobId: prepared.message.jobId,
+            warnings,
+            error: undefined,
+          };
+          outcomes[i] = outcome;
+          if (prepared.scheduled) {
+            scheduling.push(
+              dispatch(prepared).catch((err: unknown) => {
+                const error = asJackError(err);
+                metrics.jobFinished(
+                  prepared.message.priority,
+                  error.code === 'invalid_argument' ? 'refused' : 'failed',
+                );
+                outcome.jobId = '';
+                outcome.error = error;
+              }),
+            );
+          } else {
+            toPublish.push(prepared.message);
+            publishIndex.push(i);
+          }
+        } catch (err) {
+          metrics.jobFinished(undefined, 'refused');
+          outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
+        }
+      }
+      const started = performance.now();
+      const [published] = await Promise.all([
+        backend.publishMany(toPublish),
+        Promise.all(scheduling),
+      ]);
+      const seconds = (performance.now() - started) / 1000;
+      for (let k = 0; k < published.length; k++) {
+        const result = published[k] as PromiseSettledResult<string>;
+        const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
+        const priority = (toPublish[k] as OutboundMessage).priority;
+        metrics.publishFinished(priority, result.status === 'fulfilled', seconds);
+        if (result.status === 'fulfilled') {
+          metrics.jobFinished(priority, 'published');
+        } else {
+          metrics.jobFinished(priority, 'failed');
+          outcome.jobId = '';
+          outcome.error = asJackError(result.reason);
+        }
+      }
+      return outcomes;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Process entry: read the environment, start the app, turn signals into a
+ * graceful shutdown. The only module with process-level side effects.
+ */
+import { type App, startApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { toError } from './errors.js';
+import { createLogger } from './logger.js';
+
+/** Exit code of a process stopped by bad configuration or a failed startup. */
+const EXIT_STARTUP_FAILED = 1;
+
+function fail(reason: string): never {
+  // One line on stderr, so the reason is the first thing an operator sees.
+  process.stderr.write(`jack: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(EXIT_STARTUP_FAILED);
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : toError(err).message);
+  }
+  const logger = createLogger({ level: config.logLevel });
+  logger.info({ config }, 'starting jack');
+
+  let app: App;
+  try {
+    app = await startApp(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'startup failed');
+    fail(`startup failed: ${toError(err).message}`);
+  }
+  logger.info(
+    {
+      address: `${config.grpcHost}:${app.port}`,
+      tls: config.tls !== undefined,
+      store: `${app.store.kind} (${app.store.location})`,
+      backend: app.backend.kind,
+      metricsPort: app.metricsPort,
+    },
+    `jack listening on ${config.grpcHost}:${app.port}`,
+  );
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    app.shutdown().then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((err: unknown) => fail(toError(err).message));

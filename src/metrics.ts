@@ -1,0 +1,33 @@
+import type { Priority } from './queue/backend.js';
+
+/** What happened to one job. */
+export type JobOutcome = 'published' | 'scheduled' | 'refused' | 'failed';
+
+/**
+ * What the service reports for monitoring. The Prometheus implementation
+ * lives in `metrics/prometheus.ts` and is loaded only when METRICS_PORT is
+ * set; otherwise `noopMetrics` costs nothing on the hot path.
+ */
+export interface Metrics {
+  /** One finished RPC: method name (e.g. `Enqueue`), status name, duration. */
+  callFinished(method: string, code: string, seconds: number): void;
+  /** One job's outcome; priority is undefined when the job failed validation. */
+  jobFinished(priority: Priority | undefined, outcome: JobOutcome): void;
+  /** Time the backend took to accept one message. */
+  publishFinished(priority: Priority, ok: boolean, seconds: number): void;
+  /** Jobs in one EnqueueBulk call. */
+  bulkSize(jobs: number): void;
+  /** One refresh of the config store. */
+  storeRefreshed(ok: boolean): void;
+  /** Current health of one service name ('' is the whole server). */
+  healthChanged(service: string, serving: boolean): void;
+}
+
+export const noopMetrics: Metrics = {
+  callFinished() {},
+  jobFinished() {},
+  publishFinished() {},
+  bulkSize() {},
+  storeRefreshed() {},
+  healthChanged() {},
+};
