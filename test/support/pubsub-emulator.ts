@@ -1,0 +1,107 @@
+/**
+ * The official Google Pub/Sub emulator (Java, from the Cloud SDK), started
+ * on a free port and stopped by its PID. Found through PUBSUB_EMULATOR_BIN,
+ * or next to the `gcloud` on PATH (SDK_ROOT/platform/pubsub-emulator/bin).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface PubSubEmulator {
+  /** host:port, the value for PUBSUB_EMULATOR_HOST. */
+  host: string;
+  port: number;
+  pid: number;
+  /** Stops the emulator (SIGTERM, then SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Path of the emulator start script, or undefined when it is not installed. */
+export function findPubSubEmulator(): string | undefined {
+  const explicit = process.env.PUBSUB_EMULATOR_BIN;
+  if (explicit !== undefined && explicit !== '') return existsSync(explicit) ? explicit : undefined;
+  const which = spawnSync('sh', ['-c', 'command -v gcloud'], { encoding: 'utf8' });
+  const gcloud = which.stdout.trim();
+  if (which.status !== 0 || gcloud === '') return undefined;
+  const sdkRoot = dirname(dirname(realpathSync(gcloud)));
+  const script = join(sdkRoot, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
+  return existsSync(script) ? script : undefined;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function answers(host: string): Promise<boolean> {
+  try {
+    const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts an emulator and resolves once it answers HTTP on its port.
+ * @param port a fixed port (to restart one on the same address); default: a free one.
+ */
+export async function startPubSubEmulator(
+  options: { port?: number; timeoutMs?: number } = {},
+): Promise<PubSubEmulator> {
+  const script = findPubSubEmulator();
+  if (script === undefined) throw new Error('the Google Pub/Sub emulator is not installed');
+  const port = options.port ?? (await freePort());
+  const host = `127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(script, ['--host=127.0.0.1', `--port=${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: false,
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let running = true;
+  void exited.then(() => {
+    running = false;
+  });
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (!(await answers(host))) {
+    if (!running) throw new Error(`Pub/Sub emulator exited during startup: ${stderr.trim()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Pub/Sub emulator did not answer on ${host} in time: ${stderr.trim()}`);
+    }
+    await sleep(200);
+  }
+
+  const pid = child.pid ?? -1;
+  let stopped: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    pid,
+    stop() {
+      stopped ??= (async () => {
+        if (!running) return;
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(killer);
+      })();
+      return stopped;
+    },
+  };
+}
