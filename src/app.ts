@@ -26,6 +26,8 @@ import type { ObjectIO, Store } from './storage/store.js';
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
   memoryObjects?: ObjectIO;
+  /** Replaces the configured queue backend (tests record or fail publishes with it). */
+  backend?: Backend;
 }
 
 export interface App {
@@ -83,7 +85,7 @@ export async function startApp(
     const store = await openStore(config, logger, metrics, overrides);
     releasers.push(() => store.close());
 
-    const backend = await openBackend(config, logger);
+    const backend = overrides.backend ?? (await openBackend(config, logger));
     releasers.push(() => backend.close());
 
     const scheduler = await openScheduler(config, logger);

@@ -64,7 +64,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
 
     createJobType: unary(deps, 'CreateJobType', async (request) => {
       required('producer_id', request.producerId);
-      required('name', request.name);
+      required('name', request.name.trim());
       maxAttributeBytes('name', request.name);
       if (!VALID_QUEUES.has(request.queue)) {
         throw new JackError(

@@ -24,3 +24,22 @@ export function maxAttributeBytes(field: string, value: string): void {
     );
   }
 }
+
+/** google.protobuf.Timestamp's range (RFC 3339 years 0001–9999), in ms since the epoch. */
+const MIN_TIMESTAMP_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const MAX_TIMESTAMP_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/**
+ * A time outside the Timestamp range cannot be written as an RFC 3339
+ * attribute (and beyond ±8.64e15 ms is not even a Date): refuse it here
+ * rather than fail later with an unexpected error.
+ */
+export function timestampInRange(field: string, value: Date): void {
+  const ms = value.getTime();
+  if (!(ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS)) {
+    throw new JackError(
+      'invalid_argument',
+      `${field} is outside the range of a Timestamp (0001-01-01 to 9999-12-31 UTC)`,
+    );
+  }
+}

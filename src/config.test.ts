@@ -1,0 +1,402 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadConfig, parseDurationMs, parseSizeBytes } from './config.js';
+
+/** The ConfigError that `loadConfig(env)` throws; fails the test when it does not throw. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+const PUBSUB = {
+  QUEUE_BACKEND: 'pubsub',
+  PUBSUB_PROJECT: 'proj',
+  PUBSUB_TOPIC_MEDIUM: 'jobs-medium',
+};
+
+describe('loadConfig', () => {
+  it('applies every default to an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      grpcHost: '0.0.0.0',
+      grpcPort: 50051,
+      grpcMaxReceiveBytes: 16 * 1024 * 1024,
+      tls: undefined,
+      maxPayloadBytes: 1_048_576,
+      maxBulkJobs: 1000,
+      legacyPayloadQueueRouting: false,
+      messageFormat: 'native',
+      backend: { kind: 'noop' },
+      scheduler: { kind: 'none' },
+      scheduleThresholdMs: 60_000,
+      healthCheckIntervalMs: 10_000,
+      store: { kind: 'memory' },
+      configRefreshIntervalMs: 30_000,
+      shutdownGraceMs: 10_000,
+      logLevel: 'info',
+      metricsPort: undefined,
+    });
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ GRPC_PORT: '', QUEUE_BACKEND: '  ', PUBSUB_PROJECT: '' })).toMatchObject({
+      grpcPort: 50051,
+      backend: { kind: 'noop' },
+    });
+  });
+
+  it('freezes the result', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it('parses every variable', () => {
+    const config = loadConfig({
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: ' 6000 ',
+      GRPC_MAX_RECEIVE_BYTES: '32MiB',
+      TLS_CERT_FILE: 'cert.pem',
+      TLS_KEY_FILE: 'key.pem',
+      MAX_PAYLOAD_BYTES: '2MiB',
+      MAX_BULK_JOBS: '50',
+      LEGACY_PAYLOAD_QUEUE_ROUTING: 'true',
+      MESSAGE_FORMAT: 'legacy',
+      QUEUE_BACKEND: 'pubsub',
+      PUBSUB_PROJECT: 'proj',
+      PUBSUB_TOPIC_IMMEDIATE: 't-immediate',
+      PUBSUB_TOPIC_HIGH: 't-high',
+      PUBSUB_TOPIC_MEDIUM: 't-medium',
+      PUBSUB_TOPIC_LOW: 't-low',
+      PUBSUB_CREATE_TOPICS: 'yes',
+      PUBSUB_VERIFY_TOPICS: 'false',
+      PUBSUB_PUBLISH_TIMEOUT: '2s',
+      PUBSUB_BATCH_MAX_DELAY_IMMEDIATE: '0',
+      PUBSUB_BATCH_MAX_DELAY_HIGH: '2ms',
+      PUBSUB_BATCH_MAX_DELAY_MEDIUM: '20ms',
+      PUBSUB_BATCH_MAX_DELAY_LOW: '1s',
+      PUBSUB_BATCH_MAX_MESSAGES: '500',
+      PUBSUB_MAX_OUTSTANDING_MESSAGES: '200',
+      PUBSUB_MAX_OUTSTANDING_BYTES: '64MiB',
+      PUBSUB_EMULATOR_HOST: 'localhost:8085',
+      CLOUD_TASKS_PROJECT: 'tasks-proj',
+      CLOUD_TASKS_LOCATION: 'europe-west1',
+      CLOUD_TASKS_QUEUE: 'jack',
+      CLOUD_TASKS_SERVICE_ACCOUNT: 'jack@proj.iam.gserviceaccount.com',
+      CLOUD_TASKS_ENDPOINT: 'localhost:9090',
+      PUBSUB_REST_ENDPOINT: 'http://localhost:8085/',
+      SCHEDULE_THRESHOLD: '5m',
+      HEALTH_CHECK_INTERVAL: '1m30s',
+      GCS_BUCKET: 'bucket',
+      GCS_PREFIX: 'jack/config',
+      GCS_ENDPOINT: 'http://localhost:4443',
+      CONFIG_REFRESH_INTERVAL: '45s',
+      SHUTDOWN_GRACE_PERIOD: '0',
+      LOG_LEVEL: 'debug',
+      METRICS_PORT: '9464',
+    });
+    expect(config).toEqual({
+      grpcHost: '127.0.0.1',
+      grpcPort: 6000,
+      grpcMaxReceiveBytes: 32 * 1024 * 1024,
+      tls: { certFile: 'cert.pem', keyFile: 'key.pem' },
+      maxPayloadBytes: 2 * 1024 * 1024,
+      maxBulkJobs: 50,
+      legacyPayloadQueueRouting: true,
+      messageFormat: 'legacy',
+      backend: {
+        kind: 'pubsub',
+        project: 'proj',
+        topics: { immediate: 't-immediate', high: 't-high', medium: 't-medium', low: 't-low' },
+        createTopics: true,
+        verifyTopics: false,
+        publishTimeoutMs: 2000,
+        batchMaxDelayMs: { immediate: 0, high: 2, medium: 20, low: 1000 },
+        batchMaxMessages: 500,
+        maxOutstandingMessages: 200,
+        maxOutstandingBytes: 64 * 1024 * 1024,
+        emulatorHost: 'localhost:8085',
+      },
+      scheduler: {
+        kind: 'cloud-tasks',
+        project: 'tasks-proj',
+        location: 'europe-west1',
+        queue: 'jack',
+        serviceAccount: 'jack@proj.iam.gserviceaccount.com',
+        pubsubRestEndpoint: 'http://localhost:8085',
+        apiEndpoint: 'localhost:9090',
+      },
+      scheduleThresholdMs: 300_000,
+      healthCheckIntervalMs: 90_000,
+      store: {
+        kind: 'gcs',
+        bucket: 'bucket',
+        prefix: 'jack/config/',
+        apiEndpoint: 'http://localhost:4443',
+      },
+      configRefreshIntervalMs: 45_000,
+      shutdownGraceMs: 0,
+      logLevel: 'debug',
+      metricsPort: 9464,
+    });
+  });
+
+  it('defaults the Pub/Sub tunables and leaves unset priority topics out', () => {
+    const config = loadConfig(PUBSUB);
+    expect(config.backend).toEqual({
+      kind: 'pubsub',
+      project: 'proj',
+      topics: { medium: 'jobs-medium' },
+      createTopics: false,
+      verifyTopics: true,
+      publishTimeoutMs: DEFAULTS.pubsubPublishTimeoutMs,
+      batchMaxDelayMs: DEFAULTS.pubsubBatchMaxDelayMs,
+      batchMaxMessages: DEFAULTS.pubsubBatchMaxMessages,
+      maxOutstandingMessages: DEFAULTS.pubsubMaxOutstandingMessages,
+      maxOutstandingBytes: DEFAULTS.pubsubMaxOutstandingBytes,
+      emulatorHost: undefined,
+    });
+  });
+
+  it.each([
+    { env: { CONFIG_DIR: './data' }, store: { kind: 'local', dir: './data' } },
+    {
+      env: { GCS_BUCKET: 'b' },
+      store: { kind: 'gcs', bucket: 'b', prefix: '', apiEndpoint: undefined },
+    },
+    {
+      env: { GCS_BUCKET: 'b', GCS_PREFIX: 'x/' },
+      store: { kind: 'gcs', bucket: 'b', prefix: 'x/', apiEndpoint: undefined },
+    },
+  ])('chooses the store from $env', ({ env, store }) => {
+    expect(loadConfig(env).store).toEqual(store);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['off', false],
+    ['No', false],
+  ])('reads the boolean %j as %j', (value, expected) => {
+    expect(loadConfig({ LEGACY_PAYLOAD_QUEUE_ROUTING: value }).legacyPayloadQueueRouting).toBe(
+      expected,
+    );
+  });
+
+  describe('rejects invalid values with a reason that names the variable', () => {
+    it.each<{ env: Record<string, string>; problem: string }>([
+      { env: { GRPC_PORT: 'http' }, problem: 'GRPC_PORT="http" is not a port number (0-65535)' },
+      { env: { GRPC_PORT: '65536' }, problem: 'GRPC_PORT="65536" is not a port number (0-65535)' },
+      { env: { GRPC_PORT: '-1' }, problem: 'GRPC_PORT="-1" is not a port number (0-65535)' },
+      { env: { METRICS_PORT: '9x' }, problem: 'METRICS_PORT="9x" is not a port number (0-65535)' },
+      {
+        env: { QUEUE_BACKEND: 'kafka' },
+        problem: 'QUEUE_BACKEND="kafka" is not one of noop|pubsub',
+      },
+      {
+        env: { QUEUE_BACKEND: 'PubSub' },
+        problem: 'QUEUE_BACKEND="PubSub" is not one of noop|pubsub',
+      },
+      {
+        env: { MESSAGE_FORMAT: 'json' },
+        problem: 'MESSAGE_FORMAT="json" is not one of native|legacy',
+      },
+      {
+        env: { SCHEDULE_THRESHOLD: '10' },
+        problem: 'SCHEDULE_THRESHOLD="10" is not a duration (e.g. 500ms, 10s, 1m)',
+      },
+      {
+        env: { SHUTDOWN_GRACE_PERIOD: 'soon' },
+        problem: 'SHUTDOWN_GRACE_PERIOD="soon" is not a duration (e.g. 500ms, 10s, 1m)',
+      },
+      {
+        env: { CONFIG_REFRESH_INTERVAL: '0' },
+        problem: 'CONFIG_REFRESH_INTERVAL="0" is not a positive duration (e.g. 500ms, 10s, 1m)',
+      },
+      {
+        env: { ...PUBSUB, PUBSUB_PUBLISH_TIMEOUT: '5 s' },
+        problem: 'PUBSUB_PUBLISH_TIMEOUT="5 s" is not a positive duration (e.g. 500ms, 10s, 1m)',
+      },
+      {
+        env: { GRPC_MAX_RECEIVE_BYTES: '16 MiBs' },
+        problem:
+          'GRPC_MAX_RECEIVE_BYTES="16 MiBs" is not a size in bytes (e.g. 1048576, 512KiB, 16MiB)',
+      },
+      {
+        env: { MAX_PAYLOAD_BYTES: '0' },
+        problem: 'MAX_PAYLOAD_BYTES="0" is not a size in bytes (e.g. 1048576, 512KiB, 16MiB)',
+      },
+      {
+        env: { MAX_BULK_JOBS: '0' },
+        problem: 'MAX_BULK_JOBS="0" is not a positive integer',
+      },
+      {
+        env: { LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' },
+        problem: 'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true or false)',
+      },
+      {
+        env: { LOG_LEVEL: 'verbose' },
+        problem: 'LOG_LEVEL="verbose" is not one of fatal|error|warn|info|debug|trace|silent',
+      },
+      {
+        env: { PUBSUB_REST_ENDPOINT: 'pubsub.googleapis.com' },
+        problem: 'PUBSUB_REST_ENDPOINT="pubsub.googleapis.com" is not an http(s) URL',
+      },
+      {
+        env: { TLS_CERT_FILE: 'cert.pem' },
+        problem: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)',
+      },
+      {
+        env: { TLS_KEY_FILE: 'key.pem' },
+        problem: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)',
+      },
+      {
+        env: { PUBSUB_PROJECT: 'proj' },
+        problem:
+          'PUBSUB_PROJECT set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=pubsub to publish)',
+      },
+      {
+        env: { QUEUE_BACKEND: 'noop', PUBSUB_PROJECT: 'p', PUBSUB_TOPIC_LOW: 'low' },
+        problem:
+          'PUBSUB_PROJECT, PUBSUB_TOPIC_LOW set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=pubsub to publish)',
+      },
+      {
+        env: { QUEUE_BACKEND: 'pubsub', PUBSUB_PROJECT: 'proj', PUBSUB_TOPIC_HIGH: 'high' },
+        problem: 'PUBSUB_TOPIC_MEDIUM is required when QUEUE_BACKEND=pubsub',
+      },
+      {
+        env: { QUEUE_BACKEND: 'pubsub', PUBSUB_TOPIC_MEDIUM: 'medium' },
+        problem: 'PUBSUB_PROJECT is required when QUEUE_BACKEND=pubsub',
+      },
+      {
+        env: { MAX_PAYLOAD_BYTES: '10000001' },
+        problem: 'MAX_PAYLOAD_BYTES=10000001 is above the Pub/Sub message limit of 10000000 bytes',
+      },
+      {
+        env: { MAX_PAYLOAD_BYTES: '1MiB', GRPC_MAX_RECEIVE_BYTES: '1MiB' },
+        problem:
+          'MAX_PAYLOAD_BYTES=1048576 does not fit in one request of GRPC_MAX_RECEIVE_BYTES=1048576 (leave 8192 bytes for the other fields)',
+      },
+      {
+        env: { GRPC_MAX_RECEIVE_BYTES: '512KiB' },
+        problem:
+          'MAX_PAYLOAD_BYTES=1048576 does not fit in one request of GRPC_MAX_RECEIVE_BYTES=524288 (leave 8192 bytes for the other fields)',
+      },
+      {
+        env: { ...PUBSUB, CLOUD_TASKS_PROJECT: 'p', CLOUD_TASKS_QUEUE: 'q' },
+        problem:
+          'CLOUD_TASKS_PROJECT, CLOUD_TASKS_LOCATION, CLOUD_TASKS_QUEUE must be set together to enable the Cloud Tasks scheduler',
+      },
+      {
+        env: {
+          ...PUBSUB,
+          CLOUD_TASKS_PROJECT: 'p',
+          CLOUD_TASKS_LOCATION: 'l',
+          CLOUD_TASKS_QUEUE: 'q',
+        },
+        problem:
+          'CLOUD_TASKS_SERVICE_ACCOUNT is required with the Cloud Tasks scheduler (its token publishes the job)',
+      },
+      {
+        env: {
+          CLOUD_TASKS_PROJECT: 'p',
+          CLOUD_TASKS_LOCATION: 'l',
+          CLOUD_TASKS_QUEUE: 'q',
+          CLOUD_TASKS_SERVICE_ACCOUNT: 'sa@p.iam.gserviceaccount.com',
+        },
+        problem:
+          'the Cloud Tasks scheduler publishes to Pub/Sub topics: it needs QUEUE_BACKEND=pubsub',
+      },
+      {
+        env: { GCS_BUCKET: 'b', CONFIG_DIR: './data' },
+        problem: 'GCS_BUCKET and CONFIG_DIR are both set: choose one config store',
+      },
+      {
+        env: { GCS_PREFIX: 'jack/' },
+        problem: 'GCS_PREFIX is set but GCS_BUCKET is not',
+      },
+    ])('$problem', ({ env, problem }) => {
+      const err = configError(env);
+      expect(err.problems).toEqual([problem]);
+      expect(err.message).toBe(`invalid configuration: ${problem}`);
+    });
+  });
+
+  it('accepts a payload limit of exactly 10 MB when the request limit leaves room', () => {
+    expect(loadConfig({ MAX_PAYLOAD_BYTES: '10MB' }).maxPayloadBytes).toBe(10_000_000);
+  });
+
+  it('collects every problem into one line', () => {
+    const err = configError({
+      GRPC_PORT: 'abc',
+      QUEUE_BACKEND: 'kafka',
+      SCHEDULE_THRESHOLD: 'later',
+      TLS_CERT_FILE: 'cert.pem',
+    });
+    expect(err.problems).toEqual([
+      'GRPC_PORT="abc" is not a port number (0-65535)',
+      'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)',
+      'QUEUE_BACKEND="kafka" is not one of noop|pubsub',
+      'SCHEDULE_THRESHOLD="later" is not a duration (e.g. 500ms, 10s, 1m)',
+    ]);
+    expect(err.message).toBe(`invalid configuration: ${err.problems.join('; ')}`);
+    expect(err.message).not.toContain('\n');
+  });
+});
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['0', 0],
+    ['0s', 0],
+    ['250ms', 250],
+    ['10s', 10_000],
+    ['1m', 60_000],
+    ['2h', 7_200_000],
+    ['1h30m', 5_400_000],
+    ['1.5h', 5_400_000],
+    ['1m0.5s', 60_500],
+    ['1500us', 2],
+    ['1500µs', 2],
+    ['3000000ns', 3],
+    [' 5s ', 5000],
+  ])('%j → %j ms', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it.each(['', '10', '-1s', '1d', 's', '1.s', '1 s', '5sec', '1h 30m', 'ten'])(
+    'rejects %j',
+    (text) => {
+      expect(parseDurationMs(text)).toBeUndefined();
+    },
+  );
+});
+
+describe('parseSizeBytes', () => {
+  it.each([
+    ['0', 0],
+    ['1048576', 1_048_576],
+    ['512b', 512],
+    ['1KB', 1000],
+    ['1kb', 1000],
+    ['512KiB', 524_288],
+    ['10MB', 10_000_000],
+    ['16MiB', 16_777_216],
+    ['16 MiB', 16_777_216],
+    ['2GB', 2_000_000_000],
+    ['1GiB', 1_073_741_824],
+  ])('%j → %j bytes', (text, bytes) => {
+    expect(parseSizeBytes(text)).toBe(bytes);
+  });
+
+  it.each(['', 'MiB', '1.5MiB', '-1', '1TB', '1e6', '10 M B', '99999999999GiB'])(
+    'rejects %j',
+    (text) => {
+      expect(parseSizeBytes(text)).toBeUndefined();
+    },
+  );
+});

@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { createRecordingBackend } from '../../test/support/recording-backend.js';
+import { JackError } from '../errors.js';
+import { Queue } from '../gen/jack/storage.js';
+import { createJobIdGenerator, decodeJobId } from '../jobid/job-id.js';
+import { createLogger } from '../logger.js';
+import { noopMetrics } from '../metrics.js';
+import type { OutboundMessage } from '../queue/backend.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { createMemoryStore } from '../storage/memory.js';
+import {
+  createEnqueuer,
+  type EnqueueInput,
+  legacyPayloadPriority,
+  priorityOfQueue,
+  UNREGISTERED_MAX_RETRIES,
+} from './enqueuer.js';
+
+describe('legacyPayloadPriority', () => {
+  it.each([
+    ['{"queue":"immediate"}', 'immediate'],
+    ['{"queue":"high"}', 'high'],
+    ['{"queue":"medium"}', 'medium'],
+    ['{"queue":"low"}', 'low'],
+    ['{"id":7,"args":[1],"queue":"low","x":{"queue":"high"}}', 'low'],
+    [' \n{ "queue" : "high" }\n', 'high'],
+    ['{"queue":"hi\\u0067h"}', 'high'],
+    ['{"q\\u0075eue":"low"}', 'low'],
+    ['{"\\u0071ueue":"immediate"}', 'immediate'],
+    ['{"note":"caf\\u00e9"}', undefined],
+    ['{"queue":"HIGH"}', undefined],
+    ['{"queue":"High"}', undefined],
+    ['{"queue":" high"}', undefined],
+    ['{"queue":"urgent"}', undefined],
+    ['{"queue":""}', undefined],
+    ['{"queue":1}', undefined],
+    ['{"queue":null}', undefined],
+    ['{"queue":["high"]}', undefined],
+    ['{"args":{"queue":"high"}}', undefined],
+    ['{"Queue":"high"}', undefined],
+    ['[{"queue":"high"}]', undefined],
+    ['"queue"', undefined],
+    ['{"queue":"high"', undefined],
+    ['queue=high', undefined],
+    ['', undefined],
+  ])('%j → %s', (payload, priority) => {
+    expect(legacyPayloadPriority(Buffer.from(payload))).toBe(priority);
+  });
+});
+
+describe('priorityOfQueue', () => {
+  it.each([
+    [Queue.QUEUE_UNSPECIFIED, 'medium'],
+    [Queue.QUEUE_IMMEDIATE, 'immediate'],
+    [Queue.QUEUE_HIGH, 'high'],
+    [Queue.QUEUE_MEDIUM, 'medium'],
+    [Queue.QUEUE_LOW, 'low'],
+    [Queue.UNRECOGNIZED, 'medium'],
+    [9 as Queue, 'medium'],
+  ])('Queue %i → %s', (queue, priority) => {
+    expect(priorityOfQueue(queue)).toBe(priority);
+  });
+});
+
+/** A scheduler of our own interface that keeps what it was given, or fails with `failure`. */
+function recordingScheduler(failure?: JackError) {
+  const scheduled: { message: OutboundMessage; runAt: Date }[] = [];
+  const scheduler: Scheduler = {
+    kind: 'recording',
+    async schedule(message, runAt) {
+      if (failure !== undefined) throw failure;
+      scheduled.push({ message, runAt });
+    },
+    async cancel() {},
+    async check() {},
+    async close() {},
+  };
+  return { scheduler, scheduled };
+}
+
+const NOW = Date.parse('2026-11-22T10:00:00.000Z');
+const THRESHOLD_MS = 60_000;
+
+async function enqueuerWith(scheduler?: Scheduler) {
+  const backend = createRecordingBackend();
+  const store = await createMemoryStore({ logger: createLogger({ level: 'silent' }) });
+  const enqueuer = createEnqueuer({
+    config: {
+      maxPayloadBytes: 1000,
+      legacyPayloadQueueRouting: false,
+      messageFormat: 'native',
+      scheduleThresholdMs: THRESHOLD_MS,
+    },
+    store,
+    backend,
+    scheduler,
+    ids: createJobIdGenerator(),
+    metrics: noopMetrics,
+    now: () => NOW,
+  });
+  return { enqueuer, backend, store };
+}
+
+function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
+  return {
+    producerId: 'prod_1',
+    jobType: 'type_1',
+    payload: Buffer.from('{}'),
+    runAt: undefined,
+    traceId: '',
+    correlationId: '',
+    ...fields,
+  };
+}
+
+describe('createEnqueuer', () => {
+  it('stamps created_at (attribute and job id) with the clock, and run_at = created_at by default', async () => {
+    const { enqueuer, backend } = await enqueuerWith();
+    const { jobId } = await enqueuer.enqueue(input(), false);
+    expect(backend.last().attributes).toMatchObject({
+      created_at: '2026-11-22T10:00:00.000Z',
+      run_at: '2026-11-22T10:00:00.000Z',
+      max_retries: String(UNREGISTERED_MAX_RETRIES),
+    });
+    expect(decodeJobId(jobId).createdAt.getTime()).toBe(NOW);
+  });
+
+  it('routes by the store snapshot: a registered type uses its queue and max_retries', async () => {
+    const { enqueuer, backend, store } = await enqueuerWith();
+    const at = new Date(NOW);
+    await store.createProducer({
+      producerId: 'prod_1',
+      name: 'one',
+      description: '',
+      rateLimitRps: 1000,
+      createdAt: at,
+      updatedAt: at,
+    });
+    await store.createJobType({
+      producerId: 'prod_1',
+      name: 'type_1',
+      queue: Queue.QUEUE_IMMEDIATE,
+      maxRetries: 2,
+      description: '',
+      createdAt: at,
+      updatedAt: at,
+    });
+    const { warnings } = await enqueuer.enqueue(input(), true);
+    expect(warnings).toEqual([]);
+    expect(backend.last().priority).toBe('immediate');
+    expect(backend.last().attributes).toMatchObject({ max_retries: '2', shadow: 'true' });
+  });
+
+  describe('scheduling (SPEC §2.7)', () => {
+    it.each([
+      { offsetMs: THRESHOLD_MS, scheduled: true },
+      { offsetMs: THRESHOLD_MS + 86_400_000, scheduled: true },
+      { offsetMs: THRESHOLD_MS - 1, scheduled: false },
+      { offsetMs: 0, scheduled: false },
+      { offsetMs: -3_600_000, scheduled: false },
+    ])('run_at = now + $offsetMs ms → scheduled: $scheduled', async ({ offsetMs, scheduled }) => {
+      const { scheduler, scheduled: held } = recordingScheduler();
+      const { enqueuer, backend } = await enqueuerWith(scheduler);
+      const runAt = new Date(NOW + offsetMs);
+      const { jobId } = await enqueuer.enqueue(input({ runAt }), false);
+      if (scheduled) {
+        expect(held.map((s) => [s.message.jobId, s.runAt])).toEqual([[jobId, runAt]]);
+        expect(held[0]?.message.attributes.run_at).toBe(runAt.toISOString());
+        expect(backend.published).toEqual([]);
+      } else {
+        expect(held).toEqual([]);
+        expect(backend.last().jobId).toBe(jobId);
+      }
+    });
+
+    it('publishes a future job at once, with its run_at, when there is no scheduler', async () => {
+      const { enqueuer, backend } = await enqueuerWith(undefined);
+      const runAt = new Date(NOW + 7 * 86_400_000);
+      await enqueuer.enqueue(input({ runAt }), false);
+      expect(backend.last().attributes.run_at).toBe(runAt.toISOString());
+    });
+
+    it('passes a scheduler refusal through with its code and reason', async () => {
+      const refusal = new JackError('invalid_argument', 'run_at is beyond 30 days', {
+        reason: 'validation_error',
+      });
+      const { scheduler } = recordingScheduler(refusal);
+      const { enqueuer } = await enqueuerWith(scheduler);
+      const runAt = new Date(NOW + 40 * 86_400_000);
+      await expect(enqueuer.enqueue(input({ runAt }), false)).rejects.toBe(refusal);
+    });
+
+    it('in bulk, schedules future jobs, publishes the rest, and reports scheduler failures per job', async () => {
+      const { scheduler, scheduled } = recordingScheduler();
+      const { enqueuer, backend } = await enqueuerWith(scheduler);
+      const future = new Date(NOW + 3_600_000);
+      const outcomes = await enqueuer.enqueueMany(
+        [input({ runAt: future }), input(), input({ jobType: '' })],
+        false,
+      );
+      expect(outcomes.map((o) => o.error?.message)).toEqual([
+        undefined,
+        undefined,
+        'job_type is required',
+      ]);
+      expect(scheduled.map((s) => s.message.jobId)).toEqual([outcomes[0]?.jobId]);
+      expect(backend.published.map((m) => m.jobId)).toEqual([outcomes[1]?.jobId]);
+
+      const failing = await enqueuerWith(
+        recordingScheduler(new JackError('unavailable', 'scheduler down')).scheduler,
+      );
+      const [failed, published] = await failing.enqueuer.enqueueMany(
+        [input({ runAt: future }), input()],
+        false,
+      );
+      expect(failed).toMatchObject({ jobId: '', error: { reason: 'unavailable' } });
+      expect(published?.error).toBeUndefined();
+      expect(failing.backend.published).toHaveLength(1);
+    });
+  });
+});

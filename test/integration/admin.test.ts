@@ -1,0 +1,360 @@
+/**
+ * SPEC §2 AdminService over gRPC: producers and job types, their defaults,
+ * validation codes, list orders, and an unreachable store.
+ */
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JackError } from '../../src/errors.js';
+import { type Producer, Queue } from '../../src/gen/jack/storage.js';
+import { encodeProducers } from '../../src/storage/codec.js';
+import { createMemoryObjects } from '../../src/storage/memory.js';
+import { ABSENT_GENERATION, type ObjectIO } from '../../src/storage/store.js';
+import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+
+/** Memory objects that can be switched off, standing for a bucket that cannot be reached. */
+function switchableObjects(): ObjectIO & { reachable: boolean } {
+  const inner = createMemoryObjects();
+  const guard = () => {
+    if (!objects.reachable) throw new JackError('unavailable', 'config store unreachable (test)');
+  };
+  const objects = {
+    reachable: true,
+    kind: 'memory',
+    location: 'switchable test objects',
+    async read(...args: Parameters<ObjectIO['read']>) {
+      guard();
+      return inner.read(...args);
+    },
+    async write(...args: Parameters<ObjectIO['write']>) {
+      guard();
+      return inner.write(...args);
+    },
+    close: () => inner.close(),
+  };
+  return objects;
+}
+
+describe('AdminService', () => {
+  let jack: RunningJack;
+  beforeAll(async () => {
+    jack = await startJack();
+  });
+  afterAll(async () => {
+    await jack.close();
+  });
+
+  const createProducer = (name: string, description = '') =>
+    call(jack.admin, 'createProducer', { name, description });
+  const createJobType = (fields: {
+    producerId: string;
+    name: string;
+    queue?: Queue;
+    maxRetries?: number;
+    description?: string;
+  }) =>
+    call(jack.admin, 'createJobType', {
+      queue: Queue.QUEUE_UNSPECIFIED,
+      maxRetries: 0,
+      description: '',
+      ...fields,
+    });
+
+  describe('CreateProducer', () => {
+    it.each([
+      { name: '', why: 'empty' },
+      { name: '   ', why: 'blank' },
+    ])('requires a name ($why) with INVALID_ARGUMENT', async ({ name }) => {
+      const err = await callError(createProducer(name));
+      expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'name is required' });
+    });
+
+    it('refuses a name over 1024 bytes with INVALID_ARGUMENT', async () => {
+      const err = await callError(createProducer('é'.repeat(513)));
+      expect(err).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: 'name is longer than 1024 bytes (the Pub/Sub attribute limit)',
+      });
+    });
+
+    it('generates prod_ + 8 hex digits, rate_limit_rps 1000, created_at = updated_at = now', async () => {
+      const before = Date.now();
+      const { producer } = await createProducer('billing', 'invoices and receipts');
+      const after = Date.now();
+      expect(producer?.producerId).toMatch(/^prod_[0-9a-f]{8}$/);
+      expect(producer).toMatchObject({
+        name: 'billing',
+        description: 'invoices and receipts',
+        rateLimitRps: 1000,
+      });
+      const createdMs = producer?.createdAt?.getTime() ?? 0;
+      expect(createdMs).toBeGreaterThanOrEqual(before);
+      expect(createdMs).toBeLessThanOrEqual(after);
+      expect(producer?.updatedAt?.getTime()).toBe(createdMs);
+    });
+
+    it('allows the same name twice, with different ids', async () => {
+      const first = await createProducer('twin');
+      const second = await createProducer('twin');
+      expect(first.producer?.producerId).not.toBe(second.producer?.producerId);
+      const listed = await call(jack.admin, 'listProducers', {});
+      expect(listed.producers.filter((p) => p.name === 'twin')).toHaveLength(2);
+    });
+  });
+
+  describe('GetProducer', () => {
+    it('requires producer_id with INVALID_ARGUMENT', async () => {
+      const err = await callError(call(jack.admin, 'getProducer', { producerId: '' }));
+      expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'producer_id is required' });
+    });
+
+    it('answers an unknown id with NOT_FOUND "producer not found: <id>"', async () => {
+      const err = await callError(call(jack.admin, 'getProducer', { producerId: 'prod_00000000' }));
+      expect(err).toEqual({
+        code: status.NOT_FOUND,
+        details: 'producer not found: prod_00000000',
+      });
+    });
+
+    it('returns the producer as created', async () => {
+      const { producer } = await createProducer('lookup', 'found by id');
+      const got = await call(jack.admin, 'getProducer', { producerId: producer?.producerId ?? '' });
+      expect(got.producer).toEqual(producer);
+    });
+  });
+
+  describe('ListProducers', () => {
+    it('lists every producer ordered by created_at, then producer_id', async () => {
+      for (let i = 0; i < 8; i++) await createProducer(`listed-${i}`);
+      const { producers } = await call(jack.admin, 'listProducers', {});
+      const names = producers.map((p) => p.name);
+      for (let i = 0; i < 8; i++) expect(names).toContain(`listed-${i}`);
+      const sorted = [...producers].sort(
+        (a, b) =>
+          (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) ||
+          (a.producerId < b.producerId ? -1 : 1),
+      );
+      expect(producers.map((p) => p.producerId)).toEqual(sorted.map((p) => p.producerId));
+    });
+  });
+
+  describe('CreateJobType', () => {
+    let producerId: string;
+    beforeAll(async () => {
+      producerId = (await createProducer('jobs-owner')).producer?.producerId ?? '';
+    });
+
+    it.each([
+      { fields: { producerId: '', name: 'x' }, details: 'producer_id is required' },
+      { fields: { producerId: '', name: '' }, details: 'producer_id is required' },
+      { fields: { producerId: 'prod_any', name: '' }, details: 'name is required' },
+      { fields: { producerId: 'prod_any', name: ' \t ' }, details: 'name is required' },
+    ])('requires producer_id and name: $details', async ({ fields, details }) => {
+      const err = await callError(createJobType(fields));
+      expect(err).toEqual({ code: status.INVALID_ARGUMENT, details });
+    });
+
+    it('refuses a name over 1024 bytes (it travels as the job_type attribute)', async () => {
+      const err = await callError(createJobType({ producerId, name: 'n'.repeat(1025) }));
+      expect(err).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: 'name is longer than 1024 bytes (the Pub/Sub attribute limit)',
+      });
+    });
+
+    it('answers an unknown producer with NOT_FOUND', async () => {
+      const err = await callError(createJobType({ producerId: 'prod_ffffffff', name: 'x' }));
+      expect(err).toEqual({ code: status.NOT_FOUND, details: 'producer not found: prod_ffffffff' });
+    });
+
+    it('answers the same (producer, name) twice with ALREADY_EXISTS', async () => {
+      await createJobType({ producerId, name: 'dup', queue: Queue.QUEUE_HIGH });
+      const err = await callError(
+        createJobType({ producerId, name: 'dup', queue: Queue.QUEUE_LOW }),
+      );
+      expect(err).toEqual({
+        code: status.ALREADY_EXISTS,
+        details: `job type already exists: dup (producer: ${producerId})`,
+      });
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId });
+      expect(jobTypes.filter((t) => t.name === 'dup').map((t) => t.queue)).toEqual([
+        Queue.QUEUE_HIGH,
+      ]);
+    });
+
+    it('allows the same name under another producer', async () => {
+      const other = (await createProducer('other-owner')).producer?.producerId ?? '';
+      await createJobType({ producerId, name: 'shared_name' });
+      const res = await createJobType({ producerId: other, name: 'shared_name' });
+      expect(res.jobType?.producerId).toBe(other);
+    });
+
+    it.each([5, 9, -1])(
+      'answers queue %i (outside the enum) with INVALID_ARGUMENT',
+      async (queue) => {
+        const err = await callError(
+          createJobType({ producerId, name: `bad_queue_${queue}`, queue: queue as Queue }),
+        );
+        expect(err).toEqual({
+          code: status.INVALID_ARGUMENT,
+          details: `queue ${queue} is not a valid Queue value (0-4)`,
+        });
+      },
+    );
+
+    it.each([
+      { maxRetries: 0, stored: 3 },
+      { maxRetries: -4, stored: 3 },
+      { maxRetries: 1, stored: 1 },
+      { maxRetries: 25, stored: 25 },
+    ])('stores max_retries $maxRetries as $stored', async ({ maxRetries, stored }) => {
+      const { jobType } = await createJobType({
+        producerId,
+        name: `retries_${maxRetries}`,
+        maxRetries,
+      });
+      expect(jobType?.maxRetries).toBe(stored);
+    });
+
+    it('returns the stored job type with created_at = updated_at', async () => {
+      const { jobType } = await createJobType({
+        producerId,
+        name: 'full',
+        queue: Queue.QUEUE_IMMEDIATE,
+        maxRetries: 2,
+        description: 'everything set',
+      });
+      expect(jobType).toMatchObject({
+        producerId,
+        name: 'full',
+        queue: Queue.QUEUE_IMMEDIATE,
+        maxRetries: 2,
+        description: 'everything set',
+      });
+      expect(jobType?.createdAt).toBeInstanceOf(Date);
+      expect(jobType?.updatedAt).toEqual(jobType?.createdAt);
+    });
+  });
+
+  describe('ListJobTypes', () => {
+    it('requires producer_id with INVALID_ARGUMENT', async () => {
+      const err = await callError(call(jack.admin, 'listJobTypes', { producerId: '' }));
+      expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'producer_id is required' });
+    });
+
+    it("lists only that producer's job types, sorted by name", async () => {
+      const mine = (await createProducer('sorted-owner')).producer?.producerId ?? '';
+      const theirs = (await createProducer('neighbour')).producer?.producerId ?? '';
+      for (const name of ['zeta', 'alpha', 'Mid', 'beta']) {
+        await createJobType({ producerId: mine, name });
+      }
+      await createJobType({ producerId: theirs, name: 'aaa_not_mine' });
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId: mine });
+      expect(jobTypes.map((t) => t.name)).toEqual(['Mid', 'alpha', 'beta', 'zeta']);
+      expect(new Set(jobTypes.map((t) => t.producerId))).toEqual(new Set([mine]));
+    });
+
+    it('returns an empty list for an unknown producer', async () => {
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId: 'prod_nobody00' });
+      expect(jobTypes).toEqual([]);
+    });
+  });
+});
+
+describe('AdminService with producers stored by another replica', () => {
+  it('breaks created_at ties by producer_id', async () => {
+    const at = new Date('2026-01-01T00:00:00.000Z');
+    const later = new Date('2026-01-02T00:00:00.000Z');
+    const producer = (producerId: string, createdAt: Date): Producer => ({
+      producerId,
+      name: producerId,
+      description: '',
+      rateLimitRps: 1000,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    const objects = createMemoryObjects();
+    await objects.write(
+      'producers.json',
+      encodeProducers([
+        producer('prod_000000cc', later),
+        producer('prod_000000bb', at),
+        producer('prod_000000dd', at),
+        producer('prod_000000aa', at),
+      ]),
+      ABSENT_GENERATION,
+    );
+    const jack = await startJack({}, { memoryObjects: objects });
+    try {
+      const { producers } = await call(jack.admin, 'listProducers', {});
+      expect(producers.map((p) => p.producerId)).toEqual([
+        'prod_000000aa',
+        'prod_000000bb',
+        'prod_000000dd',
+        'prod_000000cc',
+      ]);
+    } finally {
+      await jack.close();
+    }
+  });
+});
+
+describe('AdminService with an unreachable store', () => {
+  let jack: RunningJack;
+  let objects: ReturnType<typeof switchableObjects>;
+  let producerId: string;
+  beforeAll(async () => {
+    objects = switchableObjects();
+    jack = await startJack({}, { memoryObjects: objects });
+    const created = await call(jack.admin, 'createProducer', { name: 'before', description: '' });
+    producerId = created.producer?.producerId ?? '';
+    objects.reachable = false;
+  });
+  afterAll(async () => {
+    await jack.close();
+  });
+
+  it('answers CreateProducer with UNAVAILABLE', async () => {
+    const err = await callError(call(jack.admin, 'createProducer', { name: 'x', description: '' }));
+    expect(err).toEqual({ code: status.UNAVAILABLE, details: 'config store unreachable (test)' });
+  });
+
+  it('answers CreateJobType with UNAVAILABLE', async () => {
+    const err = await callError(
+      call(jack.admin, 'createJobType', {
+        producerId,
+        name: 'x',
+        queue: Queue.QUEUE_LOW,
+        maxRetries: 0,
+        description: '',
+      }),
+    );
+    expect(err).toEqual({ code: status.UNAVAILABLE, details: 'config store unreachable (test)' });
+  });
+
+  it('answers CreateJobType for a producer it must re-read with UNAVAILABLE, not NOT_FOUND', async () => {
+    const err = await callError(
+      call(jack.admin, 'createJobType', {
+        producerId: 'prod_elsewhere',
+        name: 'x',
+        queue: Queue.QUEUE_LOW,
+        maxRetries: 0,
+        description: '',
+      }),
+    );
+    expect(err.code).toBe(status.UNAVAILABLE);
+  });
+
+  it('keeps serving reads and enqueue from the last snapshot', async () => {
+    const got = await call(jack.admin, 'getProducer', { producerId });
+    expect(got.producer?.name).toBe('before');
+    const res = await call(jack.jobs, 'enqueue', {
+      producerId,
+      jobType: 't',
+      payload: Buffer.alloc(0),
+      runAt: undefined,
+      traceId: '',
+      correlationId: '',
+    });
+    expect(res.errorMessages).toEqual([`unregistered job_type: t (producer: ${producerId})`]);
+  });
+});
