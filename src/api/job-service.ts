@@ -14,21 +14,15 @@ export interface JobServiceDeps extends HandlerDeps {
   metrics: Metrics;
 }
 
-const toInput = (request: EnqueueRequest): EnqueueInput => ({
-  producerId: request.producerId,
-  jobType: request.jobType,
-  payload: request.payload,
-  runAt: request.runAt,
-  traceId: request.traceId,
-  correlationId: request.correlationId,
-});
+/** A decoded request already has the enqueuer's input shape: no per-call copy. */
+const asInput = (request: EnqueueRequest): EnqueueInput => request;
 
 /** jack.BackgroundJobs: Enqueue, EnqueueBulk, CancelJob. */
 export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
   const { enqueuer, scheduler, maxBulkJobs, metrics } = deps;
   return {
     enqueue: unary(deps, 'Enqueue', async (request, call) => {
-      const { jobId, warnings } = await enqueuer.enqueue(toInput(request), isShadow(call.metadata));
+      const { jobId, warnings } = await enqueuer.enqueue(asInput(request), isShadow(call.metadata));
       return { jobId, errorMessages: warnings, correlationId: request.correlationId };
     }),
 
@@ -43,7 +37,7 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
         );
       }
       metrics.bulkSize(jobs.length);
-      const outcomes = await enqueuer.enqueueMany(jobs.map(toInput), isShadow(call.metadata));
+      const outcomes = await enqueuer.enqueueMany(jobs, isShadow(call.metadata));
       return {
         results: outcomes.map((outcome, index) => ({
           index,

@@ -30,18 +30,59 @@ export function hashPrefix(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest().subarray(0, 4);
 }
 
-/** Encodes bytes as base62 of one big-endian integer; each leading zero byte adds a '0'. */
+/** ASCII codes of the base62 digits, for building ids without string concatenation. */
+const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const digitScratch = Buffer.alloc(64);
+const limbScratch = new Int32Array(24);
+const BASE62_CHUNK = 62 ** 4;
+
+/**
+ * Encodes bytes as base62 of one big-endian integer; each leading zero byte adds a '0'.
+ * Long division on 24-bit limbs in preallocated scratch arrays: this runs
+ * once per job on the enqueue hot path, where a BigInt version allocated on
+ * every digit (about 10× slower).
+ */
 export function base62Encode(bytes: Uint8Array): string {
   let zeros = 0;
   while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
-  let value = 0n;
-  for (let i = zeros; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes[i] ?? 0);
-  let digits = '';
-  while (value > 0n) {
-    digits = ALPHABET[Number(value % 62n)] + digits;
-    value /= 62n;
+  const significant = bytes.length - zeros;
+  const limbCount = Math.ceil(significant / 3);
+  // ⌈8·n / log2(62)⌉ digits at most; 1.35 > 8 / log2(62) ≈ 1.3436.
+  const digitCapacity = Math.ceil(significant * 1.35) + 1;
+  const limbs = limbCount <= limbScratch.length ? limbScratch : new Int32Array(limbCount);
+  const digits = digitCapacity <= digitScratch.length ? digitScratch : Buffer.alloc(digitCapacity);
+  // Big-endian limbs; the first takes the bytes left over by a length not divisible by 3.
+  let at = zeros;
+  const head = significant % 3 === 0 ? 3 : significant % 3;
+  for (let i = 0; i < limbCount; i++) {
+    let limb = 0;
+    for (let k = i === 0 ? head : 3; k > 0; k--) limb = (limb << 8) | (bytes[at++] ?? 0);
+    limbs[i] = limb;
   }
-  return '0'.repeat(zeros) + digits;
+  // Divides by 62^4 per pass, so each pass yields four digits, least
+  // significant first: fill the scratch from its end. 62^4 · 2^24 < 2^53, so
+  // the float arithmetic is exact.
+  let first = 0;
+  let start = digitCapacity;
+  while (first < limbCount) {
+    let remainder = 0;
+    for (let i = first; i < limbCount; i++) {
+      const value = remainder * 0x1000000 + (limbs[i] ?? 0);
+      const quotient = Math.floor(value / BASE62_CHUNK);
+      remainder = value - quotient * BASE62_CHUNK;
+      limbs[i] = quotient;
+    }
+    while (first < limbCount && limbs[first] === 0) first++;
+    const last = first === limbCount;
+    // The last pass writes no leading zeros.
+    for (let k = 0; k < 4 && !(last && remainder === 0); k++) {
+      const quotient = Math.floor(remainder / 62);
+      digits[--start] = ALPHABET_CODES[remainder - quotient * 62] ?? 0;
+      remainder = quotient;
+    }
+  }
+  const body = digits.toString('latin1', start, digitCapacity);
+  return zeros === 0 ? body : '0'.repeat(zeros) + body;
 }
 
 /** Inverse of base62Encode; undefined when the text is not base62. */
@@ -88,6 +129,10 @@ export function createJobIdGenerator(
   const pool = Buffer.alloc(4096);
   let poolOffset = pool.length;
   const raw = Buffer.alloc(RAW_BYTES);
+  let lastProducerId: string | undefined;
+  let lastProducerHash: Buffer = Buffer.alloc(4);
+  let lastJobType: string | undefined;
+  let lastJobTypeHash: Buffer = Buffer.alloc(4);
 
   return {
     next(producerId, jobType, createdAtMs) {
@@ -97,8 +142,18 @@ export function createJobIdGenerator(
       }
       raw[0] = JOB_ID_VERSION;
       raw.writeUIntBE(createdAtMs, 1, 6);
-      cachedHash(producerId).copy(raw, 7);
-      cachedHash(jobType).copy(raw, 11);
+      // Consecutive jobs (a bulk call, a busy producer) repeat both strings:
+      // compare with the last ones before hashing the text into the Map.
+      if (producerId !== lastProducerId) {
+        lastProducerHash = cachedHash(producerId);
+        lastProducerId = producerId;
+      }
+      if (jobType !== lastJobType) {
+        lastJobTypeHash = cachedHash(jobType);
+        lastJobType = jobType;
+      }
+      lastProducerHash.copy(raw, 7);
+      lastJobTypeHash.copy(raw, 11);
       pool.copy(raw, 15, poolOffset, poolOffset + 4);
       poolOffset += 4;
       raw.writeUInt16BE(crc32(raw.subarray(0, 19)) & 0xffff, 19);

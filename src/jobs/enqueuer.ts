@@ -5,7 +5,7 @@
  * share every step, so a job is treated the same either way.
  */
 
-import { maxAttributeBytes, required } from '../api/validate.js';
+import { maxAttributeBytes, required, timestampInRange } from '../api/validate.js';
 import type { Config } from '../config.js';
 import { isJackError, JackError, toError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
@@ -70,6 +70,8 @@ export function priorityOfQueue(queue: Queue): Priority {
 
 const LEGACY_QUEUES: ReadonlySet<string> = new Set(['immediate', 'high', 'medium', 'low']);
 const QUEUE_KEY = Buffer.from('"queue"');
+/** A `\u` escape may spell the key (`"q\u0075eue"`), so such payloads are always parsed. */
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /**
  * LEGACY_PAYLOAD_QUEUE_ROUTING: a JSON object payload whose `queue` is exactly
@@ -77,7 +79,11 @@ const QUEUE_KEY = Buffer.from('"queue"');
  */
 export function legacyPayloadPriority(payload: Buffer): Priority | undefined {
   // Cheap pre-check: most payloads never mention "queue", so skip the parse.
-  if (payload.length === 0 || payload.indexOf(QUEUE_KEY) === -1) return undefined;
+  if (
+    payload.length === 0 ||
+    (payload.indexOf(QUEUE_KEY) === -1 && payload.indexOf(UNICODE_ESCAPE) === -1)
+  )
+    return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload.toString('utf8'));
@@ -95,12 +101,51 @@ interface Prepared {
   scheduled: boolean;
 }
 
+/** The store reads routing needs. */
+type RoutingLookups = Pick<Store, 'getProducer' | 'getJobType'>;
+
+/**
+ * Store reads for one EnqueueBulk call that remember the last answer: the
+ * jobs of a batch usually share producer and job type, and the loop that
+ * prepares them is synchronous, so the store's snapshot cannot change
+ * between two jobs of it.
+ */
+function rememberingLookups(store: Store): RoutingLookups {
+  let producerId: string | undefined;
+  let producer: ReturnType<Store['getProducer']>;
+  let jobTypeProducerId: string | undefined;
+  let jobTypeName: string | undefined;
+  let jobType: ReturnType<Store['getJobType']>;
+  return {
+    getProducer(id) {
+      if (id !== producerId) {
+        producer = store.getProducer(id);
+        producerId = id;
+      }
+      return producer;
+    },
+    getJobType(id, name) {
+      if (id !== jobTypeProducerId || name !== jobTypeName) {
+        jobType = store.getJobType(id, name);
+        jobTypeProducerId = id;
+        jobTypeName = name;
+      }
+      return jobType;
+    },
+  };
+}
+
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const { config, store, backend, scheduler, ids, metrics } = deps;
   const now = deps.now ?? Date.now;
 
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
-  const prepare = (input: EnqueueInput, shadow: boolean, warnings: string[]): Prepared => {
+  const prepare = (
+    input: EnqueueInput,
+    shadow: boolean,
+    warnings: string[],
+    lookups: RoutingLookups = store,
+  ): Prepared => {
     required('producer_id', input.producerId);
     required('job_type', input.jobType);
     if (input.payload.length > config.maxPayloadBytes) {
@@ -114,8 +159,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     maxAttributeBytes('job_type', input.jobType);
     maxAttributeBytes('trace_id', input.traceId);
     maxAttributeBytes('correlation_id', input.correlationId);
+    if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
 
-    if (store.getProducer(input.producerId) === undefined) {
+    if (lookups.getProducer(input.producerId) === undefined) {
       warnings.push(`unregistered producer_id: ${input.producerId}`);
     }
     let priority = config.legacyPayloadQueueRouting
@@ -123,7 +169,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       : undefined;
     let maxRetries = UNREGISTERED_MAX_RETRIES;
     if (priority === undefined) {
-      const jobType = store.getJobType(input.producerId, input.jobType);
+      const jobType = lookups.getJobType(input.producerId, input.jobType);
       if (jobType === undefined) {
         warnings.push(`unregistered job_type: ${input.jobType} (producer: ${input.producerId})`);
         priority = 'medium';
@@ -203,6 +249,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     },
 
     async enqueueMany(inputs, shadow) {
+      const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
       const publishIndex: number[] = [];
@@ -211,7 +258,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
-          const prepared = prepare(input, shadow, warnings);
+          const prepared = prepare(input, shadow, warnings, lookups);
           const outcome: EnqueueOutcome = {
             jobId: prepared.message.jobId,
             warnings,

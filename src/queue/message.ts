@@ -3,9 +3,25 @@
  * publish and inside a Cloud Task's publish request, so a scheduled job lands
  * exactly as an immediate one would.
  */
+import { isUtf8 } from 'node:buffer';
 import type { MessageFormat } from '../config.js';
 import { JackError } from '../errors.js';
 import type { Job, OutboundMessage } from './backend.js';
+
+/**
+ * `toISOString` with a one-entry cache: under load many jobs share the same
+ * millisecond, and run_at is usually created_at, so most calls format nothing.
+ */
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+function isoString(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastIsoMs) {
+    lastIso = date.toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
 
 /** Message attributes of a job (SPEC §3), in a fixed order. */
 export function messageAttributes(job: Job): Record<string, string> {
@@ -14,8 +30,8 @@ export function messageAttributes(job: Job): Record<string, string> {
     producer_id: job.producerId,
     job_type: job.jobType,
     priority: job.priority,
-    run_at: job.runAt.toISOString(),
-    created_at: job.createdAt.toISOString(),
+    run_at: isoString(job.runAt),
+    created_at: isoString(job.createdAt),
     max_retries: String(job.maxRetries),
     shadow: job.shadow ? 'true' : 'false',
   };
@@ -41,6 +57,9 @@ function legacyData(job: Job, attributes: Record<string, string>, now: Date): Bu
   if (job.payload.length > 0) {
     args = job.payload.toString('utf8');
     try {
+      // JSON text is UTF-8 (RFC 8259): invalid bytes would otherwise be
+      // replaced by U+FFFD and the job's arguments silently changed.
+      if (!isUtf8(job.payload)) throw new Error('not UTF-8');
       JSON.parse(args);
     } catch {
       throw new JackError(
