@@ -2,6 +2,8 @@
  * Process entry: read the environment, start the app, turn signals into a
  * graceful shutdown. The only module with process-level side effects.
  */
+import { format } from 'node:util';
+import { setLogger } from '@grpc/grpc-js';
 import { type App, startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { toError } from './errors.js';
@@ -24,6 +26,13 @@ async function main(): Promise<void> {
     fail(err instanceof ConfigError ? err.message : toError(err).message);
   }
   const logger = createLogger({ level: config.logLevel });
+  // grpc-js writes its own errors to stderr (e.g. a second line for a port in
+  // use); route them into the JSON log so stderr keeps the one-line reason.
+  setLogger({
+    error: (...args: unknown[]) => logger.warn({ component: 'grpc-js' }, format(...args)),
+    info: (...args: unknown[]) => logger.info({ component: 'grpc-js' }, format(...args)),
+    debug: (...args: unknown[]) => logger.debug({ component: 'grpc-js' }, format(...args)),
+  });
   logger.info({ config }, 'starting jack');
 
   let app: App;

@@ -8,7 +8,7 @@ import { JackError } from '../errors.js';
 import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
 import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
 import type { CallTracker } from './handler.js';
-import { loadPackageDefinition } from './proto.js';
+import { loadReflectionDefinition } from './reflection.js';
 
 export interface GrpcServerDeps {
   jobService: BackgroundJobsServer;
@@ -70,7 +70,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
   server.addService(BackgroundJobsService, deps.jobService);
   server.addService(AdminServiceService, deps.adminService);
   deps.health.addToServer(server);
-  new ReflectionService(loadPackageDefinition()).addToServer(server);
+  new ReflectionService(loadReflectionDefinition()).addToServer(server);
   let stopping: Promise<void> | undefined;
 
   return {
