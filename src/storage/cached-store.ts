@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isJackError, JackError, toError } from '../errors.js';
+import { JobType as JobTypeMessage } from '../gen/jack/storage.js';
 import { decodeJobTypes, decodeProducers, encodeJobTypes, encodeProducers } from './codec.js';
 import {
   ABSENT_GENERATION,
@@ -23,6 +24,14 @@ export interface CachedStoreOptions {
   onRefresh?: (error: Error | undefined) => void;
 }
 
+/** A change waiting for the next conditional write of its object. */
+interface PendingChange<T> {
+  /** The new list, undefined when nothing needs writing; throws to refuse. */
+  change: (records: readonly T[]) => T[] | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 interface Snapshot {
   producersGeneration: string;
   jobTypesGeneration: string;
@@ -34,6 +43,8 @@ interface Snapshot {
 }
 
 const key = (producerId: string, name: string) => `${producerId}\u0000${name}`;
+const sameJobType = (a: JobType, b: JobType) =>
+  JSON.stringify(JobTypeMessage.toJSON(a)) === JSON.stringify(JobTypeMessage.toJSON(b));
 const millis = (d: Date | undefined) => d?.getTime() ?? 0;
 
 function buildSnapshot(
@@ -80,19 +91,6 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
   let snapshot = buildSnapshot(ABSENT_GENERATION, [], ABSENT_GENERATION, []);
   let refreshError: Error | undefined;
   let closed = false;
-  // Writes of this replica to one object run one at a time, so they do not
-  // race each other; races with other replicas are handled by preconditions.
-  const writeQueues = new Map<StoreObjectName, Promise<unknown>>();
-
-  const serialised = <T>(name: StoreObjectName, fn: () => Promise<T>): Promise<T> => {
-    const previous = writeQueues.get(name) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    writeQueues.set(
-      name,
-      next.catch(() => {}),
-    );
-    return next;
-  };
 
   const readProducers = async (known?: string) => {
     const object = await io.read('producers.json', known);
@@ -133,42 +131,106 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
   };
 
   /**
-   * Applies `change` to the freshest list and writes it conditionally. The
-   * first attempt trusts the snapshot (no read); a precondition failure means
-   * another replica wrote, so the object is re-read and the change re-applied.
+   * Group commit of one object's changes. Changes submitted while a write is
+   * in flight wait and then go out together in one conditional write, so a
+   * burst of creates costs a few writes, and a replica that lost a race
+   * retries all its pending changes at once instead of being starved by a
+   * busier one. The first attempt trusts the snapshot (no read); a
+   * precondition failure means another replica wrote, so the object is
+   * re-read and every change re-applied, with a jittered back-off, at most
+   * `maxAttempts` times before the callers get `aborted`.
    */
-  const mutate = async <T>(
+  const settle = <T>(batch: readonly PendingChange<T>[], err?: unknown) => {
+    for (const item of batch) {
+      if (err === undefined) item.resolve();
+      else item.reject(err);
+    }
+  };
+
+  const createWriter = <T>(
     name: StoreObjectName,
     current: () => { generation: string; records: readonly T[] },
-    read: (known?: string) => Promise<{ generation: string; records: readonly T[] }>,
-    change: (records: readonly T[]) => T[],
+    read: () => Promise<{ generation: string; records: readonly T[] }>,
     encode: (records: readonly T[]) => string,
     install: (generation: string, records: readonly T[]) => void,
-  ): Promise<void> =>
-    serialised(name, async () => {
+  ) => {
+    let pending: PendingChange<T>[] = [];
+    let running: Promise<void> | undefined;
+
+    const commit = async (batch: PendingChange<T>[]) => {
       let base = current();
       for (let attempt = 1; ; attempt++) {
-        const records = change(base.records);
+        // Re-apply every change to the freshest list; a change that no longer
+        // applies (a duplicate created meanwhile) fails alone.
+        let records = base.records;
+        let changed = false;
+        const applied: PendingChange<T>[] = [];
+        for (const item of batch) {
+          try {
+            const next = item.change(records);
+            if (next !== undefined) {
+              records = next;
+              changed = true;
+            }
+            applied.push(item);
+          } catch (err) {
+            item.reject(err);
+          }
+        }
+        batch = applied;
+        if (!changed) return settle(batch);
         try {
           const generation = await io.write(name, encode(records), base.generation);
           install(generation, records);
-          return;
+          return settle(batch);
         } catch (err) {
-          if (!isJackError(err, 'aborted')) throw err;
+          if (!isJackError(err, 'aborted')) return settle(batch, err);
           if (attempt >= maxAttempts) {
-            throw new JackError(
-              'aborted',
-              `${name} changed concurrently ${maxAttempts} times in a row; the write was not applied, retry`,
-              { cause: err },
+            return settle(
+              batch,
+              new JackError(
+                'aborted',
+                `${name} changed concurrently ${maxAttempts} times in a row; the write was not applied, retry`,
+                { cause: err },
+              ),
             );
           }
           logger.debug({ object: name, attempt }, 'config store write conflict; re-reading');
           await sleep(Math.random() * maxBackoffMs * Math.min(attempt, 4) * 0.25);
-          base = await read();
+          try {
+            base = await read();
+          } catch (readError) {
+            return settle(batch, readError);
+          }
           install(base.generation, base.records);
         }
       }
-    });
+    };
+
+    const drain = async () => {
+      // Let the rest of a synchronous burst join the first batch.
+      await Promise.resolve();
+      while (pending.length > 0) {
+        const batch = pending;
+        pending = [];
+        // commit settles its batch itself; this only guards against a bug
+        // leaving callers waiting forever.
+        await commit(batch).catch((err: unknown) => settle(batch, err));
+      }
+      running = undefined;
+    };
+
+    return {
+      submit(change: (records: readonly T[]) => T[] | undefined): Promise<void> {
+        return new Promise<void>((resolve, reject) => {
+          pending.push({ change, resolve, reject });
+          running ??= drain();
+        });
+      },
+      /** Resolves when every submitted change is settled. */
+      idle: () => running ?? Promise.resolve(),
+    };
+  };
 
   const installProducers = (generation: string, records: readonly Producer[]) => {
     const s = snapshot;
@@ -178,17 +240,40 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     const s = snapshot;
     snapshot = buildSnapshot(s.producersGeneration, s.producers, generation, records);
   };
+  const producersWriter = createWriter(
+    'producers.json',
+    () => ({ generation: snapshot.producersGeneration, records: snapshot.producers }),
+    () => readProducers(),
+    encodeProducers,
+    installProducers,
+  );
+  const jobTypesWriter = createWriter(
+    'job_types.json',
+    () => ({ generation: snapshot.jobTypesGeneration, records: snapshot.jobTypes }),
+    () => readJobTypes(),
+    encodeJobTypes,
+    installJobTypes,
+  );
 
   await refresh();
+  // A refresh slower than the interval (a store timing out) skips ticks
+  // instead of piling up concurrent reads.
+  let refreshing = false;
   const timer =
     refreshIntervalMs > 0
       ? setInterval(() => {
-          refresh().catch((err: unknown) => {
-            logger.warn(
-              { err, store: io.kind },
-              'config store refresh failed; serving the last snapshot',
-            );
-          });
+          if (refreshing || closed) return;
+          refreshing = true;
+          refresh()
+            .catch((err: unknown) => {
+              logger.warn(
+                { err, store: io.kind },
+                'config store refresh failed; serving the last snapshot',
+              );
+            })
+            .finally(() => {
+              refreshing = false;
+            });
         }, refreshIntervalMs)
       : undefined;
   timer?.unref();
@@ -202,46 +287,39 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     listJobTypes: (producerId) => snapshot.jobTypesByProducer.get(producerId) ?? [],
 
     async createProducer(producer) {
-      await mutate(
-        'producers.json',
-        () => ({ generation: snapshot.producersGeneration, records: snapshot.producers }),
-        readProducers,
-        (records) => {
-          // A retried write must not add the producer twice.
-          if (records.some((p) => p.producerId === producer.producerId)) return [...records];
-          return [...records, producer];
-        },
-        encodeProducers,
-        installProducers,
-      );
+      await producersWriter.submit((records) => {
+        // A retried write must not add the producer twice.
+        if (records.some((p) => p.producerId === producer.producerId)) return undefined;
+        return [...records, producer];
+      });
       return producer;
     },
 
     async createJobType(jobType) {
       if (snapshot.producerById.get(jobType.producerId) === undefined) {
         // Another replica may have created the producer since our last refresh.
+        const before = snapshot;
         const fresh = await readProducers();
-        installProducers(fresh.generation, fresh.records);
-        if (snapshot.producerById.get(jobType.producerId) === undefined) {
+        // Install only if nothing newer (a write of ours) landed meanwhile.
+        if (snapshot === before) installProducers(fresh.generation, fresh.records);
+        if (!fresh.records.some((p) => p.producerId === jobType.producerId)) {
           throw new JackError('not_found', `producer not found: ${jobType.producerId}`);
         }
       }
-      await mutate(
-        'job_types.json',
-        () => ({ generation: snapshot.jobTypesGeneration, records: snapshot.jobTypes }),
-        readJobTypes,
-        (records) => {
-          if (records.some((t) => t.producerId === jobType.producerId && t.name === jobType.name)) {
-            throw new JackError(
-              'already_exists',
-              `job type already exists: ${jobType.name} (producer: ${jobType.producerId})`,
-            );
-          }
-          return [...records, jobType];
-        },
-        encodeJobTypes,
-        installJobTypes,
-      );
+      await jobTypesWriter.submit((records) => {
+        const existing = records.find(
+          (t) => t.producerId === jobType.producerId && t.name === jobType.name,
+        );
+        if (existing !== undefined) {
+          // Our own attempt whose answer was lost (same record, same created_at) is a success.
+          if (sameJobType(existing, jobType)) return undefined;
+          throw new JackError(
+            'already_exists',
+            `job type already exists: ${jobType.name} (producer: ${jobType.producerId})`,
+          );
+        }
+        return [...records, jobType];
+      });
       return jobType;
     },
 
@@ -251,7 +329,7 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearInterval(timer);
-      await Promise.allSettled(writeQueues.values());
+      await Promise.all([producersWriter.idle(), jobTypesWriter.idle()]);
       await io.close();
     },
   };

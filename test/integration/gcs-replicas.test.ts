@@ -1,0 +1,136 @@
+/**
+ * Two Jack replicas (the real app, in-process) sharing one bucket of the
+ * fake GCS server: what one learns the other learns within a refresh
+ * interval, and a store outage leaves enqueue working from the snapshot.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from '../../src/gen/jack/storage.js';
+import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
+import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
+import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
+
+const BUCKET = 'jack-config';
+
+/** Polls `probe` until it returns true; fails after a generous bound (not a timing assertion). */
+async function eventually(what: string, probe: () => Promise<boolean>, boundMs = 10_000) {
+  const deadline = Date.now() + boundMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await sleep(50);
+  }
+  throw new Error(`${what}: not within ${boundMs} ms`);
+}
+
+const enqueueRequest = (producerId: string, jobType: string) => ({
+  producerId,
+  jobType,
+  payload: Buffer.from('{}'),
+  runAt: undefined,
+  traceId: '',
+  correlationId: '',
+});
+
+describe('gcs store shared by two replicas', () => {
+  let gcs: FakeGcs;
+  let a: RunningJack;
+  let b: RunningJack;
+  let bBackend: RecordingBackend;
+
+  beforeAll(async () => {
+    gcs = await startFakeGcs();
+    gcs.createBucket(BUCKET);
+    const env = {
+      GCS_BUCKET: BUCKET,
+      GCS_PREFIX: 'jack',
+      GCS_ENDPOINT: gcs.endpoint,
+      CONFIG_REFRESH_INTERVAL: '200ms',
+      HEALTH_CHECK_INTERVAL: '200ms',
+    };
+    a = await startJack(env);
+    bBackend = createRecordingBackend();
+    b = await startJack(env, { backend: bBackend });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await gcs?.close();
+  });
+
+  it('a producer and job type created on replica A are accepted by replica B within a refresh', async () => {
+    const { producer } = await call(a.admin, 'createProducer', {
+      name: 'billing',
+      description: '',
+    });
+    const producerId = producer?.producerId ?? '';
+    await call(a.admin, 'createJobType', {
+      producerId,
+      name: 'invoice',
+      queue: Queue.QUEUE_HIGH,
+      maxRetries: 6,
+      description: '',
+    });
+    // GCS_PREFIX 'jack' is normalised to the folder 'jack/'.
+    expect(gcs.getObject(BUCKET, 'jack/producers.json')?.text).toContain(producerId);
+
+    await eventually('replica B accepts the producer without warnings', async () => {
+      const res = await call(b.jobs, 'enqueue', enqueueRequest(producerId, 'invoice'));
+      return res.errorMessages.length === 0;
+    });
+    expect(bBackend.last()).toMatchObject({ priority: 'high' });
+    expect(bBackend.last().attributes.max_retries).toBe('6');
+    const listed = await call(b.admin, 'listProducers', {});
+    expect(listed.producers.map((p) => p.producerId)).toContain(producerId);
+  });
+
+  it('during a store outage writes fail UNAVAILABLE, enqueue routes from the snapshot, health follows', async () => {
+    const { producer } = await call(b.admin, 'createProducer', { name: 'search', description: '' });
+    const producerId = producer?.producerId ?? '';
+    await call(b.admin, 'createJobType', {
+      producerId,
+      name: 'reindex',
+      queue: Queue.QUEUE_LOW,
+      maxRetries: 2,
+      description: '',
+    });
+    await waitForHealth(b.address, 'SERVING', 'jack.AdminService');
+
+    gcs.failAll(503);
+    try {
+      const write = await callError(
+        call(b.admin, 'createProducer', { name: 'during-outage', description: '' }),
+      );
+      expect(write.code).toBe(status.UNAVAILABLE);
+      const jobTypeWrite = await callError(
+        call(b.admin, 'createJobType', {
+          producerId,
+          name: 'other',
+          queue: Queue.QUEUE_HIGH,
+          maxRetries: 1,
+          description: '',
+        }),
+      );
+      expect(jobTypeWrite.code).toBe(status.UNAVAILABLE);
+
+      await waitForHealth(b.address, 'NOT_SERVING', 'jack.AdminService');
+      expect(await healthStatus(b.address, 'jack.BackgroundJobs')).toBe('SERVING');
+      expect(b.logs.some((l) => l.msg.startsWith('config store refresh failed'))).toBe(true);
+
+      const res = await call(b.jobs, 'enqueue', enqueueRequest(producerId, 'reindex'));
+      expect(res.errorMessages).toEqual([]);
+      expect(bBackend.last()).toMatchObject({ priority: 'low' });
+      expect(bBackend.last().attributes.max_retries).toBe('2');
+    } finally {
+      gcs.heal();
+    }
+
+    await waitForHealth(b.address, 'SERVING', 'jack.AdminService');
+    const after = await call(b.admin, 'createProducer', { name: 'after-outage', description: '' });
+    expect(after.producer?.producerId).toMatch(/^prod_[0-9a-f]{8}$/);
+    await eventually('replica A sees the producer written after the outage', async () => {
+      const got = await call(a.admin, 'listProducers', {});
+      return got.producers.some((p) => p.producerId === after.producer?.producerId);
+    });
+  });
+});
