@@ -6,11 +6,12 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 STAMP := node_modules/.install-stamp
 
-.PHONY: install generate check-generated build run dev test test-unit test-integration lint format breaking bench clean
+.PHONY: install generate check-generated build run dev test test-unit test-integration lint format breaking bench bench-profile clean
 
-## install: npm ci (only when package-lock.json changed)
+## install: npm ci (only when package-lock.json changed: an edit of package.json's
+## scripts must not reinstall node_modules under a running test)
 install: $(STAMP)
-$(STAMP): package-lock.json package.json
+$(STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
@@ -32,6 +33,10 @@ build: generate
 run: build
 	CONFIG_DIR=$${CONFIG_DIR:-./data} node dist/main.js
 
+## dev: Pub/Sub emulator + four topics (one subscription each) + Jack on QUEUE_BACKEND=pubsub; see jobs with `npm run pull -- high`
+dev: build
+	node scripts/dev.ts
+
 ## test: every test (unit + integration against the Pub/Sub emulator and fakes)
 test: build
 	vitest run
@@ -41,6 +46,14 @@ test-unit: build
 
 test-integration: build
 	vitest run --project integration
+
+## bench: Jack vs a bare grpc-js baseline (h2load, A B A B, pinned cores): Markdown table with ratios, under 10 min
+bench: build
+	node bench/run.mjs
+
+## bench-profile: node --cpu-prof on Jack under Enqueue load; prints where the time goes
+bench-profile: build
+	node bench/profile.mjs
 
 ## lint: biome (format + lint), tsc type check, buf lint, buf format
 lint: install

@@ -1,0 +1,99 @@
+/**
+ * The baseline: a bare grpc-js server with the same generated codecs as
+ * Jack (dist/gen), answering Enqueue and EnqueueBulk with a constant — the
+ * speed limit of the stack. With BASELINE_PUBSUB_TOPIC set, Enqueue first
+ * publishes the job with a directly used @google-cloud/pubsub client (same
+ * batching as Jack's medium lane) and answers once Pub/Sub returned its id.
+ * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST
+ */
+import grpc from '@grpc/grpc-js';
+import { BackgroundJobsService } from '../dist/gen/jack/jack.js';
+
+const port = Number(process.env.GRPC_PORT ?? 50051);
+// A constant of the length of a real job id.
+const JOB_ID = `pjob_${'0'.repeat(29)}`;
+const bulkResponses = new Map();
+
+/** The constant bulk answer for `count` jobs, built once per count. */
+function bulkResponse(count) {
+  let response = bulkResponses.get(count);
+  if (response === undefined) {
+    response = {
+      results: Array.from({ length: count }, (_, index) => ({
+        index,
+        jobId: JOB_ID,
+        error: '',
+        errorMessages: [],
+        correlationId: '',
+        reason: '',
+      })),
+    };
+    bulkResponses.set(count, response);
+  }
+  return response;
+}
+
+let publish;
+/** Calls answered with an error; printed at exit so the bench can check it is 0. */
+let failedCalls = 0;
+const topicName = process.env.BASELINE_PUBSUB_TOPIC;
+if (topicName) {
+  const { PubSub } = await import('@google-cloud/pubsub');
+  const client = new PubSub({
+    projectId: process.env.PUBSUB_PROJECT,
+    apiEndpoint: process.env.PUBSUB_EMULATOR_HOST,
+    emulatorMode: true,
+  });
+  const topic = client.topic(topicName, {
+    batching: { maxMessages: 100, maxMilliseconds: 10 },
+    gaxOpts: { timeout: 5_000 },
+  });
+  const now = new Date().toISOString();
+  publish = (request) =>
+    topic.publishMessage({
+      data: request.payload,
+      attributes: {
+        job_id: JOB_ID,
+        producer_id: request.producerId,
+        job_type: request.jobType,
+        priority: 'medium',
+        run_at: now,
+        created_at: now,
+        max_retries: '10',
+        shadow: 'false',
+      },
+    });
+}
+
+const server = new grpc.Server();
+server.addService(BackgroundJobsService, {
+  enqueue(call, callback) {
+    if (publish === undefined) {
+      callback(null, { jobId: JOB_ID, errorMessages: [], correlationId: '' });
+      return;
+    }
+    publish(call.request).then(
+      () => callback(null, { jobId: JOB_ID, errorMessages: [], correlationId: '' }),
+      (err) => {
+        failedCalls++;
+        callback({ code: grpc.status.UNAVAILABLE, details: String(err) });
+      },
+    );
+  },
+  enqueueBulk(call, callback) {
+    callback(null, bulkResponse(call.request.jobs.length));
+  },
+  cancelJob(_call, callback) {
+    callback({ code: grpc.status.UNIMPLEMENTED, details: 'baseline' });
+  },
+});
+server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
+  if (err) {
+    process.stderr.write(`baseline: ${err.message}\n`);
+    process.exit(1);
+  }
+});
+process.on('SIGTERM', () => {
+  process.stderr.write(`baseline failed calls: ${failedCalls}\n`);
+  server.tryShutdown(() => process.exit(0));
+});

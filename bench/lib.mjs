@@ -1,0 +1,411 @@
+/**
+ * Shared pieces of the benchmark: request bodies, process statistics from
+ * /proc, the h2load driver and its fallback, server start-up and gRPC status
+ * checks. Plain ESM JavaScript so it runs on the built service (dist/) with
+ * the project's Node and no compile step.
+ */
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import grpc from '@grpc/grpc-js';
+
+const run = promisify(execFile);
+
+/** Clock ticks per second of /proc/<pid>/stat times. */
+export const CLOCK_TICKS = Number(
+  spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100,
+);
+
+/** Wraps one protobuf message in the gRPC length-prefixed frame (uncompressed). */
+export function grpcFrame(message) {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(message.length, 1);
+  Buffer.from(message.buffer, message.byteOffset, message.length).copy(frame, 5);
+  return frame;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when `command` is on PATH. */
+export function hasCommand(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function processCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Resident set size and its peak (bytes) of a process. */
+export function processMemory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kib('VmRSS') * 1024, peakRss: kib('VmHWM') * 1024 };
+}
+
+/** `taskset -c CPU` prefix when taskset exists and the machine has that CPU. */
+export function pinned(cpu, argv) {
+  if (cpu === undefined || cpu >= availableParallelism() || !hasCommand('taskset')) return argv;
+  return ['taskset', '-c', String(cpu), ...argv];
+}
+
+/**
+ * Installs h2load (Debian's nghttp2-client) when it is missing and apt-get
+ * can be used. Returns whether h2load is available.
+ */
+export function ensureH2load(log) {
+  if (hasCommand('h2load')) return true;
+  if (!hasCommand('apt-get')) return false;
+  const sudo = process.getuid?.() === 0 ? [] : hasCommand('sudo') ? ['sudo', '-n'] : undefined;
+  if (sudo === undefined) return false;
+  log('h2load is missing: installing nghttp2-client with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const step = (args) =>
+    spawnSync(sudo[0] ?? args[0], sudo.length > 0 ? [...sudo.slice(1), ...args] : args.slice(1), {
+      stdio: 'ignore',
+      env,
+    }).status === 0;
+  if (!step(['apt-get', 'update', '-qq'])) return false;
+  step(['apt-get', 'install', '-y', '-qq', 'nghttp2-client']);
+  return hasCommand('h2load');
+}
+
+/** True when `perf stat -e instructions` counts on this machine (not in most VMs). */
+export function perfInstructionsSupported() {
+  if (!hasCommand('perf')) return false;
+  const probe = spawnSync('perf', ['stat', '-x,', '-e', 'instructions', '--', 'true'], {
+    encoding: 'utf8',
+  });
+  return probe.status === 0 && /^\d+,/m.test(probe.stderr);
+}
+
+/** Counts the instructions `pid` retires until `stop()` is called. */
+export function countInstructions(pid) {
+  const child = spawn('perf', ['stat', '-x,', '-e', 'instructions', '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+      const match = /^(\d+),[^,]*,instructions/m.exec(stderr);
+      return match === null ? undefined : Number(match[1]);
+    },
+  };
+}
+
+/** Percentile (0..1) of a sorted array. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/**
+ * Drives unary calls with h2load: one HTTP/2 connection with `concurrency`
+ * streams, each POSTing the same pre-encoded gRPC body. Latencies come from
+ * h2load's per-request log; the generator's CPU from the wrapping shell's
+ * cutime/cstime (its waited-for children).
+ */
+export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logFile }) {
+  const h2load = [
+    'h2load',
+    '-c',
+    '1',
+    '-t',
+    '1',
+    '-m',
+    String(concurrency),
+    '-D',
+    String(seconds),
+    '-d',
+    bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    `--log-file=${logFile}`,
+    url,
+  ];
+  const argv = pinned(cpu, h2load);
+  const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const { stdout } = await run('bash', ['-c', `${quoted}; echo "CHILDSTAT $(cat /proc/$$/stat)"`], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const requests =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(stdout);
+  const statusCodes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
+  const finished = /finished in ([\d.]+)(m?s)/.exec(stdout);
+  const stat = /CHILDSTAT (.*)$/m.exec(stdout)?.[1] ?? '';
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // cutime/cstime are fields 16 and 17.
+  const generatorCpu = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  if (requests === null || finished === null)
+    throw new Error(`h2load output not understood:\n${stdout}`);
+  const wall = Number(finished[1]) / (finished[2] === 'ms' ? 1000 : 1);
+  const latencies = (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => Number(line.split('\t')[2]) / 1000)
+    .sort((a, b) => a - b);
+  return {
+    calls: Number(requests[4]),
+    failed: Number(requests[5]) + Number(statusCodes?.[4] ?? 0) + Number(statusCodes?.[3] ?? 0),
+    wall,
+    callsPerSecond: Number(requests[4]) / wall,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    generatorCpu,
+  };
+}
+
+/**
+ * The fallback generator when h2load is unavailable: `processes` Node
+ * processes, each one grpc-js channel sending the same pre-encoded message.
+ * A grpc-js client costs about as much CPU per call as the server, so this
+ * generator can be the bottleneck: the report says which generator ran.
+ */
+export async function runGrpcJsLoad({ address, path, message, concurrency, seconds, cpu }) {
+  const processes = Math.min(concurrency, 2);
+  const worker = join(dirname(new URL(import.meta.url).pathname), 'grpc-load-worker.mjs');
+  const messageFile = join(process.env.BENCH_TMP ?? '/tmp', `bench-message-${process.pid}.bin`);
+  await writeFile(messageFile, message);
+  const started = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: processes }, async (_, i) => {
+      const share = Math.floor(concurrency / processes) + (i < concurrency % processes ? 1 : 0);
+      const argv = pinned(cpu, [
+        process.execPath,
+        worker,
+        address,
+        path,
+        messageFile,
+        String(share),
+        String(seconds),
+      ]);
+      const { stdout } = await run('bash', [
+        '-c',
+        `${argv.map((a) => `'${a}'`).join(' ')}; echo "CHILDSTAT $(cat /proc/$$/stat)"`,
+      ]);
+      const stat = /CHILDSTAT (.*)$/m.exec(stdout)?.[1] ?? '';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return {
+        ...JSON.parse(stdout.split('\n')[0]),
+        cpu: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+      };
+    }),
+  );
+  const wall = (Date.now() - started) / 1000;
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const calls = results.reduce((sum, r) => sum + r.ok, 0);
+  return {
+    calls,
+    failed: results.reduce((sum, r) => sum + r.failed, 0),
+    wall,
+    callsPerSecond: calls / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    generatorCpu: results.reduce((sum, r) => sum + r.cpu, 0),
+  };
+}
+
+const rawCodec = {
+  serialize: (bytes) => bytes,
+  deserialize: (bytes) => bytes,
+};
+
+/** Fast-reconnecting channel options: start-up polling must not wait out a 1 s backoff. */
+const POLL_CHANNEL = {
+  'grpc.initial_reconnect_backoff_ms': 2,
+  'grpc.max_reconnect_backoff_ms': 5,
+};
+
+/** One unary call with raw protobuf bytes through a real grpc-js client. */
+export function rawUnary(client, path, message, deadlineMs = 5_000) {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      path,
+      rawCodec.serialize,
+      rawCodec.deserialize,
+      message,
+      new grpc.Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (err, response) => (err ? reject(err) : resolve(response)),
+    );
+  });
+}
+
+/**
+ * Checks that the exact bytes the generator sends get gRPC status 0: once
+ * with node:http2 replaying the body byte for byte (h2load only counts HTTP
+ * 200s), once with a real grpc-js client.
+ */
+export async function verifyStatusOk(address, path, body) {
+  const session = http2.connect(`http://${address}`);
+  try {
+    const trailers = await new Promise((resolve, reject) => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      let headers;
+      stream.on('response', (h) => {
+        headers = h;
+      });
+      stream.on('trailers', resolve);
+      stream.on('error', reject);
+      stream.on('end', () => resolve(headers));
+      stream.resume();
+      stream.end(body);
+    });
+    if (trailers?.['grpc-status'] !== '0') {
+      throw new Error(
+        `${path} on ${address} answered grpc-status ${trailers?.['grpc-status']}: ${trailers?.['grpc-message']}`,
+      );
+    }
+  } finally {
+    session.close();
+  }
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  try {
+    await rawUnary(client, path, body.subarray(5));
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Spawns a server pinned to `cpu` and resolves when `ready(client)` first
+ * succeeds; `startMs` is the time from spawn to that moment.
+ */
+export async function startServer({ name, argv, env, cpu, address, ready, timeoutMs = 60_000 }) {
+  const started = performance.now();
+  const full = pinned(cpu, argv);
+  const child = spawn(full[0], full.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  let exitCode;
+  child.once('exit', (code, signal) => {
+    exitCode = code ?? signal;
+  });
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), POLL_CHANNEL);
+  try {
+    for (;;) {
+      if (exitCode !== undefined) throw new Error(`${name} exited (${exitCode}): ${stderr}`);
+      if (performance.now() - started > timeoutMs) throw new Error(`${name} did not start`);
+      try {
+        await ready(client);
+        break;
+      } catch {
+        await sleep(2);
+      }
+    }
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    client.close();
+  }
+  const startMs = performance.now() - started;
+  // taskset execs the server, so the child's pid is the server's.
+  return {
+    name,
+    pid: child.pid,
+    address,
+    startMs,
+    /** The last few KiB the server wrote on stderr. */
+    stderr: () => stderr,
+    async stop() {
+      if (exitCode !== undefined) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resolves when grpc.health.v1 Check('') answers SERVING. */
+export async function healthServing(client) {
+  const response = await rawUnary(client, '/grpc.health.v1.Health/Check', Buffer.alloc(0), 1_000);
+  // HealthCheckResponse{status: SERVING (1)} is field 1 varint 1.
+  if (!(response.length === 2 && response[0] === 0x08 && response[1] === 0x01)) {
+    throw new Error('not SERVING yet');
+  }
+}
+
+/** Path of the Pub/Sub emulator start script (PUBSUB_EMULATOR_BIN or next to gcloud). */
+export function findPubSubEmulator() {
+  const explicit = process.env.PUBSUB_EMULATOR_BIN;
+  if (explicit) return existsSync(explicit) ? explicit : undefined;
+  const which = spawnSync('sh', ['-c', 'command -v gcloud'], { encoding: 'utf8' });
+  const gcloud = which.stdout.trim();
+  if (which.status !== 0 || gcloud === '') return undefined;
+  const sdkRoot = dirname(dirname(realpathSync(gcloud)));
+  const script = join(sdkRoot, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
+  return existsSync(script) ? script : undefined;
+}
+
+/** Starts the Pub/Sub emulator pinned to `cpu`; resolves once it answers HTTP. */
+export async function startPubSubEmulator(cpu) {
+  const script = findPubSubEmulator();
+  if (script === undefined) return undefined;
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const argv = pinned(cpu, [script, '--host=127.0.0.1', `--port=${port}`]);
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      process.kill(-child.pid, 'SIGKILL');
+      throw new Error('the Pub/Sub emulator did not start within 90 s');
+    }
+    await sleep(250);
+  }
+  return {
+    host,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // The start script runs java as a child: signal the whole group.
+      process.kill(-child.pid, 'SIGTERM');
+      const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
