@@ -39,7 +39,7 @@ dev: build
 
 ## test: every test (unit + integration against the Pub/Sub emulator and fakes)
 test: build
-	vitest run
+	vitest run $(VITEST_FLAGS)
 
 test-unit: build
 	vitest run --project unit
