@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     signals += 1;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
+      // Not process.exit(): at exit libuv joins its thread pool, so a disk
+      // or DNS call stuck in a pool thread would hang the forced exit too.
+      process.kill(process.pid, 'SIGKILL');
     }
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
     app.shutdown().then(

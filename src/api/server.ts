@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSecureContext } from 'node:tls';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
@@ -49,6 +50,9 @@ async function credentials(tls: TlsConfig | undefined): Promise<ServerCredential
     await read('TLS_KEY_FILE', tls.keyFile),
   ];
   try {
+    // grpc-js only parses the PEM when binding, and then names no variable:
+    // build a context now so a bad pair is reported against its settings.
+    createSecureContext({ cert, key });
     return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
   } catch (err) {
     throw new JackError(

@@ -166,7 +166,7 @@ describe('TLS on the gRPC port', () => {
       expect(result.code).not.toBe(0);
       const lines = result.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain('PEM');
+      expect(lines[0]).toContain('TLS_CERT_FILE/TLS_KEY_FILE are not a usable PEM pair');
     });
 
     it('stops when only one of the two variables is set', async () => {
