@@ -129,6 +129,8 @@ export function createJobIdGenerator(
   const pool = Buffer.alloc(4096);
   let poolOffset = pool.length;
   const raw = Buffer.alloc(RAW_BYTES);
+  // The checksummed bytes, as one view made once rather than per id.
+  const checksummed = raw.subarray(0, 19);
   let lastProducerId: string | undefined;
   let lastProducerHash: Buffer = Buffer.alloc(4);
   let lastJobType: string | undefined;
@@ -156,7 +158,7 @@ export function createJobIdGenerator(
       lastJobTypeHash.copy(raw, 11);
       pool.copy(raw, 15, poolOffset, poolOffset + 4);
       poolOffset += 4;
-      raw.writeUInt16BE(crc32(raw.subarray(0, 19)) & 0xffff, 19);
+      raw.writeUInt16BE(crc32(checksummed) & 0xffff, 19);
       return JOB_ID_PREFIX + base62Encode(raw);
     },
   };

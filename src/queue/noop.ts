@@ -4,11 +4,11 @@ import type { Backend, OutboundMessage } from './backend.js';
 /**
  * A backend that accepts every job and only logs it (at debug level, so the
  * enqueue hot path stays free of I/O by default). For development and tests:
- * jobs are not delivered anywhere, which `main.ts` announces at startup.
+ * jobs are not delivered anywhere, which `app.ts` announces at startup.
  */
 export function createNoopBackend(logger: Logger): Backend {
   let sequence = 0;
-  const publish = async (message: OutboundMessage): Promise<string> => {
+  const accept = (message: OutboundMessage): string => {
     if (logger.isLevelEnabled('debug')) {
       logger.debug(
         {
@@ -26,8 +26,15 @@ export function createNoopBackend(logger: Logger): Backend {
   };
   return {
     kind: 'noop',
-    publish,
-    publishMany: (messages) => Promise.allSettled(messages.map(publish)),
+    publish: async (message) => accept(message),
+    // Settled results built directly: no promise per job of a bulk call.
+    publishMany: async (messages) =>
+      messages.map(
+        (message): PromiseSettledResult<string> => ({
+          status: 'fulfilled',
+          value: accept(message),
+        }),
+      ),
     check: async () => {},
     close: async () => {},
   };
