@@ -7,20 +7,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkResult, EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeJobId } from '../../src/jobid/job-id.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
-function job(fields: Partial<EnqueueRequest> = {}): EnqueueRequest {
-  return {
+/** A request of this file's usual producer and job type, then `fields`. */
+const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
+  enqueueRequest({
     producerId: 'prod_unknown',
     jobType: 'send_email',
     payload: Buffer.from('{}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
     ...fields,
-  };
-}
+  });
 
 describe('EnqueueBulk', () => {
   let jack: RunningJack;

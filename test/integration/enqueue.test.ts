@@ -12,21 +12,17 @@ import { Timestamp } from '../../src/gen/google/protobuf/timestamp.js';
 import { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeJobId } from '../../src/jobid/job-id.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
-/** An EnqueueRequest with every field at its wire default, then `fields`. */
-function job(fields: Partial<EnqueueRequest> = {}): EnqueueRequest {
-  return {
+/** A request of this file's usual producer and job type, then `fields`. */
+const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
+  enqueueRequest({
     producerId: 'prod_unknown',
     jobType: 'send_email',
     payload: Buffer.from('{"to":"a@example.com"}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
     ...fields,
-  };
-}
+  });
 
 interface Harness {
   jack: RunningJack;

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryObjects } from '../../src/storage/memory.js';
@@ -10,6 +8,7 @@ import type { ObjectIO } from '../../src/storage/store.js';
 import { createHealthClient } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
 import { BUILT_MAIN, requireBuild, runToExit } from '../support/spawn.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 /**
  * Memory objects whose writes wait for `release()` once `hold()` was called:
@@ -161,27 +160,7 @@ describe('container health probe (dist/healthcheck.js)', () => {
 
   it('probes over TLS when TLS_CERT_FILE is set, whatever name the certificate carries', async () => {
     dir = await mkdtemp(join(tmpdir(), 'jack-healthcheck-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=jack.example.com',
-      '-addext',
-      'subjectAltName=DNS:jack.example.com',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { cert, key } = await selfSignedCertificate(dir, 'jack.example.com');
     const tlsEnv = { TLS_CERT_FILE: cert, TLS_KEY_FILE: key };
     jack = await startJack(tlsEnv);
     const env = { GRPC_HOST: '127.0.0.1', GRPC_PORT: String(jack.app.port) };

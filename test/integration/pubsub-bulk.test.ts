@@ -5,20 +5,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
-import { call, type RunningJack, startJack } from '../support/jack.js';
+import { call, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
-function job(fields: Partial<EnqueueRequest> = {}): EnqueueRequest {
-  return {
+/** A request of this file's usual producer and job type, then `fields`. */
+const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
+  enqueueRequest({
     producerId: 'prod_bulk',
     jobType: 'import_row',
     payload: Buffer.from('{}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
     ...fields,
-  };
-}
+  });
 
 describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: EnqueueBulk', () => {
   let pubsub: PubSubFixture | undefined;

@@ -9,20 +9,17 @@ import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import type { Priority } from '../../src/queue/backend.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
-function job(fields: Partial<EnqueueRequest> = {}): EnqueueRequest {
-  return {
+/** A request of this file's usual producer and job type, then `fields`. */
+const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
+  enqueueRequest({
     producerId: 'prod_unknown',
     jobType: 'send_email',
     payload: Buffer.from('{"to":"a@example.com"}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
     ...fields,
-  };
-}
+  });
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -1,43 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackgroundJobsClient } from '../../src/gen/jack/jack.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
-const run = promisify(execFile);
 const mainJs = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-/** A self-signed EC certificate for localhost / 127.0.0.1, made with the system openssl. */
-async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert, key };
-}
 
 /**
  * Clients dial 127.0.0.1 but verify the name localhost: Node deprecates an IP
@@ -82,7 +55,7 @@ describe('TLS on the gRPC port', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'jack-tls-'));
-    files = await selfSignedCertificate(dir);
+    files = await selfSignedCertificate(dir, 'localhost', ['127.0.0.1']);
     jack = await startJack({ TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key });
   });
   afterAll(async () => {

@@ -13,7 +13,7 @@ import {
 import { type App, type AppOverrides, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
-import { BackgroundJobsClient } from '../../src/gen/jack/jack.js';
+import { BackgroundJobsClient, type EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { createLogger } from '../../src/logger.js';
 
 export interface LogLine {
@@ -122,4 +122,20 @@ export async function callError(
     return { code: e.code, details: e.details };
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * An EnqueueRequest with every field at its wire default (what a client that
+ * sets nothing sends), then `fields`.
+ */
+export function enqueueRequest(fields: Partial<EnqueueRequest> = {}): EnqueueRequest {
+  return {
+    producerId: '',
+    jobType: '',
+    payload: Buffer.alloc(0),
+    runAt: undefined,
+    traceId: '',
+    correlationId: '',
+    ...fields,
+  };
 }
