@@ -11,6 +11,9 @@ export const SERVICE_ADMIN = 'jack.AdminService';
 /** '' is the whole server. */
 export const HEALTH_SERVICES = ['', SERVICE_JOBS, SERVICE_ADMIN] as const;
 
+/** Shortest time a backend or scheduler check may take before it counts as failed, ms. */
+export const MIN_CHECK_TIMEOUT_MS = 2_000;
+
 export interface HealthMonitorDeps {
   backend: Backend;
   scheduler: Scheduler | undefined;
@@ -46,6 +49,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   const current = new Map<string, boolean>();
   let shuttingDown = false;
   let timer: NodeJS.Timeout | undefined;
+  let started = false;
+  // A short interval must not turn a slow but healthy answer into a failure
+  // (a loaded machine answers a topic lookup in more than 200 ms).
+  const checkTimeoutMs = Math.max(deps.intervalMs, MIN_CHECK_TIMEOUT_MS);
 
   const set = (service: string, serving: boolean) => {
     if (shuttingDown || current.get(service) === serving) return;
@@ -61,7 +68,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       await Promise.race([
         check(),
         new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new Error(`${what} check timed out`)), deps.intervalMs);
+          timeout = setTimeout(
+            () => reject(new Error(`${what} check timed out after ${checkTimeoutMs} ms`)),
+            checkTimeoutMs,
+          );
         }),
       ]);
       return undefined;
@@ -98,14 +108,23 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     implementation,
     checkNow,
     start() {
-      if (timer !== undefined) return;
-      timer = setInterval(() => {
-        checkNow().catch((err: unknown) => logger.error({ err }, 'health check crashed'));
-      }, deps.intervalMs);
-      timer.unref();
+      if (started) return;
+      started = true;
+      // The next check is scheduled when the last one has finished, so slow
+      // checks never pile up.
+      const schedule = () => {
+        if (shuttingDown) return;
+        timer = setTimeout(() => {
+          checkNow()
+            .catch((err: unknown) => logger.error({ err }, 'health check crashed'))
+            .finally(schedule);
+        }, deps.intervalMs);
+        timer.unref();
+      };
+      schedule();
     },
     shutDown() {
-      if (timer !== undefined) clearInterval(timer);
+      if (timer !== undefined) clearTimeout(timer);
       for (const service of HEALTH_SERVICES) {
         implementation.setStatus(service, 'NOT_SERVING');
         metrics.healthChanged(service, false);

@@ -48,7 +48,7 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: outage and recovery', (
       HEALTH_CHECK_INTERVAL: '200ms',
       LOG_LEVEL: 'info',
     });
-    expect(await healthStatus(jack.address, 'jack.BackgroundJobs')).toBe('SERVING');
+    await waitForHealth(jack.address, 'SERVING', 'jack.BackgroundJobs');
     const before = await call(jack.jobs, 'enqueue', job('before'));
 
     await first.stop();
