@@ -4,12 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { noopMetrics } from '../metrics.js';
 import type { Backend } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
-import {
-  createHealthMonitor,
-  MIN_CHECK_TIMEOUT_MS,
-  SERVICE_ADMIN,
-  SERVICE_JOBS,
-} from './health.js';
+import { createHealthMonitor, SERVICE_ADMIN, SERVICE_JOBS } from './health.js';
 
 /** A backend whose check takes `checkMs` (forever when undefined). */
 function backendAnsweringAfter(checkMs: number | undefined): Backend {
