@@ -106,7 +106,8 @@ function messageBytes(message: OutboundMessage): number {
  * and cannot withdraw a waiting message; here a message whose caller already
  * got UNAVAILABLE leaves the queue and is never published.
  */
-class FlowLimiter {
+/** @internal Exported for its unit tests. */
+export class FlowLimiter {
   private messages = 0;
   private bytes = 0;
   private readonly waiters: { bytes: number; admit: () => void; cancelled: boolean }[] = [];
