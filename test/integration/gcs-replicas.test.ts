@@ -8,7 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
@@ -24,14 +24,9 @@ async function eventually(what: string, probe: () => Promise<boolean>, boundMs =
   throw new Error(`${what}: not within ${boundMs} ms`);
 }
 
-const enqueueRequest = (producerId: string, jobType: string) => ({
-  producerId,
-  jobType,
-  payload: Buffer.from('{}'),
-  runAt: undefined,
-  traceId: '',
-  correlationId: '',
-});
+/** A job of this producer and type with an empty JSON payload. */
+const job = (producerId: string, jobType: string) =>
+  enqueueRequest({ producerId, jobType, payload: Buffer.from('{}') });
 
 describe('gcs store shared by two replicas', () => {
   let gcs: FakeGcs;
@@ -75,7 +70,7 @@ describe('gcs store shared by two replicas', () => {
     expect(gcs.getObject(BUCKET, 'jack/producers.json')?.text).toContain(producerId);
 
     await eventually('replica B accepts the producer without warnings', async () => {
-      const res = await call(b.jobs, 'enqueue', enqueueRequest(producerId, 'invoice'));
+      const res = await call(b.jobs, 'enqueue', job(producerId, 'invoice'));
       return res.errorMessages.length === 0;
     });
     expect(bBackend.last()).toMatchObject({ priority: 'high' });
@@ -117,7 +112,7 @@ describe('gcs store shared by two replicas', () => {
       expect(await healthStatus(b.address, 'jack.BackgroundJobs')).toBe('SERVING');
       expect(b.logs.some((l) => l.msg.startsWith('config store refresh failed'))).toBe(true);
 
-      const res = await call(b.jobs, 'enqueue', enqueueRequest(producerId, 'reindex'));
+      const res = await call(b.jobs, 'enqueue', job(producerId, 'reindex'));
       expect(res.errorMessages).toEqual([]);
       expect(bBackend.last()).toMatchObject({ priority: 'low' });
       expect(bBackend.last().attributes.max_retries).toBe('2');

@@ -13,17 +13,12 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeProducers } from '../../src/storage/codec.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { BUILT_MAIN, requireBuild, runToExit } from '../support/spawn.js';
 
-const enqueueRequest = (producerId: string, jobType: string) => ({
-  producerId,
-  jobType,
-  payload: Buffer.from('{}'),
-  runAt: undefined,
-  traceId: '',
-  correlationId: '',
-});
+/** A job of this producer and type with an empty JSON payload. */
+const job = (producerId: string, jobType: string) =>
+  enqueueRequest({ producerId, jobType, payload: Buffer.from('{}') });
 
 describe('local directory store (CONFIG_DIR)', () => {
   let dir: string;
@@ -58,7 +53,7 @@ describe('local directory store (CONFIG_DIR)', () => {
       { producerId, name: 'send_invoice', queue: Queue.QUEUE_LOW, maxRetries: 7 },
     ]);
     // Enqueue knows them too: no "unregistered" warnings.
-    const enqueued = await call(jack.jobs, 'enqueue', enqueueRequest(producerId, 'send_invoice'));
+    const enqueued = await call(jack.jobs, 'enqueue', job(producerId, 'send_invoice'));
     expect(enqueued.errorMessages).toEqual([]);
   });
 
@@ -147,7 +142,7 @@ describe('local directory store (CONFIG_DIR)', () => {
     expect(types.jobTypes).toMatchObject([
       { name: 'resize', queue: Queue.QUEUE_IMMEDIATE, maxRetries: 5 },
     ]);
-    const enqueued = await call(jack.jobs, 'enqueue', enqueueRequest('prod_0000000a', 'resize'));
+    const enqueued = await call(jack.jobs, 'enqueue', job('prod_0000000a', 'resize'));
     expect(enqueued.errorMessages).toEqual([]);
   });
 
