@@ -67,9 +67,9 @@ format: install
 	biome check --write .
 	buf format -w
 
-## breaking: the wire contract against main (buf FILE rules)
+## breaking: the wire contract against the pinned original (contract/jack-contract.binpb, buf FILE rules)
 breaking: install
-	buf breaking --against '.git#branch=main'
+	buf breaking --against contract/jack-contract.binpb
 
 clean:
 	rm -rf dist node_modules coverage

@@ -32,7 +32,8 @@ export function newProducerId(): string {
 export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
-  return {
+  // The SPEC §10 RPCs are not served yet: grpc-js answers UNIMPLEMENTED for them.
+  const served: Partial<AdminServiceServer> = {
     createProducer: unary(deps, 'CreateProducer', async (request) => {
       required('name', request.name.trim());
       maxAttributeBytes('name', request.name);
@@ -44,6 +45,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
         name: request.name,
         description: request.description,
         rateLimitRps: PRODUCER_RATE_LIMIT_RPS,
+        principals: [],
         createdAt: at,
         updatedAt: at,
       });
@@ -60,6 +62,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
 
     listProducers: unary(deps, 'ListProducers', async () => ({
       producers: [...store.listProducers()],
+      nextPageToken: '',
     })),
 
     createJobType: unary(deps, 'CreateJobType', async (request) => {
@@ -87,7 +90,8 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
 
     listJobTypes: unary(deps, 'ListJobTypes', async (request) => {
       required('producer_id', request.producerId);
-      return { jobTypes: [...store.listJobTypes(request.producerId)] };
+      return { jobTypes: [...store.listJobTypes(request.producerId)], nextPageToken: '' };
     }),
   };
+  return served as AdminServiceServer;
 }

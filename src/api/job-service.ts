@@ -23,7 +23,12 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
   return {
     enqueue: unary(deps, 'Enqueue', async (request, call) => {
       const { jobId, warnings } = await enqueuer.enqueue(asInput(request), isShadow(call.metadata));
-      return { jobId, errorMessages: warnings, correlationId: request.correlationId };
+      return {
+        jobId,
+        errorMessages: warnings,
+        correlationId: request.correlationId,
+        duplicate: false,
+      };
     }),
 
     enqueueBulk: unary(deps, 'EnqueueBulk', async (request, call) => {
@@ -46,6 +51,7 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
           errorMessages: outcome.warnings,
           correlationId: jobs[index]?.correlationId ?? '',
           reason: outcome.error?.reason ?? '',
+          duplicate: false,
         })),
       };
     }),

@@ -133,6 +133,7 @@ describe('createEnqueuer', () => {
       name: 'one',
       description: '',
       rateLimitRps: 1000,
+      principals: [],
       createdAt: at,
       updatedAt: at,
     });

@@ -10,6 +10,7 @@ describe('codec', () => {
       name: 'billing',
       description: 'd',
       rateLimitRps: 1000,
+      principals: [],
       createdAt: at,
       updatedAt: at,
     };

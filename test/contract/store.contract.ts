@@ -24,6 +24,7 @@ export function producer(id: string, createdAtMs: number, name = id): Producer {
     name,
     description: `${name} description`,
     rateLimitRps: 1000,
+    principals: [],
     createdAt: at,
     updatedAt: at,
   };

@@ -85,6 +85,7 @@ describe('AdminService', () => {
         name: 'billing',
         description: 'invoices and receipts',
         rateLimitRps: 1000,
+        principals: [],
       });
       const createdMs = producer?.createdAt?.getTime() ?? 0;
       expect(createdMs).toBeGreaterThanOrEqual(before);
@@ -96,7 +97,7 @@ describe('AdminService', () => {
       const first = await createProducer('twin');
       const second = await createProducer('twin');
       expect(first.producer?.producerId).not.toBe(second.producer?.producerId);
-      const listed = await call(jack.admin, 'listProducers', {});
+      const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       expect(listed.producers.filter((p) => p.name === 'twin')).toHaveLength(2);
     });
   });
@@ -125,7 +126,7 @@ describe('AdminService', () => {
   describe('ListProducers', () => {
     it('lists every producer ordered by created_at, then producer_id', async () => {
       for (let i = 0; i < 8; i++) await createProducer(`listed-${i}`);
-      const { producers } = await call(jack.admin, 'listProducers', {});
+      const { producers } = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       const names = producers.map((p) => p.name);
       for (let i = 0; i < 8; i++) expect(names).toContain(`listed-${i}`);
       const sorted = [...producers].sort(
@@ -175,7 +176,11 @@ describe('AdminService', () => {
         code: status.ALREADY_EXISTS,
         details: `job type already exists: dup (producer: ${producerId})`,
       });
-      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId });
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', {
+        producerId,
+        pageSize: 0,
+        pageToken: '',
+      });
       expect(jobTypes.filter((t) => t.name === 'dup').map((t) => t.queue)).toEqual([
         Queue.QUEUE_HIGH,
       ]);
@@ -237,7 +242,9 @@ describe('AdminService', () => {
 
   describe('ListJobTypes', () => {
     it('requires producer_id with INVALID_ARGUMENT', async () => {
-      const err = await callError(call(jack.admin, 'listJobTypes', { producerId: '' }));
+      const err = await callError(
+        call(jack.admin, 'listJobTypes', { producerId: '', pageSize: 0, pageToken: '' }),
+      );
       expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'producer_id is required' });
     });
 
@@ -248,13 +255,21 @@ describe('AdminService', () => {
         await createJobType({ producerId: mine, name });
       }
       await createJobType({ producerId: theirs, name: 'aaa_not_mine' });
-      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId: mine });
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', {
+        producerId: mine,
+        pageSize: 0,
+        pageToken: '',
+      });
       expect(jobTypes.map((t) => t.name)).toEqual(['Mid', 'alpha', 'beta', 'zeta']);
       expect(new Set(jobTypes.map((t) => t.producerId))).toEqual(new Set([mine]));
     });
 
     it('returns an empty list for an unknown producer', async () => {
-      const { jobTypes } = await call(jack.admin, 'listJobTypes', { producerId: 'prod_nobody00' });
+      const { jobTypes } = await call(jack.admin, 'listJobTypes', {
+        producerId: 'prod_nobody00',
+        pageSize: 0,
+        pageToken: '',
+      });
       expect(jobTypes).toEqual([]);
     });
   });
@@ -269,6 +284,7 @@ describe('AdminService with producers stored by another replica', () => {
       name: producerId,
       description: '',
       rateLimitRps: 1000,
+      principals: [],
       createdAt,
       updatedAt: createdAt,
     });
@@ -285,7 +301,7 @@ describe('AdminService with producers stored by another replica', () => {
     );
     const jack = await startJack({}, { memoryObjects: objects });
     try {
-      const { producers } = await call(jack.admin, 'listProducers', {});
+      const { producers } = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       expect(producers.map((p) => p.producerId)).toEqual([
         'prod_000000aa',
         'prod_000000bb',
@@ -354,6 +370,7 @@ describe('AdminService with an unreachable store', () => {
       runAt: undefined,
       traceId: '',
       correlationId: '',
+      idempotencyKey: '',
     });
     expect(res.errorMessages).toEqual([`unregistered job_type: t (producer: ${producerId})`]);
   });

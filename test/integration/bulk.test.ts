@@ -89,13 +89,21 @@ describe('EnqueueBulk', () => {
     ];
     const res = await bulk(jobs);
     const expected: Omit<BulkResult, 'jobId'>[] = [
-      { index: 0, error: '', errorMessages: [], correlationId: 'ok-registered', reason: '' },
+      {
+        index: 0,
+        error: '',
+        errorMessages: [],
+        correlationId: 'ok-registered',
+        reason: '',
+        duplicate: false,
+      },
       {
         index: 1,
         error: 'producer_id is required',
         errorMessages: [],
         correlationId: 'no-producer',
         reason: 'validation_error',
+        duplicate: false,
       },
       {
         index: 2,
@@ -104,6 +112,7 @@ describe('EnqueueBulk', () => {
         errorMessages: [],
         correlationId: 'no-type',
         reason: 'validation_error',
+        duplicate: false,
       },
       {
         index: 3,
@@ -111,6 +120,7 @@ describe('EnqueueBulk', () => {
         errorMessages: [],
         correlationId: 'too-large',
         reason: 'payload_too_large',
+        duplicate: false,
       },
       {
         index: 4,
@@ -118,6 +128,7 @@ describe('EnqueueBulk', () => {
         errorMessages: [],
         correlationId: 'long-trace',
         reason: 'validation_error',
+        duplicate: false,
       },
     ];
     expect(res.results.map(({ jobId: _, ...rest }) => rest)).toEqual(expected);
@@ -134,6 +145,7 @@ describe('EnqueueBulk', () => {
     expect(res.results[0]).toMatchObject({
       jobId: '',
       reason: 'validation_error',
+      duplicate: false,
       error: 'run_at is outside the range of a Timestamp (0001-01-01 to 9999-12-31 UTC)',
     });
     expect(res.results[1]?.jobId).toMatch(/^pjob_/);
@@ -156,6 +168,7 @@ describe('EnqueueBulk', () => {
         ],
         correlationId: 'x',
         reason: '',
+        duplicate: false,
       },
       {
         index: 1,
@@ -164,6 +177,7 @@ describe('EnqueueBulk', () => {
         errorMessages: [`unregistered job_type: b (producer: ${producerId})`],
         correlationId: '',
         reason: '',
+        duplicate: false,
       },
     ]);
     const [first, second] = res.results;
@@ -196,6 +210,7 @@ describe('EnqueueBulk', () => {
       ],
       correlationId: 'down',
       reason: 'unavailable',
+      duplicate: false,
     });
     expect(fine).toMatchObject({ index: 1, error: '', reason: '', correlationId: 'fine' });
     expect(fine?.jobId).toMatch(/^pjob_/);
@@ -204,12 +219,14 @@ describe('EnqueueBulk', () => {
       jobId: '',
       error: expect.stringMatching(/^broker refused pjob_/),
       reason: 'internal_error',
+      duplicate: false,
     });
     expect(weird).toMatchObject({
       index: 3,
       jobId: '',
       error: expect.stringMatching(/^enqueue failed: unexpected failure/),
       reason: 'internal_error',
+      duplicate: false,
     });
     expect(backend.published.map((m) => m.attributes.correlation_id)).toEqual(['fine']);
   });
@@ -243,10 +260,11 @@ describe('EnqueueBulk with MESSAGE_FORMAT=legacy', () => {
       index: 0,
       jobId: '',
       reason: 'validation_error',
+      duplicate: false,
       error:
         'payload is not valid JSON, which MESSAGE_FORMAT=legacy requires (it is embedded as "args")',
     });
-    expect(res.results[1]).toMatchObject({ index: 1, error: '', reason: '' });
+    expect(res.results[1]).toMatchObject({ index: 1, error: '', reason: '', duplicate: false });
     expect(backend.published.map((m) => m.jobId)).toEqual([res.results[1]?.jobId]);
   });
 });

@@ -291,6 +291,7 @@ describe('Enqueue (default configuration)', () => {
           payload,
           traceId: 'trace-1',
           correlationId: 'corr-1',
+          idempotencyKey: '',
         }),
       );
       const message = h.backend.last();

@@ -75,7 +75,7 @@ describe('gcs store shared by two replicas', () => {
     });
     expect(bBackend.last()).toMatchObject({ priority: 'high' });
     expect(bBackend.last().attributes.max_retries).toBe('6');
-    const listed = await call(b.admin, 'listProducers', {});
+    const listed = await call(b.admin, 'listProducers', { pageSize: 0, pageToken: '' });
     expect(listed.producers.map((p) => p.producerId)).toContain(producerId);
   });
 
@@ -124,7 +124,7 @@ describe('gcs store shared by two replicas', () => {
     const after = await call(b.admin, 'createProducer', { name: 'after-outage', description: '' });
     expect(after.producer?.producerId).toMatch(/^prod_[0-9a-f]{8}$/);
     await eventually('replica A sees the producer written after the outage', async () => {
-      const got = await call(a.admin, 'listProducers', {});
+      const got = await call(a.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       return got.producers.some((p) => p.producerId === after.producer?.producerId);
     });
   });

@@ -48,7 +48,11 @@ describe('local directory store (CONFIG_DIR)', () => {
     jack = await startJack({ CONFIG_DIR: dir });
     const got = await call(jack.admin, 'getProducer', { producerId });
     expect(got.producer).toEqual(created.producer);
-    const types = await call(jack.admin, 'listJobTypes', { producerId });
+    const types = await call(jack.admin, 'listJobTypes', {
+      producerId,
+      pageSize: 0,
+      pageToken: '',
+    });
     expect(types.jobTypes).toMatchObject([
       { producerId, name: 'send_invoice', queue: Queue.QUEUE_LOW, maxRetries: 7 },
     ]);
@@ -138,7 +142,11 @@ describe('local directory store (CONFIG_DIR)', () => {
       createdAt: new Date('2024-01-02T03:04:05Z'),
       updatedAt: new Date('2024-01-02T03:04:05.500Z'),
     });
-    const types = await call(jack.admin, 'listJobTypes', { producerId: 'prod_0000000a' });
+    const types = await call(jack.admin, 'listJobTypes', {
+      producerId: 'prod_0000000a',
+      pageSize: 0,
+      pageToken: '',
+    });
     expect(types.jobTypes).toMatchObject([
       { name: 'resize', queue: Queue.QUEUE_IMMEDIATE, maxRetries: 5 },
     ]);
@@ -169,7 +177,7 @@ describe('local directory store (CONFIG_DIR)', () => {
       }),
     );
     expect(err.code).toBe(status.UNAVAILABLE);
-    const listed = await call(jack.admin, 'listProducers', {});
+    const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
     expect(listed.producers.map((p) => p.name)).toEqual(['kept']);
   });
 
@@ -283,7 +291,7 @@ describe('local directory store: crash safety', () => {
     await writeFile(join(dir, '.producers.json.1234.deadbeef.tmp'), '{"producers": [');
     const jack = await startJack({ CONFIG_DIR: dir });
     try {
-      const listed = await call(jack.admin, 'listProducers', {});
+      const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       expect(listed.producers).toHaveLength(lastCount);
     } finally {
       await jack.close();

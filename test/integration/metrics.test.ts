@@ -43,6 +43,7 @@ const job = (producerId: string, payload = '{}') => ({
   runAt: undefined,
   traceId: '',
   correlationId: '',
+  idempotencyKey: '',
 });
 
 describe('Prometheus metrics on METRICS_PORT', () => {

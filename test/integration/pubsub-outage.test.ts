@@ -22,6 +22,7 @@ function job(correlationId: string): EnqueueRequest {
     runAt: undefined,
     traceId: '',
     correlationId,
+    idempotencyKey: '',
   };
 }
 

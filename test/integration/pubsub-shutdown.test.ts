@@ -58,6 +58,7 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: shutdown under load', (
               runAt: undefined,
               traceId: '',
               correlationId: '',
+              idempotencyKey: '',
             });
             accepted.set(res.jobId, priority);
             if (accepted.size >= OK_BEFORE_SIGTERM) sigterm();

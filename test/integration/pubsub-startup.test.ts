@@ -25,6 +25,7 @@ function job(): EnqueueRequest {
     runAt: undefined,
     traceId: '',
     correlationId: '',
+    idempotencyKey: '',
   };
 }
 

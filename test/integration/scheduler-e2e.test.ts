@@ -94,6 +94,7 @@ describe.skipIf(skipWithoutEmulator())('scheduled jobs through Cloud Tasks', () 
     runAt: undefined,
     traceId: 'trace-abc',
     correlationId: 'corr-xyz',
+    idempotencyKey: '',
     ...overrides,
   });
   const inOneHour = () => new Date(Date.now() + HOUR_MS);

@@ -103,6 +103,7 @@ describe('shutdown of the built service (SIGTERM)', () => {
             runAt: undefined,
             traceId: '',
             correlationId: '',
+            idempotencyKey: '',
           }),
         );
         expect(refused.code).toBe(status.UNAVAILABLE);

@@ -20,6 +20,7 @@ describe('smoke: noop backend, memory store', () => {
       runAt: undefined,
       traceId: '',
       correlationId: 'c1',
+      idempotencyKey: '',
     });
     expect(res.correlationId).toBe('c1');
     expect(res.errorMessages).toEqual([
@@ -38,6 +39,7 @@ describe('smoke: noop backend, memory store', () => {
         runAt: undefined,
         traceId: '',
         correlationId: '',
+        idempotencyKey: '',
       }),
     );
     expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'producer_id is required' });

@@ -25,6 +25,7 @@ const enqueueRequest = {
   runAt: undefined,
   traceId: '',
   correlationId: 'tls',
+  idempotencyKey: '',
 };
 
 /** Runs the built server until it exits; resolves with its exit code and stderr. */

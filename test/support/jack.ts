@@ -136,6 +136,7 @@ export function enqueueRequest(fields: Partial<EnqueueRequest> = {}): EnqueueReq
     runAt: undefined,
     traceId: '',
     correlationId: '',
+    idempotencyKey: '',
     ...fields,
   };
 }

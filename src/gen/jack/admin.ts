@@ -18,7 +18,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { JobType, Producer, Queue, queueFromJSON, queueToJSON } from "./storage.js";
+import { FieldMask } from "../google/protobuf/field_mask.js";
+import { ApiKey, JobType, Producer, Queue, queueFromJSON, queueToJSON } from "./storage.js";
 
 export const protobufPackage = "jack";
 
@@ -42,10 +43,16 @@ export interface GetProducerResponse {
 }
 
 export interface ListProducersRequest {
+  /** At most this many producers; 0 means all, above 1000 means 1000. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListProducersResponse {
   producers: Producer[];
+  /** Token of the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface CreateJobTypeRequest {
@@ -63,10 +70,90 @@ export interface CreateJobTypeResponse {
 
 export interface ListJobTypesRequest {
   producerId: string;
+  /** At most this many job types; 0 means all, above 1000 means 1000. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListJobTypesResponse {
   jobTypes: JobType[];
+  /** Token of the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface UpdateProducerRequest {
+  /** producer_id names the producer; the other fields carry new values. */
+  producer: Producer | undefined;
+  updateMask: string[] | undefined;
+}
+
+export interface UpdateProducerResponse {
+  producer: Producer | undefined;
+}
+
+export interface DeleteProducerRequest {
+  producerId: string;
+}
+
+export interface DeleteProducerResponse {
+}
+
+export interface GetJobTypeRequest {
+  producerId: string;
+  name: string;
+}
+
+export interface GetJobTypeResponse {
+  jobType: JobType | undefined;
+}
+
+export interface UpdateJobTypeRequest {
+  /** producer_id and name name the job type; the other fields carry new values. */
+  jobType: JobType | undefined;
+  updateMask: string[] | undefined;
+}
+
+export interface UpdateJobTypeResponse {
+  jobType: JobType | undefined;
+}
+
+export interface DeleteJobTypeRequest {
+  producerId: string;
+  name: string;
+}
+
+export interface DeleteJobTypeResponse {
+}
+
+export interface CreateApiKeyRequest {
+  /** The producer the key acts for; empty for an admin key. */
+  producerId: string;
+  description: string;
+}
+
+export interface CreateApiKeyResponse {
+  apiKey:
+    | ApiKey
+    | undefined;
+  /** The bearer token ("jk_…"): shown here once, never again. */
+  token: string;
+}
+
+export interface ListApiKeysRequest {
+  /** Empty: every key. */
+  producerId: string;
+}
+
+export interface ListApiKeysResponse {
+  apiKeys: ApiKey[];
+}
+
+export interface RevokeApiKeyRequest {
+  keyId: string;
+}
+
+export interface RevokeApiKeyResponse {
 }
 
 function createBaseCreateProducerRequest(): CreateProducerRequest {
@@ -325,11 +412,17 @@ export const GetProducerResponse: MessageFns<GetProducerResponse> = {
 };
 
 function createBaseListProducersRequest(): ListProducersRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListProducersRequest: MessageFns<ListProducersRequest> = {
-  encode(_: ListProducersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListProducersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -346,6 +439,22 @@ export const ListProducersRequest: MessageFns<ListProducersRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -358,24 +467,44 @@ export const ListProducersRequest: MessageFns<ListProducersRequest> = {
     }
   },
 
-  fromJSON(_: any): ListProducersRequest {
-    return {};
+  fromJSON(object: any): ListProducersRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListProducersRequest): unknown {
+  toJSON(message: ListProducersRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 };
 
 function createBaseListProducersResponse(): ListProducersResponse {
-  return { producers: [] };
+  return { producers: [], nextPageToken: "" };
 }
 
 export const ListProducersResponse: MessageFns<ListProducersResponse> = {
   encode(message: ListProducersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.producers) {
       Producer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -401,6 +530,14 @@ export const ListProducersResponse: MessageFns<ListProducersResponse> = {
             message.producers.push(Producer.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -418,6 +555,11 @@ export const ListProducersResponse: MessageFns<ListProducersResponse> = {
       producers: globalThis.Array.isArray(object?.producers)
         ? object.producers.map((e: any) => Producer.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -425,6 +567,9 @@ export const ListProducersResponse: MessageFns<ListProducersResponse> = {
     const obj: any = {};
     if (message.producers?.length) {
       obj.producers = message.producers.map((e) => Producer.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -623,13 +768,19 @@ export const CreateJobTypeResponse: MessageFns<CreateJobTypeResponse> = {
 };
 
 function createBaseListJobTypesRequest(): ListJobTypesRequest {
-  return { producerId: "" };
+  return { producerId: "", pageSize: 0, pageToken: "" };
 }
 
 export const ListJobTypesRequest: MessageFns<ListJobTypesRequest> = {
   encode(message: ListJobTypesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.producerId !== "") {
       writer.uint32(10).string(message.producerId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -655,6 +806,22 @@ export const ListJobTypesRequest: MessageFns<ListJobTypesRequest> = {
             message.producerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -674,6 +841,16 @@ export const ListJobTypesRequest: MessageFns<ListJobTypesRequest> = {
         : isSet(object.producer_id)
         ? globalThis.String(object.producer_id)
         : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -682,18 +859,27 @@ export const ListJobTypesRequest: MessageFns<ListJobTypesRequest> = {
     if (message.producerId !== "") {
       obj.producerId = message.producerId;
     }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 };
 
 function createBaseListJobTypesResponse(): ListJobTypesResponse {
-  return { jobTypes: [] };
+  return { jobTypes: [], nextPageToken: "" };
 }
 
 export const ListJobTypesResponse: MessageFns<ListJobTypesResponse> = {
   encode(message: ListJobTypesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.jobTypes) {
       JobType.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -719,6 +905,14 @@ export const ListJobTypesResponse: MessageFns<ListJobTypesResponse> = {
             message.jobTypes.push(JobType.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -738,6 +932,11 @@ export const ListJobTypesResponse: MessageFns<ListJobTypesResponse> = {
         : globalThis.Array.isArray(object?.job_types)
         ? object.job_types.map((e: any) => JobType.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -746,11 +945,1066 @@ export const ListJobTypesResponse: MessageFns<ListJobTypesResponse> = {
     if (message.jobTypes?.length) {
       obj.jobTypes = message.jobTypes.map((e) => JobType.toJSON(e));
     }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
     return obj;
   },
 };
 
-/** AdminService manages producers and job types. */
+function createBaseUpdateProducerRequest(): UpdateProducerRequest {
+  return { producer: undefined, updateMask: undefined };
+}
+
+export const UpdateProducerRequest: MessageFns<UpdateProducerRequest> = {
+  encode(message: UpdateProducerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producer !== undefined) {
+      Producer.encode(message.producer, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateProducerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateProducerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producer = Producer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateProducerRequest {
+    return {
+      producer: isSet(object.producer) ? Producer.fromJSON(object.producer) : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateProducerRequest): unknown {
+    const obj: any = {};
+    if (message.producer !== undefined) {
+      obj.producer = Producer.toJSON(message.producer);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    return obj;
+  },
+};
+
+function createBaseUpdateProducerResponse(): UpdateProducerResponse {
+  return { producer: undefined };
+}
+
+export const UpdateProducerResponse: MessageFns<UpdateProducerResponse> = {
+  encode(message: UpdateProducerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producer !== undefined) {
+      Producer.encode(message.producer, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateProducerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateProducerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producer = Producer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateProducerResponse {
+    return { producer: isSet(object.producer) ? Producer.fromJSON(object.producer) : undefined };
+  },
+
+  toJSON(message: UpdateProducerResponse): unknown {
+    const obj: any = {};
+    if (message.producer !== undefined) {
+      obj.producer = Producer.toJSON(message.producer);
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteProducerRequest(): DeleteProducerRequest {
+  return { producerId: "" };
+}
+
+export const DeleteProducerRequest: MessageFns<DeleteProducerRequest> = {
+  encode(message: DeleteProducerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== "") {
+      writer.uint32(10).string(message.producerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteProducerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteProducerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteProducerRequest {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteProducerRequest): unknown {
+    const obj: any = {};
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteProducerResponse(): DeleteProducerResponse {
+  return {};
+}
+
+export const DeleteProducerResponse: MessageFns<DeleteProducerResponse> = {
+  encode(_: DeleteProducerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteProducerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteProducerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteProducerResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteProducerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+function createBaseGetJobTypeRequest(): GetJobTypeRequest {
+  return { producerId: "", name: "" };
+}
+
+export const GetJobTypeRequest: MessageFns<GetJobTypeRequest> = {
+  encode(message: GetJobTypeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== "") {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobTypeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobTypeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobTypeRequest {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: GetJobTypeRequest): unknown {
+    const obj: any = {};
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+};
+
+function createBaseGetJobTypeResponse(): GetJobTypeResponse {
+  return { jobType: undefined };
+}
+
+export const GetJobTypeResponse: MessageFns<GetJobTypeResponse> = {
+  encode(message: GetJobTypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobType !== undefined) {
+      JobType.encode(message.jobType, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobTypeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobTypeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobType = JobType.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobTypeResponse {
+    return {
+      jobType: isSet(object.jobType)
+        ? JobType.fromJSON(object.jobType)
+        : isSet(object.job_type)
+        ? JobType.fromJSON(object.job_type)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetJobTypeResponse): unknown {
+    const obj: any = {};
+    if (message.jobType !== undefined) {
+      obj.jobType = JobType.toJSON(message.jobType);
+    }
+    return obj;
+  },
+};
+
+function createBaseUpdateJobTypeRequest(): UpdateJobTypeRequest {
+  return { jobType: undefined, updateMask: undefined };
+}
+
+export const UpdateJobTypeRequest: MessageFns<UpdateJobTypeRequest> = {
+  encode(message: UpdateJobTypeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobType !== undefined) {
+      JobType.encode(message.jobType, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateJobTypeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateJobTypeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobType = JobType.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateJobTypeRequest {
+    return {
+      jobType: isSet(object.jobType)
+        ? JobType.fromJSON(object.jobType)
+        : isSet(object.job_type)
+        ? JobType.fromJSON(object.job_type)
+        : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateJobTypeRequest): unknown {
+    const obj: any = {};
+    if (message.jobType !== undefined) {
+      obj.jobType = JobType.toJSON(message.jobType);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    return obj;
+  },
+};
+
+function createBaseUpdateJobTypeResponse(): UpdateJobTypeResponse {
+  return { jobType: undefined };
+}
+
+export const UpdateJobTypeResponse: MessageFns<UpdateJobTypeResponse> = {
+  encode(message: UpdateJobTypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobType !== undefined) {
+      JobType.encode(message.jobType, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateJobTypeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateJobTypeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobType = JobType.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateJobTypeResponse {
+    return {
+      jobType: isSet(object.jobType)
+        ? JobType.fromJSON(object.jobType)
+        : isSet(object.job_type)
+        ? JobType.fromJSON(object.job_type)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateJobTypeResponse): unknown {
+    const obj: any = {};
+    if (message.jobType !== undefined) {
+      obj.jobType = JobType.toJSON(message.jobType);
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteJobTypeRequest(): DeleteJobTypeRequest {
+  return { producerId: "", name: "" };
+}
+
+export const DeleteJobTypeRequest: MessageFns<DeleteJobTypeRequest> = {
+  encode(message: DeleteJobTypeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== "") {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteJobTypeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteJobTypeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteJobTypeRequest {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: DeleteJobTypeRequest): unknown {
+    const obj: any = {};
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteJobTypeResponse(): DeleteJobTypeResponse {
+  return {};
+}
+
+export const DeleteJobTypeResponse: MessageFns<DeleteJobTypeResponse> = {
+  encode(_: DeleteJobTypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteJobTypeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteJobTypeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteJobTypeResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteJobTypeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+function createBaseCreateApiKeyRequest(): CreateApiKeyRequest {
+  return { producerId: "", description: "" };
+}
+
+export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
+  encode(message: CreateApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== "") {
+      writer.uint32(10).string(message.producerId);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiKeyRequest {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: CreateApiKeyRequest): unknown {
+    const obj: any = {};
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+};
+
+function createBaseCreateApiKeyResponse(): CreateApiKeyResponse {
+  return { apiKey: undefined, token: "" };
+}
+
+export const CreateApiKeyResponse: MessageFns<CreateApiKeyResponse> = {
+  encode(message: CreateApiKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiKey !== undefined) {
+      ApiKey.encode(message.apiKey, writer.uint32(10).fork()).join();
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKey = ApiKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiKeyResponse {
+    return {
+      apiKey: isSet(object.apiKey)
+        ? ApiKey.fromJSON(object.apiKey)
+        : isSet(object.api_key)
+        ? ApiKey.fromJSON(object.api_key)
+        : undefined,
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+    };
+  },
+
+  toJSON(message: CreateApiKeyResponse): unknown {
+    const obj: any = {};
+    if (message.apiKey !== undefined) {
+      obj.apiKey = ApiKey.toJSON(message.apiKey);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+};
+
+function createBaseListApiKeysRequest(): ListApiKeysRequest {
+  return { producerId: "" };
+}
+
+export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
+  encode(message: ListApiKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.producerId !== "") {
+      writer.uint32(10).string(message.producerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListApiKeysRequest {
+    return {
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListApiKeysRequest): unknown {
+    const obj: any = {};
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    return obj;
+  },
+};
+
+function createBaseListApiKeysResponse(): ListApiKeysResponse {
+  return { apiKeys: [] };
+}
+
+export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
+  encode(message: ListApiKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.apiKeys) {
+      ApiKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKeys.push(ApiKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListApiKeysResponse {
+    return {
+      apiKeys: globalThis.Array.isArray(object?.apiKeys)
+        ? object.apiKeys.map((e: any) => ApiKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.api_keys)
+        ? object.api_keys.map((e: any) => ApiKey.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListApiKeysResponse): unknown {
+    const obj: any = {};
+    if (message.apiKeys?.length) {
+      obj.apiKeys = message.apiKeys.map((e) => ApiKey.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseRevokeApiKeyRequest(): RevokeApiKeyRequest {
+  return { keyId: "" };
+}
+
+export const RevokeApiKeyRequest: MessageFns<RevokeApiKeyRequest> = {
+  encode(message: RevokeApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeApiKeyRequest {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeApiKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    return obj;
+  },
+};
+
+function createBaseRevokeApiKeyResponse(): RevokeApiKeyResponse {
+  return {};
+}
+
+export const RevokeApiKeyResponse: MessageFns<RevokeApiKeyResponse> = {
+  encode(_: RevokeApiKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeApiKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeApiKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RevokeApiKeyResponse {
+    return {};
+  },
+
+  toJSON(_: RevokeApiKeyResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+/** AdminService manages producers, job types and API keys. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
   createProducer: {
@@ -773,7 +2027,10 @@ export const AdminServiceService = {
     responseSerialize: (value: GetProducerResponse): Buffer => Buffer.from(GetProducerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetProducerResponse => GetProducerResponse.decode(value),
   },
-  /** ListProducers returns every producer ordered by created_at, then id. */
+  /**
+   * ListProducers returns producers ordered by created_at, then id; all of
+   * them when page_size is 0.
+   */
   listProducers: {
     path: "/jack.AdminService/ListProducers" as const,
     requestStream: false as const,
@@ -794,7 +2051,10 @@ export const AdminServiceService = {
       Buffer.from(CreateJobTypeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateJobTypeResponse => CreateJobTypeResponse.decode(value),
   },
-  /** ListJobTypes returns one producer's job types ordered by name. */
+  /**
+   * ListJobTypes returns one producer's job types ordered by name; all of
+   * them when page_size is 0.
+   */
   listJobTypes: {
     path: "/jack.AdminService/ListJobTypes" as const,
     requestStream: false as const,
@@ -805,16 +2065,134 @@ export const AdminServiceService = {
       Buffer.from(ListJobTypesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListJobTypesResponse => ListJobTypesResponse.decode(value),
   },
+  /**
+   * UpdateProducer changes the fields named by update_mask: name,
+   * description, rate_limit_rps, principals.
+   */
+  updateProducer: {
+    path: "/jack.AdminService/UpdateProducer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateProducerRequest): Buffer =>
+      Buffer.from(UpdateProducerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateProducerRequest => UpdateProducerRequest.decode(value),
+    responseSerialize: (value: UpdateProducerResponse): Buffer =>
+      Buffer.from(UpdateProducerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateProducerResponse => UpdateProducerResponse.decode(value),
+  },
+  /** DeleteProducer removes a producer with its job types and API keys. */
+  deleteProducer: {
+    path: "/jack.AdminService/DeleteProducer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteProducerRequest): Buffer =>
+      Buffer.from(DeleteProducerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteProducerRequest => DeleteProducerRequest.decode(value),
+    responseSerialize: (value: DeleteProducerResponse): Buffer =>
+      Buffer.from(DeleteProducerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteProducerResponse => DeleteProducerResponse.decode(value),
+  },
+  getJobType: {
+    path: "/jack.AdminService/GetJobType" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetJobTypeRequest): Buffer => Buffer.from(GetJobTypeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetJobTypeRequest => GetJobTypeRequest.decode(value),
+    responseSerialize: (value: GetJobTypeResponse): Buffer => Buffer.from(GetJobTypeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetJobTypeResponse => GetJobTypeResponse.decode(value),
+  },
+  /**
+   * UpdateJobType changes the fields named by update_mask: queue,
+   * max_retries, description.
+   */
+  updateJobType: {
+    path: "/jack.AdminService/UpdateJobType" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateJobTypeRequest): Buffer => Buffer.from(UpdateJobTypeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateJobTypeRequest => UpdateJobTypeRequest.decode(value),
+    responseSerialize: (value: UpdateJobTypeResponse): Buffer =>
+      Buffer.from(UpdateJobTypeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateJobTypeResponse => UpdateJobTypeResponse.decode(value),
+  },
+  deleteJobType: {
+    path: "/jack.AdminService/DeleteJobType" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteJobTypeRequest): Buffer => Buffer.from(DeleteJobTypeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteJobTypeRequest => DeleteJobTypeRequest.decode(value),
+    responseSerialize: (value: DeleteJobTypeResponse): Buffer =>
+      Buffer.from(DeleteJobTypeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteJobTypeResponse => DeleteJobTypeResponse.decode(value),
+  },
+  /** CreateApiKey issues a key; its token is in this response only. */
+  createApiKey: {
+    path: "/jack.AdminService/CreateApiKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateApiKeyRequest): Buffer => Buffer.from(CreateApiKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateApiKeyRequest => CreateApiKeyRequest.decode(value),
+    responseSerialize: (value: CreateApiKeyResponse): Buffer =>
+      Buffer.from(CreateApiKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateApiKeyResponse => CreateApiKeyResponse.decode(value),
+  },
+  /** ListApiKeys lists keys (never their tokens); an empty producer_id lists all. */
+  listApiKeys: {
+    path: "/jack.AdminService/ListApiKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListApiKeysRequest): Buffer => Buffer.from(ListApiKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListApiKeysRequest => ListApiKeysRequest.decode(value),
+    responseSerialize: (value: ListApiKeysResponse): Buffer => Buffer.from(ListApiKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListApiKeysResponse => ListApiKeysResponse.decode(value),
+  },
+  /** RevokeApiKey deletes a key: it stops working at once. */
+  revokeApiKey: {
+    path: "/jack.AdminService/RevokeApiKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeApiKeyRequest): Buffer => Buffer.from(RevokeApiKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeApiKeyRequest => RevokeApiKeyRequest.decode(value),
+    responseSerialize: (value: RevokeApiKeyResponse): Buffer =>
+      Buffer.from(RevokeApiKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeApiKeyResponse => RevokeApiKeyResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
   createProducer: handleUnaryCall<CreateProducerRequest, CreateProducerResponse>;
   getProducer: handleUnaryCall<GetProducerRequest, GetProducerResponse>;
-  /** ListProducers returns every producer ordered by created_at, then id. */
+  /**
+   * ListProducers returns producers ordered by created_at, then id; all of
+   * them when page_size is 0.
+   */
   listProducers: handleUnaryCall<ListProducersRequest, ListProducersResponse>;
   createJobType: handleUnaryCall<CreateJobTypeRequest, CreateJobTypeResponse>;
-  /** ListJobTypes returns one producer's job types ordered by name. */
+  /**
+   * ListJobTypes returns one producer's job types ordered by name; all of
+   * them when page_size is 0.
+   */
   listJobTypes: handleUnaryCall<ListJobTypesRequest, ListJobTypesResponse>;
+  /**
+   * UpdateProducer changes the fields named by update_mask: name,
+   * description, rate_limit_rps, principals.
+   */
+  updateProducer: handleUnaryCall<UpdateProducerRequest, UpdateProducerResponse>;
+  /** DeleteProducer removes a producer with its job types and API keys. */
+  deleteProducer: handleUnaryCall<DeleteProducerRequest, DeleteProducerResponse>;
+  getJobType: handleUnaryCall<GetJobTypeRequest, GetJobTypeResponse>;
+  /**
+   * UpdateJobType changes the fields named by update_mask: queue,
+   * max_retries, description.
+   */
+  updateJobType: handleUnaryCall<UpdateJobTypeRequest, UpdateJobTypeResponse>;
+  deleteJobType: handleUnaryCall<DeleteJobTypeRequest, DeleteJobTypeResponse>;
+  /** CreateApiKey issues a key; its token is in this response only. */
+  createApiKey: handleUnaryCall<CreateApiKeyRequest, CreateApiKeyResponse>;
+  /** ListApiKeys lists keys (never their tokens); an empty producer_id lists all. */
+  listApiKeys: handleUnaryCall<ListApiKeysRequest, ListApiKeysResponse>;
+  /** RevokeApiKey deletes a key: it stops working at once. */
+  revokeApiKey: handleUnaryCall<RevokeApiKeyRequest, RevokeApiKeyResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -848,7 +2226,10 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetProducerResponse) => void,
   ): ClientUnaryCall;
-  /** ListProducers returns every producer ordered by created_at, then id. */
+  /**
+   * ListProducers returns producers ordered by created_at, then id; all of
+   * them when page_size is 0.
+   */
   listProducers(
     request: ListProducersRequest,
     callback: (error: ServiceError | null, response: ListProducersResponse) => void,
@@ -879,7 +2260,10 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateJobTypeResponse) => void,
   ): ClientUnaryCall;
-  /** ListJobTypes returns one producer's job types ordered by name. */
+  /**
+   * ListJobTypes returns one producer's job types ordered by name; all of
+   * them when page_size is 0.
+   */
   listJobTypes(
     request: ListJobTypesRequest,
     callback: (error: ServiceError | null, response: ListJobTypesResponse) => void,
@@ -894,6 +2278,138 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListJobTypesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UpdateProducer changes the fields named by update_mask: name,
+   * description, rate_limit_rps, principals.
+   */
+  updateProducer(
+    request: UpdateProducerRequest,
+    callback: (error: ServiceError | null, response: UpdateProducerResponse) => void,
+  ): ClientUnaryCall;
+  updateProducer(
+    request: UpdateProducerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateProducerResponse) => void,
+  ): ClientUnaryCall;
+  updateProducer(
+    request: UpdateProducerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateProducerResponse) => void,
+  ): ClientUnaryCall;
+  /** DeleteProducer removes a producer with its job types and API keys. */
+  deleteProducer(
+    request: DeleteProducerRequest,
+    callback: (error: ServiceError | null, response: DeleteProducerResponse) => void,
+  ): ClientUnaryCall;
+  deleteProducer(
+    request: DeleteProducerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteProducerResponse) => void,
+  ): ClientUnaryCall;
+  deleteProducer(
+    request: DeleteProducerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteProducerResponse) => void,
+  ): ClientUnaryCall;
+  getJobType(
+    request: GetJobTypeRequest,
+    callback: (error: ServiceError | null, response: GetJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  getJobType(
+    request: GetJobTypeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  getJobType(
+    request: GetJobTypeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UpdateJobType changes the fields named by update_mask: queue,
+   * max_retries, description.
+   */
+  updateJobType(
+    request: UpdateJobTypeRequest,
+    callback: (error: ServiceError | null, response: UpdateJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  updateJobType(
+    request: UpdateJobTypeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  updateJobType(
+    request: UpdateJobTypeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  deleteJobType(
+    request: DeleteJobTypeRequest,
+    callback: (error: ServiceError | null, response: DeleteJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  deleteJobType(
+    request: DeleteJobTypeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  deleteJobType(
+    request: DeleteJobTypeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteJobTypeResponse) => void,
+  ): ClientUnaryCall;
+  /** CreateApiKey issues a key; its token is in this response only. */
+  createApiKey(
+    request: CreateApiKeyRequest,
+    callback: (error: ServiceError | null, response: CreateApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  createApiKey(
+    request: CreateApiKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  createApiKey(
+    request: CreateApiKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** ListApiKeys lists keys (never their tokens); an empty producer_id lists all. */
+  listApiKeys(
+    request: ListApiKeysRequest,
+    callback: (error: ServiceError | null, response: ListApiKeysResponse) => void,
+  ): ClientUnaryCall;
+  listApiKeys(
+    request: ListApiKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListApiKeysResponse) => void,
+  ): ClientUnaryCall;
+  listApiKeys(
+    request: ListApiKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListApiKeysResponse) => void,
+  ): ClientUnaryCall;
+  /** RevokeApiKey deletes a key: it stops working at once. */
+  revokeApiKey(
+    request: RevokeApiKeyRequest,
+    callback: (error: ServiceError | null, response: RevokeApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeApiKey(
+    request: RevokeApiKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeApiKey(
+    request: RevokeApiKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeApiKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

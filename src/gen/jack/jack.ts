@@ -34,6 +34,12 @@ export interface EnqueueRequest {
   traceId: string;
   /** Echoed in the response and carried on the message. */
   correlationId: string;
+  /**
+   * Caller-chosen key, scoped to the producer (at most 256 bytes): a retry
+   * with the same key and request returns the first call's job_id with
+   * duplicate = true instead of publishing again.
+   */
+  idempotencyKey: string;
 }
 
 export interface EnqueueResponse {
@@ -42,6 +48,11 @@ export interface EnqueueResponse {
   /** Warnings, e.g. an unregistered producer or job type. The job was accepted. */
   errorMessages: string[];
   correlationId: string;
+  /**
+   * True when an earlier call with the same idempotency_key already enqueued
+   * this job: nothing was published again.
+   */
+  duplicate: boolean;
 }
 
 export interface EnqueueBulkRequest {
@@ -65,9 +76,16 @@ export interface BulkResult {
   correlationId: string;
   /**
    * Machine-readable reason: validation_error, payload_too_large, unavailable
-   * (retryable) or internal_error; empty on success.
+   * (retryable), internal_error, unregistered, rate_limited (retryable),
+   * permission_denied, idempotency_conflict or in_progress (retryable); empty
+   * on success.
    */
   reason: string;
+  /**
+   * True when an earlier call with the same idempotency_key already enqueued
+   * this job: nothing was published again.
+   */
+  duplicate: boolean;
 }
 
 export interface CancelJobRequest {
@@ -79,7 +97,15 @@ export interface CancelJobResponse {
 }
 
 function createBaseEnqueueRequest(): EnqueueRequest {
-  return { producerId: "", jobType: "", payload: Buffer.alloc(0), runAt: undefined, traceId: "", correlationId: "" };
+  return {
+    producerId: "",
+    jobType: "",
+    payload: Buffer.alloc(0),
+    runAt: undefined,
+    traceId: "",
+    correlationId: "",
+    idempotencyKey: "",
+  };
 }
 
 export const EnqueueRequest: MessageFns<EnqueueRequest> = {
@@ -101,6 +127,9 @@ export const EnqueueRequest: MessageFns<EnqueueRequest> = {
     }
     if (message.correlationId !== "") {
       writer.uint32(50).string(message.correlationId);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(58).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -166,6 +195,14 @@ export const EnqueueRequest: MessageFns<EnqueueRequest> = {
             message.correlationId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -206,6 +243,11 @@ export const EnqueueRequest: MessageFns<EnqueueRequest> = {
         : isSet(object.correlation_id)
         ? globalThis.String(object.correlation_id)
         : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -229,12 +271,15 @@ export const EnqueueRequest: MessageFns<EnqueueRequest> = {
     if (message.correlationId !== "") {
       obj.correlationId = message.correlationId;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 };
 
 function createBaseEnqueueResponse(): EnqueueResponse {
-  return { jobId: "", errorMessages: [], correlationId: "" };
+  return { jobId: "", errorMessages: [], correlationId: "", duplicate: false };
 }
 
 export const EnqueueResponse: MessageFns<EnqueueResponse> = {
@@ -247,6 +292,9 @@ export const EnqueueResponse: MessageFns<EnqueueResponse> = {
     }
     if (message.correlationId !== "") {
       writer.uint32(26).string(message.correlationId);
+    }
+    if (message.duplicate !== false) {
+      writer.uint32(32).bool(message.duplicate);
     }
     return writer;
   },
@@ -288,6 +336,14 @@ export const EnqueueResponse: MessageFns<EnqueueResponse> = {
             message.correlationId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.duplicate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -317,6 +373,7 @@ export const EnqueueResponse: MessageFns<EnqueueResponse> = {
         : isSet(object.correlation_id)
         ? globalThis.String(object.correlation_id)
         : "",
+      duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
     };
   },
 
@@ -330,6 +387,9 @@ export const EnqueueResponse: MessageFns<EnqueueResponse> = {
     }
     if (message.correlationId !== "") {
       obj.correlationId = message.correlationId;
+    }
+    if (message.duplicate !== false) {
+      obj.duplicate = message.duplicate;
     }
     return obj;
   },
@@ -456,7 +516,7 @@ export const EnqueueBulkResponse: MessageFns<EnqueueBulkResponse> = {
 };
 
 function createBaseBulkResult(): BulkResult {
-  return { index: 0, jobId: "", error: "", errorMessages: [], correlationId: "", reason: "" };
+  return { index: 0, jobId: "", error: "", errorMessages: [], correlationId: "", reason: "", duplicate: false };
 }
 
 export const BulkResult: MessageFns<BulkResult> = {
@@ -478,6 +538,9 @@ export const BulkResult: MessageFns<BulkResult> = {
     }
     if (message.reason !== "") {
       writer.uint32(50).string(message.reason);
+    }
+    if (message.duplicate !== false) {
+      writer.uint32(56).bool(message.duplicate);
     }
     return writer;
   },
@@ -543,6 +606,14 @@ export const BulkResult: MessageFns<BulkResult> = {
             message.reason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.duplicate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -575,6 +646,7 @@ export const BulkResult: MessageFns<BulkResult> = {
         ? globalThis.String(object.correlation_id)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
     };
   },
 
@@ -597,6 +669,9 @@ export const BulkResult: MessageFns<BulkResult> = {
     }
     if (message.reason !== "") {
       obj.reason = message.reason;
+    }
+    if (message.duplicate !== false) {
+      obj.duplicate = message.duplicate;
     }
     return obj;
   },

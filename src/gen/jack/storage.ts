@@ -78,10 +78,20 @@ export interface Producer {
   producerId: string;
   name: string;
   description: string;
-  /** Requests per second the producer may send (not enforced yet). */
+  /**
+   * Jobs per second the producer may enqueue (RATE_LIMIT_MODE=enforce);
+   * 0 or less means unlimited.
+   */
   rateLimitRps: number;
   createdAt: Date | undefined;
-  updatedAt: Date | undefined;
+  updatedAt:
+    | Date
+    | undefined;
+  /**
+   * OIDC or client-certificate principals that may act as this producer
+   * (AUTH_MODE=on): an email, an OIDC subject, a SPIFFE id or a certificate CN.
+   */
+  principals: string[];
 }
 
 /**
@@ -108,8 +118,40 @@ export interface JobTypesFile {
   jobTypes: JobType[];
 }
 
+/**
+ * ApiKey describes an API key. The token itself is shown once, by
+ * CreateApiKey, and never stored.
+ */
+export interface ApiKey {
+  /** "key_" + 16 lowercase hex digits; named by the token it belongs to. */
+  keyId: string;
+  /** The producer the key acts for; empty for an admin key. */
+  producerId: string;
+  description: string;
+  createdAt: Date | undefined;
+}
+
+/** StoredApiKey is an API key as stored: only the SHA-256 of its token. */
+export interface StoredApiKey {
+  key: ApiKey | undefined;
+  tokenSha256: Buffer;
+}
+
+/** ApiKeysFile is the stored form of all API keys (api_keys.json). */
+export interface ApiKeysFile {
+  apiKeys: StoredApiKey[];
+}
+
 function createBaseProducer(): Producer {
-  return { producerId: "", name: "", description: "", rateLimitRps: 0, createdAt: undefined, updatedAt: undefined };
+  return {
+    producerId: "",
+    name: "",
+    description: "",
+    rateLimitRps: 0,
+    createdAt: undefined,
+    updatedAt: undefined,
+    principals: [],
+  };
 }
 
 export const Producer: MessageFns<Producer> = {
@@ -131,6 +173,9 @@ export const Producer: MessageFns<Producer> = {
     }
     if (message.updatedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(50).fork()).join();
+    }
+    for (const v of message.principals) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -196,6 +241,14 @@ export const Producer: MessageFns<Producer> = {
             message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.principals.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -232,6 +285,9 @@ export const Producer: MessageFns<Producer> = {
         : isSet(object.updated_at)
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
+      principals: globalThis.Array.isArray(object?.principals)
+        ? object.principals.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -254,6 +310,9 @@ export const Producer: MessageFns<Producer> = {
     }
     if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.principals?.length) {
+      obj.principals = message.principals;
     }
     return obj;
   },
@@ -558,6 +617,274 @@ export const JobTypesFile: MessageFns<JobTypesFile> = {
     return obj;
   },
 };
+
+function createBaseApiKey(): ApiKey {
+  return { keyId: "", producerId: "", description: "", createdAt: undefined };
+}
+
+export const ApiKey: MessageFns<ApiKey> = {
+  encode(message: ApiKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.producerId !== "") {
+      writer.uint32(18).string(message.producerId);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApiKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApiKey {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ApiKey): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+};
+
+function createBaseStoredApiKey(): StoredApiKey {
+  return { key: undefined, tokenSha256: Buffer.alloc(0) };
+}
+
+export const StoredApiKey: MessageFns<StoredApiKey> = {
+  encode(message: StoredApiKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== undefined) {
+      ApiKey.encode(message.key, writer.uint32(10).fork()).join();
+    }
+    if (message.tokenSha256.length !== 0) {
+      writer.uint32(18).bytes(message.tokenSha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoredApiKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoredApiKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = ApiKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenSha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoredApiKey {
+    return {
+      key: isSet(object.key) ? ApiKey.fromJSON(object.key) : undefined,
+      tokenSha256: isSet(object.tokenSha256)
+        ? Buffer.from(bytesFromBase64(object.tokenSha256))
+        : isSet(object.token_sha256)
+        ? Buffer.from(bytesFromBase64(object.token_sha256))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: StoredApiKey): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = ApiKey.toJSON(message.key);
+    }
+    if (message.tokenSha256.length !== 0) {
+      obj.tokenSha256 = base64FromBytes(message.tokenSha256);
+    }
+    return obj;
+  },
+};
+
+function createBaseApiKeysFile(): ApiKeysFile {
+  return { apiKeys: [] };
+}
+
+export const ApiKeysFile: MessageFns<ApiKeysFile> = {
+  encode(message: ApiKeysFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.apiKeys) {
+      StoredApiKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiKeysFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApiKeysFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKeys.push(StoredApiKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApiKeysFile {
+    return {
+      apiKeys: globalThis.Array.isArray(object?.apiKeys)
+        ? object.apiKeys.map((e: any) => StoredApiKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.api_keys)
+        ? object.api_keys.map((e: any) => StoredApiKey.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ApiKeysFile): unknown {
+    const obj: any = {};
+    if (message.apiKeys?.length) {
+      obj.apiKeys = message.apiKeys.map((e) => StoredApiKey.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function toTimestamp(date: Date): Timestamp {
   const seconds = Math.trunc(date.getTime() / 1_000);
