@@ -9,7 +9,9 @@
  *   `google.protobuf.Timestamp` cannot be resolved;
  * - map entry types are named after the field (`Statuses`) instead of
  *   `StatusesEntry`, which protoc's validation rejects;
- * - some type references are relative.
+ * - some type references are relative;
+ * - scalar fields carry an explicit empty `type_name: ""`, which protoc
+ *   rejects ("" is not defined) while Go tools tolerate it.
  * This module repairs the descriptors once at startup; the repaired package
  * definition goes to the ReflectionService only (request handling does not
  * use it).
@@ -20,7 +22,7 @@ import { JACK_PROTO_FILES, LOAD_OPTIONS } from './proto.js';
 
 interface FieldDescriptor {
   name: string;
-  typeName?: string;
+  typeName?: string | undefined;
 }
 interface MessageDescriptor {
   name: string;
@@ -113,7 +115,7 @@ export function reflectionDescriptors(definition: PackageDefinition): PackageDef
   for (const file of files.values()) {
     const dependencies = new Set<string>();
     const use = (reference: string | undefined, scope: string): string | undefined => {
-      if (reference === undefined || reference === '') return reference;
+      if (reference === undefined || reference === '') return undefined;
       const qualified = resolve(reference, scope);
       const owner = symbols.get(qualified);
       if (owner !== undefined && owner !== file.name) dependencies.add(owner);
@@ -122,7 +124,13 @@ export function reflectionDescriptors(definition: PackageDefinition): PackageDef
     const scope = file.package ? `.${file.package}` : '';
     const visit = (message: MessageDescriptor, outer: string) => {
       const name = `${outer}.${message.name}`;
-      for (const field of message.field) field.typeName = use(field.typeName, name);
+      for (const field of message.field) {
+        // An absent type_name, not an empty one: protobufjs encodes any
+        // own property, so the key itself must go.
+        const typeName = use(field.typeName, name);
+        if (typeName === undefined) delete field.typeName;
+        else field.typeName = typeName;
+      }
       for (const nested of message.nestedType) visit(nested, name);
     };
     for (const message of file.messageType) visit(message, scope);

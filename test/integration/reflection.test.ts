@@ -1,13 +1,17 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type RunningJack, startJack } from '../support/jack.js';
+import { protocPath } from '../support/protoc.js';
 import {
   clientFromDescriptors,
   createReflectionClient,
+  fileDescriptorSet,
   type ReflectionVersion,
 } from '../support/reflection-client.js';
 
@@ -101,6 +105,70 @@ describe('server reflection', () => {
     });
   });
 });
+
+const PROTOC = protocPath();
+
+describe.skipIf(PROTOC === '')('reflection as protoc sees it (Debian protoc)', () => {
+  let jack: RunningJack;
+  beforeAll(async () => {
+    jack = await startJack();
+  });
+  afterAll(async () => {
+    await jack.close();
+  });
+
+  it('serves a FileDescriptorSet that protoc accepts without an error', async () => {
+    const reflection = createReflectionClient(jack.address, 'v1');
+    const files: Buffer[] = [];
+    try {
+      for (const symbol of ['jack.BackgroundJobs', 'jack.AdminService', 'grpc.health.v1.Health']) {
+        files.push(...(await reflection.fileContainingSymbol(symbol)));
+      }
+    } finally {
+      reflection.close();
+    }
+    const set = fileDescriptorSet(files);
+    const names = [...new Set(files.map((f) => loadFileDescriptorSetNames(f))).values()].filter(
+      (n) => n !== '',
+    );
+    // proto-loader names one file per package: jack, google.protobuf, health.
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    const dir = await mkdtemp(join(tmpdir(), 'jack-protoc-'));
+    try {
+      const setFile = join(dir, 'reflected.binpb');
+      await writeFile(setFile, set);
+      // protoc validates every file it is asked for against its C++ rules
+      // (type references resolve, map entries, imports declared).
+      const result = await promisify(execFile)(
+        PROTOC,
+        [`--descriptor_set_in=${setFile}`, '--descriptor_set_out=/dev/null', ...names],
+        { encoding: 'utf8', timeout: 20_000 },
+      ).catch((err: { stderr?: string; message: string }) => ({
+        stdout: '',
+        stderr: err.stderr || err.message,
+      }));
+      expect(result.stderr).toBe('');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The `name` (field 1) of one serialized FileDescriptorProto. */
+function loadFileDescriptorSetNames(file: Buffer): string {
+  // Field 1, wire type 2: tag 0x0a, then a varint length (names are short).
+  if (file[0] !== 0x0a) return '';
+  let length = 0;
+  let shift = 0;
+  let i = 1;
+  for (;;) {
+    const byte = file[i++] ?? 0;
+    length |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7;
+  }
+  return file.subarray(i, i + length).toString('utf8');
+}
 
 /**
  * `buf curl` of the @bufbuild/buf dev dependency: a reflection client that
