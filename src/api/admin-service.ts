@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { checkJobTypeFields, checkProducerFields } from '../admin/limits.js';
 import { JackError } from '../errors.js';
 import type { AdminServiceServer } from '../gen/jack/admin.js';
 import { Queue } from '../gen/jack/storage.js';
 import type { Store } from '../storage/store.js';
 import { type HandlerDeps, unary } from './handler.js';
-import { maxAttributeBytes, required } from './validate.js';
+import { required } from './validate.js';
 
 /** Defaults of SPEC §2 (AdminService). */
 export const PRODUCER_RATE_LIMIT_RPS = 1000;
@@ -36,7 +37,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
   const served: Partial<AdminServiceServer> = {
     createProducer: unary(deps, 'CreateProducer', async (request) => {
       required('name', request.name.trim());
-      maxAttributeBytes('name', request.name);
+      checkProducerFields({ name: request.name, description: request.description });
       let producerId = newProducerId();
       while (store.getProducer(producerId) !== undefined) producerId = newProducerId();
       const at = now();
@@ -68,7 +69,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
     createJobType: unary(deps, 'CreateJobType', async (request) => {
       required('producer_id', request.producerId);
       required('name', request.name.trim());
-      maxAttributeBytes('name', request.name);
+      checkJobTypeFields({ name: request.name, description: request.description });
       if (!VALID_QUEUES.has(request.queue)) {
         throw new JackError(
           'invalid_argument',
