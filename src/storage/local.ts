@@ -1,74 +1,176 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { JackError } from '../errors.js';
 import { createCachedStore } from './cached-store.js';
 import { ABSENT_GENERATION, type ObjectIO, type Store, type StoreObjectName } from './store.js';
 
+interface LockOptions {
+  realpath: boolean;
+  lockfilePath: string;
+  stale: number;
+  retries: {
+    retries: number;
+    factor: number;
+    minTimeout: number;
+    maxTimeout: number;
+    randomize: boolean;
+  };
+  onCompromised: (err: Error) => void;
+}
+// proper-lockfile is CommonJS without types: the one function we use.
+const lockfile = createRequire(import.meta.url)('proper-lockfile') as {
+  lock(file: string, options: LockOptions): Promise<() => Promise<void>>;
+};
+
 /**
- * The two files in a local directory. A write goes to a temp file in the
- * same directory, is fsynced, and is renamed over the target: a reader (or a
- * crash) sees the old file or the new one, never a torn one. The generation
- * is the file's inode, size and mtime, so an edit on disk is seen by refresh.
+ * A lock older than this is taken over (its holder was killed). The holder
+ * refreshes it every half of this; a write holds it for milliseconds.
+ */
+const LOCK_STALE_MS = 5_000;
+
+const OBJECT_NAMES: readonly StoreObjectName[] = ['producers.json', 'job_types.json'];
+
+/** `.producers.json.<pid>.<hex>.tmp`: the temp file of one write. */
+const tempPrefix = (name: StoreObjectName) => `.${name}.`;
+
+/**
+ * Runs `fn` holding the exclusive lock of one object (a `.<name>.lock`
+ * directory, proper-lockfile): every process sharing the directory
+ * serialises its writes of that object there.
+ */
+async function withLock<T>(root: string, name: StoreObjectName, fn: () => Promise<T>): Promise<T> {
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(join(root, name), {
+      realpath: false,
+      lockfilePath: join(root, `.${name}.lock`),
+      stale: LOCK_STALE_MS,
+      // Up to ~2 × LOCK_STALE_MS of waiting, so a killed holder's lock is taken over.
+      retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
+      // The default throws from a timer, which would crash the process.
+      onCompromised: (err) => {
+        compromised = err;
+      },
+    });
+  } catch (err) {
+    throw new JackError('unavailable', `the config store is busy (${name} stays locked); retry`, {
+      cause: err,
+    });
+  }
+  try {
+    const result = await fn();
+    if (compromised !== undefined) {
+      throw new JackError('unavailable', `the config store lost its lock on ${name}; retry`, {
+        cause: compromised,
+      });
+    }
+    return result;
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/**
+ * The two files in a local directory. A write takes the object's exclusive
+ * lock, checks the generation it was given (so it applies only on top of
+ * what the writer last read, also across processes), writes a temp file in
+ * the same directory, fsyncs it and renames it over the target: a reader (or
+ * a crash) sees the old file or the new one, never a torn one. A lost race is
+ * `aborted`, on which the cached store re-reads and re-applies.
+ *
+ * The generation is a hash of the content, not the file's inode, size and
+ * mtime: with two writers those repeat (a freed inode is reused at once, the
+ * timestamps tick in milliseconds, two producers of the same name length
+ * give the same size), and a repeated generation lets a stale write through.
+ * An edit on disk changes the hash, so refresh sees it.
  */
 export function createLocalObjects(dir: string): ObjectIO {
   const root = resolve(dir);
-  const generationOf = async (path: string): Promise<string> => {
+  /** The current text and its generation; ABSENT_GENERATION when there is no file. */
+  const current = async (
+    name: StoreObjectName,
+  ): Promise<{ generation: string; text: string | undefined }> => {
     try {
-      const s = await stat(path, { bigint: true });
-      return `${s.ino}-${s.size}-${s.mtimeNs}`;
+      const text = await readFile(join(root, name), 'utf8');
+      return { generation: generationOf(text), text };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT_GENERATION;
-      throw ioError('stat', path, err);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { generation: ABSENT_GENERATION, text: undefined };
+      }
+      throw ioError('read', name, err);
     }
   };
   return {
     kind: 'local',
     location: root,
     async read(name: StoreObjectName, knownGeneration?: string) {
-      const path = join(root, name);
-      const generation = await generationOf(path);
+      const { generation, text } = await current(name);
       if (generation === knownGeneration) return { generation, text: undefined, unchanged: true };
-      if (generation === ABSENT_GENERATION)
-        return { generation, text: undefined, unchanged: false };
-      try {
-        const text = await readFile(path, 'utf8');
-        // Stat again: the generation we report must describe the text we read.
-        return { generation: await generationOf(path), text, unchanged: false };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          return { generation: ABSENT_GENERATION, text: undefined, unchanged: false };
-        }
-        throw ioError('read', path, err);
-      }
+      return { generation, text, unchanged: false };
     },
     async write(name: StoreObjectName, text: string, ifGeneration: string) {
-      const path = join(root, name);
-      // Best effort across processes (a directory has no compare-and-swap);
-      // exact within one process, whose writes the cached store serialises.
-      const current = await generationOf(path);
-      if (current !== ifGeneration) {
-        throw new JackError('aborted', `${path} changed on disk since it was read`);
-      }
-      const temp = join(root, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      try {
-        await mkdir(root, { recursive: true });
-        await writeFile(temp, text, { encoding: 'utf8', flush: true });
-        await rename(temp, path);
-      } catch (err) {
-        await unlink(temp).catch(() => {});
-        throw ioError('write', path, err);
-      }
-      return generationOf(path);
+      return withLock(root, name, async () => {
+        if ((await current(name)).generation !== ifGeneration) {
+          throw new JackError('aborted', `${name} changed since it was read`);
+        }
+        const temp = join(
+          root,
+          `${tempPrefix(name)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+        );
+        try {
+          await writeFile(temp, text, { encoding: 'utf8', flush: true });
+          await rename(temp, join(root, name));
+        } catch (err) {
+          await unlink(temp).catch(() => {});
+          throw ioError('write', name, err);
+        }
+        return generationOf(text);
+      });
     },
     async close() {},
   };
 }
 
-function ioError(op: string, path: string, err: unknown): JackError {
-  const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-  return new JackError('unavailable', `cannot ${op} ${path}: ${code}`, { cause: err });
+function generationOf(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/**
+ * Removes the temp files a killed process left behind. Under each object's
+ * lock: temp files are only written under it, so none of them belongs to a
+ * live writer.
+ */
+export async function removeOrphanedTempFiles(dir: string): Promise<string[]> {
+  const root = resolve(dir);
+  const removed: string[] = [];
+  for (const name of OBJECT_NAMES) {
+    await withLock(root, name, async () => {
+      let entries: string[];
+      try {
+        entries = await readdir(root);
+      } catch (err) {
+        throw ioError('list', name, err);
+      }
+      for (const entry of entries) {
+        if (!entry.startsWith(tempPrefix(name)) || !entry.endsWith('.tmp')) continue;
+        await unlink(join(root, entry)).catch(() => {});
+        removed.push(entry);
+      }
+    });
+  }
+  return removed;
+}
+
+/**
+ * A message of Jack's own for the client; the path and the system error go
+ * to the log through `cause`.
+ */
+function ioError(op: string, name: StoreObjectName, err: unknown): JackError {
+  return new JackError('unavailable', `the config store cannot ${op} ${name}`, { cause: err });
 }
 
 export interface LocalStoreOptions {
@@ -80,10 +182,23 @@ export interface LocalStoreOptions {
 
 /** Creates the directory if needed; fails at startup when it is not usable. */
 export async function createLocalStore(options: LocalStoreOptions): Promise<Store> {
+  const root = resolve(options.dir);
   try {
-    await mkdir(options.dir, { recursive: true });
+    await mkdir(root, { recursive: true });
   } catch (err) {
-    throw ioError('create directory', resolve(options.dir), err);
+    // Startup only (never a client answer): the operator needs the path.
+    throw new JackError(
+      'unavailable',
+      `CONFIG_DIR=${options.dir} cannot be created: ${(err as NodeJS.ErrnoException).code ?? 'unknown error'}`,
+      { cause: err },
+    );
   }
-  return createCachedStore(createLocalObjects(options.dir), options);
+  const removed = await removeOrphanedTempFiles(root);
+  if (removed.length > 0) {
+    options.logger.info(
+      { dir: root, files: removed },
+      'removed temp files of an interrupted write',
+    );
+  }
+  return createCachedStore(createLocalObjects(root), options);
 }

@@ -139,6 +139,7 @@ describe('local directory store (CONFIG_DIR)', () => {
       name: 'written elsewhere',
       description: 'by another implementation',
       rateLimitRps: 250,
+      principals: [],
       createdAt: new Date('2024-01-02T03:04:05Z'),
       updatedAt: new Date('2024-01-02T03:04:05.500Z'),
     });
@@ -177,6 +178,8 @@ describe('local directory store (CONFIG_DIR)', () => {
       }),
     );
     expect(err.code).toBe(status.UNAVAILABLE);
+    // A message of Jack's own: no path, no system error text (SPEC §6).
+    expect(err.details).toBe('the config store cannot read job_types.json');
     const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
     expect(listed.producers.map((p) => p.name)).toEqual(['kept']);
   });
@@ -277,6 +280,10 @@ describe('local directory store: crash safety', () => {
       // Let it complete a few writes, then kill it while it works on the next one.
       await writer.afterWrites(1 + Math.floor(Math.random() * 4));
       await writer.kill();
+      // A writer killed inside its write leaves the lock behind; the next one
+      // would take it over only once stale (5 s, tested in
+      // local-store-shared.test.ts): remove it to keep this test short.
+      await rm(join(dir, '.producers.json.lock'), { recursive: true, force: true });
 
       const text = await readFile(join(dir, 'producers.json'), 'utf8');
       const producers = decodeProducers(text);
@@ -287,12 +294,14 @@ describe('local directory store: crash safety', () => {
     }
 
     // A temp file from a killed writer (the same naming as the store's own) is
-    // never data: the service loads producers.json only.
+    // never data: the service loads producers.json only, and removes the
+    // temp files at startup.
     await writeFile(join(dir, '.producers.json.1234.deadbeef.tmp'), '{"producers": [');
     const jack = await startJack({ CONFIG_DIR: dir });
     try {
       const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       expect(listed.producers).toHaveLength(lastCount);
+      expect(await readdir(dir)).toEqual(['producers.json']);
     } finally {
       await jack.close();
     }
