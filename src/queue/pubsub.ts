@@ -86,6 +86,22 @@ export function classifyPubSubError(err: unknown, what: string): JackError {
   );
 }
 
+/**
+ * A failed publish as the client sees it (SPEC §6): the code and a message
+ * of Jack's own, without topic names or the library's text; those stay in
+ * `cause`, which the call's log line carries.
+ */
+export function publishFailure(err: unknown): JackError {
+  const classified = classifyPubSubError(err, 'publish failed');
+  return new JackError(
+    classified.code,
+    classified.code === 'unavailable'
+      ? 'Pub/Sub is unavailable: the job was not enqueued; retry'
+      : 'Pub/Sub refused the job: it was not enqueued (the cause is logged)',
+    { cause: classified },
+  );
+}
+
 function firstLine(text: string): string {
   const line = text.split('\n', 1)[0] ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
@@ -348,7 +364,13 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
         } else {
           const failure =
             err ??
-            new JackError('internal', `Pub/Sub returned no message id (topic ${lane.topic.name})`);
+            new JackError(
+              'internal',
+              'Pub/Sub returned no message id: the job may not be enqueued',
+              {
+                cause: new Error(`no message id from ${lane.topic.name}`),
+              },
+            );
           lastFailureAt = Date.now();
           lastFailure = failure;
           reject(failure);
@@ -360,7 +382,8 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
         settle(
           new JackError(
             'unavailable',
-            `Pub/Sub did not accept the job within ${timeoutMs} ms (PUBSUB_PUBLISH_TIMEOUT, topic ${lane.topic.name})`,
+            `Pub/Sub did not accept the job within ${timeoutMs} ms; retry`,
+            { cause: new Error(`publish to ${lane.topic.name}: PUBSUB_PUBLISH_TIMEOUT passed`) },
           ),
         );
       }, timeoutMs);
@@ -377,8 +400,9 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
             { data: message.data, attributes: message.attributes as Record<string, string> },
             (err, id) => {
               lane.limiter.release(bytes);
-              if (err) settle(classifyPubSubError(err, `publish to ${lane.topic.name} failed`));
-              else if (typeof id === 'string' && id !== '') settle(undefined, id);
+              if (err) {
+                settle(publishFailure(classifyPubSubError(err, `publish to ${lane.topic.name}`)));
+              } else if (typeof id === 'string' && id !== '') settle(undefined, id);
               else settle(undefined);
             },
           );
@@ -386,10 +410,8 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
           // publishMessage throws synchronously only for malformed input.
           lane.limiter.release(bytes);
           settle(
-            new JackError(
-              'internal',
-              `cannot publish to ${lane.topic.name}: ${toError(err).message}`,
-              { cause: err },
+            publishFailure(
+              new JackError('internal', `cannot publish to ${lane.topic.name}`, { cause: err }),
             ),
           );
         }
@@ -409,7 +431,9 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
         lastFailureAt > lastSuccessAt &&
         Date.now() - lastFailureAt < PUBLISH_FAILURE_HEALTH_WINDOW_MS
       ) {
-        throw new JackError('unavailable', `recent publishes failed: ${lastFailure.message}`);
+        // Health logs this for the operator: the library's text helps there.
+        const cause = lastFailure.cause instanceof Error ? lastFailure.cause : lastFailure;
+        throw new JackError('unavailable', `recent publishes failed: ${cause.message}`);
       }
       return;
     }
