@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { redactSecrets } from './redact.js';
 
 export interface LoggerOptions {
   level: string;
@@ -6,7 +7,8 @@ export interface LoggerOptions {
 
 /**
  * pino JSON lines on stdout (or on `destination`, which tests use to read
- * the lines back).
+ * the lines back). Every line passes `redactSecrets` on its way out, so a
+ * URL credential is masked whichever field or error text carries it.
  */
 export function createLogger(options: LoggerOptions, destination?: DestinationStream): Logger {
   return pino(
@@ -15,6 +17,7 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
       base: { service: 'jack' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      hooks: { streamWrite: redactSecrets },
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );

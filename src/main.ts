@@ -8,13 +8,14 @@ import { type App, startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { toError } from './errors.js';
 import { createLogger } from './logger.js';
+import { redactDeep, redactSecrets } from './redact.js';
 
 /** Exit code of a process stopped by bad configuration or a failed startup. */
 const EXIT_STARTUP_FAILED = 1;
 
 function fail(reason: string): never {
   // One line on stderr, so the reason is the first thing an operator sees.
-  process.stderr.write(`jack: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.stderr.write(`jack: ${redactSecrets(reason.replace(/\s*\n\s*/g, ' '))}\n`);
   process.exit(EXIT_STARTUP_FAILED);
 }
 
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
     info: (...args: unknown[]) => logger.info({ component: 'grpc-js' }, format(...args)),
     debug: (...args: unknown[]) => logger.debug({ component: 'grpc-js' }, format(...args)),
   });
-  logger.info({ config }, 'starting jack');
+  // The logger masks URL credentials in every line; redactDeep states it here
+  // too, where the whole configuration is written out.
+  logger.info({ config: redactDeep(config) }, 'starting jack');
 
   let app: App;
   try {
