@@ -121,6 +121,7 @@ export async function startApp(
       health: health.implementation,
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,
+      http2: config.http2,
       tls: config.tls,
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);

@@ -24,6 +24,16 @@ describe('loadConfig', () => {
       grpcHost: '0.0.0.0',
       grpcPort: 50051,
       grpcMaxReceiveBytes: 16 * 1024 * 1024,
+      http2: {
+        maxConcurrentStreams: 100,
+        maxConnectionIdleMs: 300_000,
+        maxConnectionAgeMs: 1_800_000,
+        maxConnectionAgeGraceMs: 60_000,
+        keepaliveTimeMs: 60_000,
+        keepaliveTimeoutMs: 20_000,
+        maxSessionMemoryMiB: 32,
+      },
+      maxHealthWatchesPerConnection: 16,
       tls: undefined,
       maxPayloadBytes: 1_048_576,
       maxBulkJobs: 1000,
@@ -100,6 +110,8 @@ describe('loadConfig', () => {
       grpcHost: '127.0.0.1',
       grpcPort: 6000,
       grpcMaxReceiveBytes: 32 * 1024 * 1024,
+      http2: DEFAULTS.http2,
+      maxHealthWatchesPerConnection: DEFAULTS.maxHealthWatchesPerConnection,
       tls: { certFile: 'cert.pem', keyFile: 'key.pem' },
       maxPayloadBytes: 2 * 1024 * 1024,
       maxBulkJobs: 50,
@@ -140,6 +152,35 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       metricsPort: 9464,
     });
+  });
+
+  it('parses the HTTP/2 limits and the Watch bound (SPEC §6)', () => {
+    const config = loadConfig({
+      GRPC_MAX_CONCURRENT_STREAMS: '10',
+      GRPC_MAX_CONNECTION_IDLE: '1m',
+      GRPC_MAX_CONNECTION_AGE: '1h',
+      GRPC_MAX_CONNECTION_AGE_GRACE: '0',
+      GRPC_KEEPALIVE_TIME: '30s',
+      GRPC_KEEPALIVE_TIMEOUT: '5s',
+      GRPC_MAX_SESSION_MEMORY_MIB: '64',
+      GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION: '4',
+    });
+    expect(config.http2).toEqual({
+      maxConcurrentStreams: 10,
+      maxConnectionIdleMs: 60_000,
+      maxConnectionAgeMs: 3_600_000,
+      maxConnectionAgeGraceMs: 0,
+      keepaliveTimeMs: 30_000,
+      keepaliveTimeoutMs: 5_000,
+      maxSessionMemoryMiB: 64,
+    });
+    expect(config.maxHealthWatchesPerConnection).toBe(4);
+    expect(
+      configError({ GRPC_MAX_CONCURRENT_STREAMS: '0', GRPC_KEEPALIVE_TIME: '0' }).problems,
+    ).toEqual([
+      'GRPC_MAX_CONCURRENT_STREAMS="0" is not a positive integer',
+      'GRPC_KEEPALIVE_TIME="0" is not a positive duration (e.g. 500ms, 10s, 1m)',
+    ]);
   });
 
   it('defaults the Pub/Sub tunables and leaves unset priority topics out', () => {

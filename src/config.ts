@@ -39,7 +39,42 @@ export const DEFAULTS = {
   /** How long in-flight calls may run after SIGTERM, ms. */
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  /**
+   * HTTP/2 bounds of one client connection (SPEC §6): what a client that
+   * opens streams and never finishes or reads them can make Jack hold.
+   */
+  http2: {
+    /** Streams open at once on one connection. */
+    maxConcurrentStreams: 100,
+    /** A connection without a call for this long is closed, ms. */
+    maxConnectionIdleMs: 5 * 60_000,
+    /** Every connection is asked to go away after this long, ms (clients reconnect). */
+    maxConnectionAgeMs: 30 * 60_000,
+    /** Calls still running at that point get this long before the connection is closed, ms. */
+    maxConnectionAgeGraceMs: 60_000,
+    /** Keepalive ping interval of the server, ms: a vanished peer is noticed. */
+    keepaliveTimeMs: 60_000,
+    /** A ping unanswered for this long closes the connection, ms. */
+    keepaliveTimeoutMs: 20_000,
+    /**
+     * Memory one connection may hold, in MiB, counting responses queued for
+     * a client that does not read them: beyond it, new streams are refused.
+     */
+    maxSessionMemoryMiB: 32,
+  },
+  /** Health Watch streams open at once on one connection. */
+  maxHealthWatchesPerConnection: 16,
 } as const;
+
+export interface Http2Limits {
+  maxConcurrentStreams: number;
+  maxConnectionIdleMs: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  maxSessionMemoryMiB: number;
+}
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
 export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
@@ -108,6 +143,8 @@ export interface Config {
   grpcHost: string;
   grpcPort: number;
   grpcMaxReceiveBytes: number;
+  http2: Http2Limits;
+  maxHealthWatchesPerConnection: number;
   tls: TlsConfig | undefined;
   maxPayloadBytes: number;
   maxBulkJobs: number;
@@ -158,6 +195,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     );
   }
 
+  const http2 = parseHttp2Limits(p);
+  const maxHealthWatchesPerConnection =
+    p.positiveInt('GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION') ??
+    DEFAULTS.maxHealthWatchesPerConnection;
+
   const certFile = p.string('TLS_CERT_FILE');
   const keyFile = p.string('TLS_KEY_FILE');
   let tls: TlsConfig | undefined;
@@ -187,6 +229,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     grpcHost,
     grpcPort,
     grpcMaxReceiveBytes,
+    http2,
+    maxHealthWatchesPerConnection,
     tls,
     maxPayloadBytes,
     maxBulkJobs,
@@ -202,6 +246,20 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel,
     metricsPort,
   });
+}
+
+function parseHttp2Limits(p: Parser): Http2Limits {
+  const d = DEFAULTS.http2;
+  return {
+    maxConcurrentStreams: p.positiveInt('GRPC_MAX_CONCURRENT_STREAMS') ?? d.maxConcurrentStreams,
+    maxConnectionIdleMs: p.positiveDuration('GRPC_MAX_CONNECTION_IDLE') ?? d.maxConnectionIdleMs,
+    maxConnectionAgeMs: p.positiveDuration('GRPC_MAX_CONNECTION_AGE') ?? d.maxConnectionAgeMs,
+    maxConnectionAgeGraceMs:
+      p.duration('GRPC_MAX_CONNECTION_AGE_GRACE') ?? d.maxConnectionAgeGraceMs,
+    keepaliveTimeMs: p.positiveDuration('GRPC_KEEPALIVE_TIME') ?? d.keepaliveTimeMs,
+    keepaliveTimeoutMs: p.positiveDuration('GRPC_KEEPALIVE_TIMEOUT') ?? d.keepaliveTimeoutMs,
+    maxSessionMemoryMiB: p.positiveInt('GRPC_MAX_SESSION_MEMORY_MIB') ?? d.maxSessionMemoryMiB,
+  };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {

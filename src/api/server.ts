@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
-import type { TlsConfig } from '../config.js';
+import type { Http2Limits, TlsConfig } from '../config.js';
 import { JackError } from '../errors.js';
 import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
 import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
@@ -17,6 +17,7 @@ export interface GrpcServerDeps {
   health: HealthImplementation;
   calls: CallTracker;
   maxReceiveBytes: number;
+  http2: Http2Limits;
   tls: TlsConfig | undefined;
 }
 
@@ -67,9 +68,23 @@ async function credentials(tls: TlsConfig | undefined): Promise<ServerCredential
 
 /** One port: jack.BackgroundJobs, jack.AdminService, grpc.health.v1 and reflection (v1, v1alpha). */
 export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
+  const limits = deps.http2;
   const server = new Server({
     'grpc.max_receive_message_length': deps.maxReceiveBytes,
     'grpc.max_send_message_length': deps.maxReceiveBytes,
+    // SPEC §6: bound what one connection can make Jack hold. Streams that
+    // never send a body count against max_concurrent_streams; responses a
+    // client never reads count against the session memory (Node refuses new
+    // streams beyond it, grpc-js leaves it unlimited by default); idle,
+    // abandoned and vanished connections are closed by idle time, age and
+    // keepalive.
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc-node.max_session_memory': limits.maxSessionMemoryMiB,
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
   });
   server.addService(BackgroundJobsService, deps.jobService);
   server.addService(AdminServiceService, deps.adminService);

@@ -1,0 +1,99 @@
+/**
+ * SPEC §6 HTTP/2 limits, measured on a spawned Jack: what a client that
+ * opens streams and never finishes or reads them can make Jack hold.
+ */
+import { credentials } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdminServiceClient } from '../../src/gen/jack/admin.js';
+import { closedWithin, connect, grpcFrame, openStream, rssMiB } from '../support/http2-abuse.js';
+import { call } from '../support/jack.js';
+import { type SpawnedJack, startBuiltJack } from '../support/spawn.js';
+
+const LIST_PRODUCERS = '/jack.AdminService/ListProducers';
+
+describe('HTTP/2 limits (spawned Jack)', () => {
+  const running: SpawnedJack[] = [];
+  const sessions: Array<{ destroy(): void }> = [];
+  afterEach(async () => {
+    for (const s of sessions.splice(0)) s.destroy();
+    await Promise.all(running.splice(0).map((j) => j.kill()));
+  });
+
+  const start = async (env: Record<string, string>) => {
+    const jack = await startBuiltJack(env);
+    running.push(jack);
+    return jack;
+  };
+
+  it('a client that never reads pins at most max_concurrent_streams responses', async () => {
+    const jack = await start({ GRPC_MAX_CONCURRENT_STREAMS: '8' });
+    // ~1 MiB of producers: every ListProducers answer is about 1 MiB.
+    const admin = new AdminServiceClient(jack.address, credentials.createInsecure());
+    try {
+      for (let i = 0; i < 256; i += 16) {
+        await Promise.all(
+          Array.from({ length: 16 }, () =>
+            call(admin, 'createProducer', { name: 'p', description: 'd'.repeat(4096) }),
+          ),
+        );
+      }
+    } finally {
+      admin.close();
+    }
+    const before = rssMiB(jack.pid);
+    const session = connect(jack.address);
+    sessions.push(session);
+    const streams = Array.from({ length: 200 }, () =>
+      openStream(session, LIST_PRODUCERS, grpcFrame()),
+    );
+    for (const s of streams) s.pause();
+    // Let Jack answer everything it will answer.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const grown = rssMiB(jack.pid) - before;
+    // Unbounded, all 200 answers stay queued (~280 MiB measured); 8 of them are ~15 MiB.
+    expect(grown).toBeLessThan(64);
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(8);
+  }, 60_000);
+
+  it('advertises max_concurrent_streams 100 by default', async () => {
+    const jack = await start({});
+    const session = connect(jack.address);
+    sessions.push(session);
+    await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(100);
+  });
+
+  it('closes a connection without calls after GRPC_MAX_CONNECTION_IDLE', async () => {
+    const jack = await start({ GRPC_MAX_CONNECTION_IDLE: '300ms' });
+    const idle = Array.from({ length: 20 }, () => connect(jack.address));
+    sessions.push(...idle);
+    const closed = await Promise.all(idle.map((s) => closedWithin(s, 5_000)));
+    expect(closed.every(Boolean)).toBe(true);
+  });
+
+  it('closes a connection whose stream never sends a body after age + grace', async () => {
+    const jack = await start({
+      GRPC_MAX_CONNECTION_AGE: '300ms',
+      GRPC_MAX_CONNECTION_AGE_GRACE: '300ms',
+    });
+    const session = connect(jack.address);
+    sessions.push(session);
+    openStream(session, LIST_PRODUCERS);
+    expect(await closedWithin(session, 5_000)).toBe(true);
+  });
+
+  it('pings a connection every GRPC_KEEPALIVE_TIME', async () => {
+    const jack = await start({ GRPC_KEEPALIVE_TIME: '200ms' });
+    const session = connect(jack.address);
+    sessions.push(session);
+    openStream(session, LIST_PRODUCERS);
+    const pinged = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5_000);
+      session.once('ping', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(pinged).toBe(true);
+  });
+});
