@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -82,61 +82,87 @@ async function withLock<T>(root: string, name: StoreObjectName, fn: () => Promis
  * a crash) sees the old file or the new one, never a torn one. A lost race is
  * `aborted`, on which the cached store re-reads and re-applies.
  *
- * The generation is a hash of the content, not the file's inode, size and
- * mtime: with two writers those repeat (a freed inode is reused at once, the
- * timestamps tick in milliseconds, two producers of the same name length
- * give the same size), and a repeated generation lets a stale write through.
- * An edit on disk changes the hash, so refresh sees it.
+ * The generation is the file's inode, size and mtime plus a random token
+ * that every write stores beside the file (`.<name>.version`) after its
+ * rename. Inode (a freed one is reused at once), size and mtime (ticking in
+ * milliseconds) alone repeat with two writers, and a repeated generation
+ * would let a stale write through; the token never repeats. An edit on disk
+ * changes the stat part, so refresh sees it.
  */
 export function createLocalObjects(dir: string): ObjectIO {
   const root = resolve(dir);
-  /** The current text and its generation; ABSENT_GENERATION when there is no file. */
-  const current = async (
-    name: StoreObjectName,
-  ): Promise<{ generation: string; text: string | undefined }> => {
+  /** `ino-size-mtime` of the file; ABSENT_GENERATION when there is none. */
+  const statOf = async (name: StoreObjectName): Promise<string> => {
     try {
-      const text = await readFile(join(root, name), 'utf8');
-      return { generation: generationOf(text), text };
+      const s = await stat(join(root, name), { bigint: true });
+      return `${s.ino}-${s.size}-${s.mtimeNs}`;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        return { generation: ABSENT_GENERATION, text: undefined };
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT_GENERATION;
       throw ioError('read', name, err);
     }
+  };
+  const versionFile = (name: StoreObjectName) => join(root, `.${name}.version`);
+  const tokenOf = async (name: StoreObjectName): Promise<string> => {
+    try {
+      return (await readFile(versionFile(name), 'utf8')).trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw ioError('read', name, err);
+    }
+  };
+  /**
+   * The generation as it is now. Token first, stat last: a generation read
+   * around a concurrent write can only be older than the text, never newer,
+   * so at worst the next conditional write aborts and re-reads.
+   */
+  const generationNow = async (name: StoreObjectName, token?: string): Promise<string> => {
+    const t = token ?? (await tokenOf(name));
+    const statPart = await statOf(name);
+    return statPart === ABSENT_GENERATION ? ABSENT_GENERATION : `${statPart}/${t}`;
   };
   return {
     kind: 'local',
     location: root,
     async read(name: StoreObjectName, knownGeneration?: string) {
-      const { generation, text } = await current(name);
+      const token = await tokenOf(name);
+      const generation = await generationNow(name, token);
       if (generation === knownGeneration) return { generation, text: undefined, unchanged: true };
-      return { generation, text, unchanged: false };
+      if (generation === ABSENT_GENERATION)
+        return { generation, text: undefined, unchanged: false };
+      try {
+        const text = await readFile(join(root, name), 'utf8');
+        // Stat again: the generation we report must not be newer than the text.
+        return { generation: await generationNow(name, token), text, unchanged: false };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          return { generation: ABSENT_GENERATION, text: undefined, unchanged: false };
+        }
+        throw ioError('read', name, err);
+      }
     },
     async write(name: StoreObjectName, text: string, ifGeneration: string) {
       return withLock(root, name, async () => {
-        if ((await current(name)).generation !== ifGeneration) {
+        if ((await generationNow(name)) !== ifGeneration) {
           throw new JackError('aborted', `${name} changed since it was read`);
         }
         const temp = join(
           root,
           `${tempPrefix(name)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
         );
+        const token = randomBytes(12).toString('base64url');
         try {
           await writeFile(temp, text, { encoding: 'utf8', flush: true });
           await rename(temp, join(root, name));
+          await writeFile(versionFile(name), token, 'utf8');
         } catch (err) {
           await unlink(temp).catch(() => {});
           throw ioError('write', name, err);
         }
-        return generationOf(text);
+        return generationNow(name, token);
       });
     },
     async close() {},
   };
-}
-
-function generationOf(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
 }
 
 /**

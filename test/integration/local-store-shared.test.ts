@@ -91,7 +91,7 @@ describe('local directory store shared by several processes', () => {
     const started = Date.now();
     await io.write('producers.json', '{"producers":[]}', '0');
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(await readdir(dir)).toEqual(['producers.json']);
+    expect((await readdir(dir)).sort()).toEqual(['.producers.json.version', 'producers.json']);
   });
 
   it('waits for a live holder instead of writing beside it', async () => {

@@ -69,7 +69,7 @@ describe('local directory store (CONFIG_DIR)', () => {
     const after = await stat(join(dir, 'producers.json'));
     // An in-place rewrite would keep the inode; rename installs a new file.
     expect(after.ino).not.toBe(before.ino);
-    expect((await readdir(dir)).sort()).toEqual(['producers.json']);
+    expect((await readdir(dir)).sort()).toEqual(['.producers.json.version', 'producers.json']);
   });
 
   it.each([
@@ -301,7 +301,7 @@ describe('local directory store: crash safety', () => {
     try {
       const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
       expect(listed.producers).toHaveLength(lastCount);
-      expect(await readdir(dir)).toEqual(['producers.json']);
+      expect((await readdir(dir)).sort()).toEqual(['.producers.json.version', 'producers.json']);
     } finally {
       await jack.close();
     }
