@@ -98,6 +98,7 @@ export async function startApp(
       intervalMs: config.healthCheckIntervalMs,
       logger,
       metrics,
+      maxWatchesPerConnection: config.maxHealthWatchesPerConnection,
     });
     const calls = createCallTracker();
     const enqueuer = createEnqueuer({

@@ -28,6 +28,7 @@ function monitor(backend: Backend, intervalMs: number) {
     store: healthyStore,
     intervalMs,
     logger: pino({ level: 'silent' }),
+    maxWatchesPerConnection: 16,
     metrics: {
       ...noopMetrics,
       healthChanged: (service, serving) => statuses.set(service, serving),

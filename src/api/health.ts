@@ -1,10 +1,10 @@
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { toError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { BoundedHealth } from './health-service.js';
 
 export const SERVICE_JOBS = 'jack.BackgroundJobs';
 export const SERVICE_ADMIN = 'jack.AdminService';
@@ -21,6 +21,8 @@ export interface HealthMonitorDeps {
   intervalMs: number;
   logger: Logger;
   metrics: Metrics;
+  /** Open Watch streams allowed per connection. */
+  maxWatchesPerConnection: number;
 }
 
 /**
@@ -32,19 +34,23 @@ export interface HealthMonitorDeps {
  * down, which is why the two services are reported apart.
  */
 export interface HealthMonitor {
-  readonly implementation: HealthImplementation;
+  readonly implementation: BoundedHealth;
   /** Runs one check now and updates the statuses. */
   checkNow(): Promise<void>;
   /** Starts the periodic check. */
   start(): void;
-  /** Everything NOT_SERVING for good; stops the periodic check. */
+  /**
+   * Everything NOT_SERVING for good, then every Watch stream ended with OK
+   * (before the server closes connections); stops the periodic check.
+   */
   shutDown(): void;
 }
 
 export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   const { backend, scheduler, store, logger, metrics } = deps;
-  const implementation = new HealthImplementation(
+  const implementation = new BoundedHealth(
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])),
+    deps.maxWatchesPerConnection,
   );
   const current = new Map<string, boolean>();
   let shuttingDown = false;
@@ -130,6 +136,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
         metrics.healthChanged(service, false);
       }
       shuttingDown = true;
+      implementation.endWatches();
     },
   };
 }

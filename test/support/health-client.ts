@@ -4,6 +4,7 @@
  */
 import {
   type ChannelCredentials,
+  type ChannelOptions,
   type ClientReadableStream,
   credentials,
   type GrpcObject,
@@ -47,11 +48,12 @@ export interface HealthWatch {
 export function createHealthClient(
   address: string,
   creds: ChannelCredentials = credentials.createInsecure(),
+  options: ChannelOptions = {},
 ): HealthClient {
   const grpcNamespace = loadPackageDefinition(loadJackDefinition()).grpc as GrpcObject;
   const health = (grpcNamespace.health as GrpcObject).v1 as GrpcObject;
   const Ctor = health.Health as ServiceClientConstructor;
-  const stub = new Ctor(address, creds) as unknown as HealthStub;
+  const stub = new Ctor(address, creds, options) as unknown as HealthStub;
   return {
     check(service) {
       return new Promise((resolve, reject) => {
