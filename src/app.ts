@@ -124,6 +124,7 @@ export async function startApp(
       maxReceiveBytes: config.grpcMaxReceiveBytes,
       http2: config.http2,
       tls: config.tls,
+      logger,
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));

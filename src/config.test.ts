@@ -112,7 +112,7 @@ describe('loadConfig', () => {
       grpcMaxReceiveBytes: 32 * 1024 * 1024,
       http2: DEFAULTS.http2,
       maxHealthWatchesPerConnection: DEFAULTS.maxHealthWatchesPerConnection,
-      tls: { certFile: 'cert.pem', keyFile: 'key.pem' },
+      tls: { certFile: 'cert.pem', keyFile: 'key.pem', reloadIntervalMs: 60_000 },
       maxPayloadBytes: 2 * 1024 * 1024,
       maxBulkJobs: 50,
       legacyPayloadQueueRouting: true,

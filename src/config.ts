@@ -62,6 +62,8 @@ export const DEFAULTS = {
      */
     maxSessionMemoryMiB: 32,
   },
+  /** How often TLS_CERT_FILE / TLS_KEY_FILE are re-read for a rotated pair, ms. */
+  tlsReloadIntervalMs: 60_000,
   /** Health Watch streams open at once on one connection. */
   maxHealthWatchesPerConnection: 16,
 } as const;
@@ -93,6 +95,8 @@ export type MessageFormat = 'native' | 'legacy';
 export interface TlsConfig {
   certFile: string;
   keyFile: string;
+  /** How often the two files are re-read for a rotated pair, ms. */
+  reloadIntervalMs: number;
 }
 
 export type BackendConfig =
@@ -203,8 +207,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const certFile = p.string('TLS_CERT_FILE');
   const keyFile = p.string('TLS_KEY_FILE');
   let tls: TlsConfig | undefined;
-  if (certFile !== undefined && keyFile !== undefined) tls = { certFile, keyFile };
-  else if (certFile !== undefined || keyFile !== undefined) {
+  const tlsReloadIntervalMs =
+    p.positiveDuration('TLS_RELOAD_INTERVAL') ?? DEFAULTS.tlsReloadIntervalMs;
+  if (certFile !== undefined && keyFile !== undefined) {
+    tls = { certFile, keyFile, reloadIntervalMs: tlsReloadIntervalMs };
+  } else if (certFile !== undefined || keyFile !== undefined) {
     problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)');
   }
 

@@ -1,15 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSecureContext } from 'node:tls';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
 import type { Http2Limits, TlsConfig } from '../config.js';
 import { JackError } from '../errors.js';
 import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
 import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
 import type { CallTracker } from './handler.js';
 import { loadReflectionDefinition } from './reflection.js';
+import { serverCredentials } from './tls.js';
 
 export interface GrpcServerDeps {
   jobService: BackgroundJobsServer;
@@ -19,6 +19,8 @@ export interface GrpcServerDeps {
   maxReceiveBytes: number;
   http2: Http2Limits;
   tls: TlsConfig | undefined;
+  /** For TLS: an expired certificate, a reloaded one. */
+  logger?: Logger;
 }
 
 export interface GrpcServer {
@@ -31,39 +33,9 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-async function credentials(tls: TlsConfig | undefined): Promise<ServerCredentials> {
-  if (tls === undefined) return ServerCredentials.createInsecure();
-  const read = async (variable: string, path: string) => {
-    try {
-      return await readFile(path);
-    } catch (err) {
-      throw new JackError(
-        'failed_precondition',
-        `${variable}=${path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
-        {
-          cause: err,
-        },
-      );
-    }
-  };
-  const [cert, key] = [
-    await read('TLS_CERT_FILE', tls.certFile),
-    await read('TLS_KEY_FILE', tls.keyFile),
-  ];
-  try {
-    // grpc-js only parses the PEM when binding, and then names no variable:
-    // build a context now so a bad pair is reported against its settings.
-    createSecureContext({ cert, key });
-    return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
-  } catch (err) {
-    throw new JackError(
-      'failed_precondition',
-      `TLS_CERT_FILE/TLS_KEY_FILE are not a usable PEM pair: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
+/** Reloading TLS credentials (src/api/tls.ts), or insecure ones without TLS. */
+function credentials(tls: TlsConfig | undefined, logger?: Logger): Promise<ServerCredentials> {
+  return serverCredentials(tls, logger);
 }
 
 /** One port: jack.BackgroundJobs, jack.AdminService, grpc.health.v1 and reflection (v1, v1alpha). */
@@ -94,7 +66,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
 
   return {
     async listen(host, port) {
-      const creds = await credentials(deps.tls);
+      const creds = await credentials(deps.tls, deps.logger);
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, creds, (err, boundPort) => {
