@@ -67,6 +67,7 @@ describe('reflection descriptors', () => {
       'run_at',
       'trace_id',
       'correlation_id',
+      'idempotency_key',
     ]);
   });
 

@@ -141,6 +141,7 @@ describe('local directory store (CONFIG_DIR)', () => {
       rateLimitRps: 250,
       createdAt: new Date('2024-01-02T03:04:05Z'),
       updatedAt: new Date('2024-01-02T03:04:05.500Z'),
+      principals: [],
     });
     const types = await call(jack.admin, 'listJobTypes', {
       producerId: 'prod_0000000a',
