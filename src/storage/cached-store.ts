@@ -247,6 +247,8 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     async updateJobType(producerId, name, change) {
       let stored: JobType | undefined;
       const notFound = () => jobTypeNotFound(producerId, name);
+      // An update must not revive a job type hidden because its producer is gone.
+      if (!snapshot.producerById.has(producerId)) await readFresh('producers');
       await writers.jobTypes.submit(
         replaceOne(
           (t) => isJobType(producerId, name)(t) && snapshot.producerById.has(producerId),
