@@ -1,0 +1,73 @@
+/**
+ * API keys (SPEC §7, §10). The token is `jk_<16 hex>_<43 base64url>`: the
+ * hex names the key (`key_<16 hex>`), the rest is 32 random bytes. It is
+ * returned once by createApiKey; only its SHA-256 is stored.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { JackError } from '../errors.js';
+import type { ApiKey } from '../storage/store.js';
+import { checkDescription } from './limits.js';
+import { type AdminDeps, required, withFreshId } from './rules.js';
+
+const TOKEN = /^jk_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+
+/** SHA-256 of the whole token string (UTF-8): what the store keeps. */
+export function tokenSha256(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** The key id a well-formed token names, or undefined. */
+export function keyIdOfToken(token: string): string | undefined {
+  const hex = TOKEN.exec(token)?.[1];
+  return hex === undefined ? undefined : `key_${hex}`;
+}
+
+export function apiKeyRules(deps: AdminDeps) {
+  const { store } = deps;
+  const now = deps.now ?? (() => new Date());
+  return {
+    /**
+     * A new key for `producerId` (empty: an admin key). NOT_FOUND for an
+     * unknown producer, also one deleted while the key was being stored.
+     */
+    async createApiKey(request: {
+      producerId: string;
+      description: string;
+    }): Promise<{ apiKey: ApiKey; token: string }> {
+      checkDescription(request.description);
+      const hex = () => randomBytes(8).toString('hex');
+      let token = '';
+      const apiKey = await withFreshId(
+        () => `key_${hex()}`,
+        (keyId) => store.getApiKey(keyId) !== undefined,
+        (keyId) => {
+          token = `jk_${keyId.slice('key_'.length)}_${randomBytes(32).toString('base64url')}`;
+          return store.createApiKey({
+            key: {
+              keyId,
+              producerId: request.producerId,
+              description: request.description,
+              createdAt: now(),
+            },
+            tokenSha256: tokenSha256(token),
+          });
+        },
+      );
+      return { apiKey, token };
+    },
+
+    /** Every key when `producerId` is empty, else that producer's; never a hash. */
+    listApiKeys(producerId: string): ApiKey[] {
+      return [...store.listApiKeys(producerId === '' ? undefined : producerId)];
+    },
+
+    async revokeApiKey(keyId: string): Promise<void> {
+      required('key_id', keyId);
+      // Not echoed whole: a key id is 20 characters, a request field can be megabytes.
+      if (keyId.length > 64) {
+        throw new JackError('not_found', `API key not found: ${keyId.slice(0, 64)}…`);
+      }
+      await store.revokeApiKey(keyId);
+    },
+  };
+}
