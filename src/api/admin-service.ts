@@ -3,57 +3,59 @@
  * admin domain (src/admin/), which holds every rule.
  */
 import { type AdminDeps, createAdmin } from '../admin/admin.js';
-import type { AdminServiceServer } from '../gen/jack/admin.js';
-import { type HandlerDeps, unary } from './handler.js';
+import type { AdminServiceService } from '../gen/jack/admin.js';
+import type { ServiceHandlers } from './pipeline.js';
 
-export interface AdminServiceDeps extends HandlerDeps, AdminDeps {}
+export type AdminServiceDeps = AdminDeps;
 
-export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
+export function createAdminService(
+  deps: AdminServiceDeps,
+): ServiceHandlers<typeof AdminServiceService> {
   const admin = createAdmin(deps);
   return {
-    createProducer: unary(deps, 'CreateProducer', async (request) => ({
-      producer: await admin.createProducer(request),
-    })),
-    getProducer: unary(deps, 'GetProducer', async (request) => ({
-      producer: admin.getProducer(request.producerId),
-    })),
-    listProducers: unary(deps, 'ListProducers', async (request) => {
+    async createProducer(request) {
+      return { producer: await admin.createProducer(request) };
+    },
+    async getProducer(request) {
+      return { producer: admin.getProducer(request.producerId) };
+    },
+    async listProducers(request) {
       const page = admin.listProducers(request);
       return { producers: page.items, nextPageToken: page.nextPageToken };
-    }),
-    updateProducer: unary(deps, 'UpdateProducer', async (request) => ({
-      producer: await admin.updateProducer(request),
-    })),
-    deleteProducer: unary(deps, 'DeleteProducer', async (request) => {
+    },
+    async updateProducer(request) {
+      return { producer: await admin.updateProducer(request) };
+    },
+    async deleteProducer(request) {
       await admin.deleteProducer(request.producerId);
       return {};
-    }),
+    },
 
-    createJobType: unary(deps, 'CreateJobType', async (request) => ({
-      jobType: await admin.createJobType(request),
-    })),
-    getJobType: unary(deps, 'GetJobType', async (request) => ({
-      jobType: admin.getJobType(request.producerId, request.name),
-    })),
-    listJobTypes: unary(deps, 'ListJobTypes', async (request) => {
+    async createJobType(request) {
+      return { jobType: await admin.createJobType(request) };
+    },
+    async getJobType(request) {
+      return { jobType: admin.getJobType(request.producerId, request.name) };
+    },
+    async listJobTypes(request) {
       const page = admin.listJobTypes(request);
       return { jobTypes: page.items, nextPageToken: page.nextPageToken };
-    }),
-    updateJobType: unary(deps, 'UpdateJobType', async (request) => ({
-      jobType: await admin.updateJobType(request),
-    })),
-    deleteJobType: unary(deps, 'DeleteJobType', async (request) => {
+    },
+    async updateJobType(request) {
+      return { jobType: await admin.updateJobType(request) };
+    },
+    async deleteJobType(request) {
       await admin.deleteJobType(request.producerId, request.name);
       return {};
-    }),
+    },
 
-    createApiKey: unary(deps, 'CreateApiKey', (request) => admin.createApiKey(request)),
-    listApiKeys: unary(deps, 'ListApiKeys', async (request) => ({
-      apiKeys: admin.listApiKeys(request.producerId),
-    })),
-    revokeApiKey: unary(deps, 'RevokeApiKey', async (request) => {
+    createApiKey: (request) => admin.createApiKey(request),
+    async listApiKeys(request) {
+      return { apiKeys: admin.listApiKeys(request.producerId) };
+    },
+    async revokeApiKey(request) {
       await admin.revokeApiKey(request.keyId);
       return {};
-    }),
+    },
   };
 }
