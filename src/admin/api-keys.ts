@@ -9,17 +9,9 @@ import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
 import { type AdminDeps, required, withFreshId } from './rules.js';
 
-const TOKEN = /^jk_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
-
 /** SHA-256 of the whole token string (UTF-8): what the store keeps. */
 export function tokenSha256(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
-}
-
-/** The key id a well-formed token names, or undefined. */
-export function keyIdOfToken(token: string): string | undefined {
-  const hex = TOKEN.exec(token)?.[1];
-  return hex === undefined ? undefined : `key_${hex}`;
 }
 
 export function apiKeyRules(deps: AdminDeps) {

@@ -11,17 +11,18 @@ import {
   sameJobType,
   sameProducer,
 } from './changes.js';
-import {
-  decodeApiKeys,
-  decodeJobTypes,
-  decodeProducers,
-  encodeApiKeys,
-  encodeJobTypes,
-  encodeProducers,
-} from './codec.js';
 import { createGroupCommit, type Versioned } from './group-commit.js';
-import { buildSnapshot, EMPTY_LISTS, jobTypeKey, type StoredLists } from './snapshot.js';
-import type { JobType, ObjectIO, Producer, Store, StoredApiKey, StoreObjectName } from './store.js';
+import {
+  buildSnapshot,
+  EMPTY_LISTS,
+  jobTypeKey,
+  LIST_KEYS,
+  type ListKey,
+  OBJECTS,
+  type RecordOf,
+  type StoredLists,
+} from './snapshot.js';
+import type { JobType, ObjectIO, Producer, Store, StoredApiKey } from './store.js';
 
 export interface CachedStoreOptions {
   /** How often the snapshot is re-read; 0 = never (tests call refresh()). */
@@ -34,22 +35,6 @@ export interface CachedStoreOptions {
   /** Called after every refresh with its outcome (metrics). */
   onRefresh?: (error: Error | undefined) => void;
 }
-
-type ListKey = keyof StoredLists;
-type RecordOf<K extends ListKey> = StoredLists[K] extends Versioned<infer T> ? T : never;
-
-const OBJECTS: {
-  [K in ListKey]: {
-    name: StoreObjectName;
-    decode: (text: string | undefined) => RecordOf<K>[];
-    encode: (records: readonly RecordOf<K>[]) => string;
-  };
-} = {
-  producers: { name: 'producers.json', decode: decodeProducers, encode: encodeProducers },
-  jobTypes: { name: 'job_types.json', decode: decodeJobTypes, encode: encodeJobTypes },
-  apiKeys: { name: 'api_keys.json', decode: decodeApiKeys, encode: encodeApiKeys },
-};
-const LIST_KEYS = Object.keys(OBJECTS) as ListKey[];
 
 /**
  * The Store built on raw object access: one in-memory snapshot swapped

@@ -1,3 +1,11 @@
+import {
+  decodeApiKeys,
+  decodeJobTypes,
+  decodeProducers,
+  encodeApiKeys,
+  encodeJobTypes,
+  encodeProducers,
+} from './codec.js';
 import type { Versioned } from './group-commit.js';
 import {
   ABSENT_GENERATION,
@@ -5,6 +13,7 @@ import {
   type JobType,
   type Producer,
   type StoredApiKey,
+  type StoreObjectName,
 } from './store.js';
 
 /** The stored lists as read or written, one version per object. */
@@ -25,6 +34,23 @@ export interface Snapshot {
   readonly apiKeys: readonly ApiKey[];
   readonly apiKeysByProducer: ReadonlyMap<string, readonly ApiKey[]>;
 }
+
+export type ListKey = keyof StoredLists;
+export type RecordOf<K extends ListKey> = StoredLists[K] extends Versioned<infer T> ? T : never;
+
+/** Each list's object and its codec. */
+export const OBJECTS: {
+  [K in ListKey]: {
+    name: StoreObjectName;
+    decode: (text: string | undefined) => RecordOf<K>[];
+    encode: (records: readonly RecordOf<K>[]) => string;
+  };
+} = {
+  producers: { name: 'producers.json', decode: decodeProducers, encode: encodeProducers },
+  jobTypes: { name: 'job_types.json', decode: decodeJobTypes, encode: encodeJobTypes },
+  apiKeys: { name: 'api_keys.json', decode: decodeApiKeys, encode: encodeApiKeys },
+};
+export const LIST_KEYS = Object.keys(OBJECTS) as ListKey[];
 
 const empty = <T>(): Versioned<T> => ({ generation: ABSENT_GENERATION, records: [] });
 export const EMPTY_LISTS: StoredLists = {
