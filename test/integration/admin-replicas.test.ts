@@ -5,24 +5,14 @@
  * CONFIG_REFRESH_INTERVAL on the other; concurrent updates lose nothing; a
  * delete racing a create is never half-applied.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
+import { eventually } from '../support/eventually.js';
 import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
 import { call, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
 const BUCKET = 'jack-config';
-
-/** Polls `probe` until it returns true; fails after a generous bound (not a timing assertion). */
-async function eventually(what: string, probe: () => Promise<boolean>, boundMs = 10_000) {
-  const deadline = Date.now() + boundMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await sleep(50);
-  }
-  throw new Error(`${what}: not within ${boundMs} ms`);
-}
 
 describe('admin updates and deletes across two replicas on GCS', () => {
   let gcs: FakeGcs;
