@@ -29,9 +29,9 @@ export function createPrincipalIndex(source: ProducerSource): PrincipalIndex {
       const next = new Map<string, Set<string>>();
       for (const producer of producers) {
         for (const principal of producer.principals) {
-          let set = next.get(principal);
-          if (set === undefined) next.set(principal, (set = new Set()));
+          const set = next.get(principal) ?? new Set<string>();
           set.add(producer.producerId);
+          next.set(principal, set);
         }
       }
       index = next;
