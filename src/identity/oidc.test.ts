@@ -126,16 +126,20 @@ describe('OIDC ID tokens against a local issuer', () => {
     expect(issuer.jwksFetches).toBe(before + 1);
   });
 
-  it('does not re-fetch within the cooldown when kids keep being unknown', async () => {
+  it('re-fetches for an unknown kid at once, then at most once per cooldown', async () => {
     const v = verifier({ refetchCooldownMs: 60_000, jwksUrl: issuer.jwksUrl });
     await v.warm();
     const before = issuer.jwksFetches;
+    // The startup fetch does not delay a rotation that follows it.
     await issuer.rotate();
-    const token = await issuer.token({ sub: 'a' }, { audience: AUDIENCE });
+    expect((await v.verify(await issuer.token({ sub: 'a' }, { audience: AUDIENCE }))).id).toBe('a');
+    expect(issuer.jwksFetches).toBe(before + 1);
+    await issuer.rotate();
+    const token = await issuer.token({ sub: 'b' }, { audience: AUDIENCE });
     expect((await refusal(v.verify(token))).message).toBe(
       'bad token: it is signed by a key the issuer does not publish',
     );
-    expect(issuer.jwksFetches).toBe(before);
+    expect(issuer.jwksFetches).toBe(before + 1);
   });
 
   it('caches verified tokens until they expire: no I/O for a token seen before', async () => {

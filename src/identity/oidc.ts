@@ -76,6 +76,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
   let keySet: JWTVerifyGetKey | undefined;
   let kids = new Set<string>();
   let lastAttemptMs = Number.NEGATIVE_INFINITY;
+  let lastRefetchMs = Number.NEGATIVE_INFINITY;
   let loading: Promise<void> | undefined;
 
   const fetchJson = async (url: string): Promise<unknown> => {
@@ -140,9 +141,13 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
     try {
       return await (keySet as JWTVerifyGetKey)(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - lastAttemptMs < cooldownMs)
+      // An unknown kid: the issuer may have rotated its keys. Such re-fetches
+      // are spaced by the cooldown, so tokens with made-up kids cannot turn
+      // Jack into a load generator against the issuer.
+      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - lastRefetchMs < cooldownMs)
         throw err;
-      await load(); // an unknown kid: the issuer may have rotated its keys
+      lastRefetchMs = Date.now();
+      await load();
       return (keySet as JWTVerifyGetKey)(header, token);
     }
   };
