@@ -4,7 +4,10 @@
  * permission_denied in EnqueueBulk, revocation on this replica and another,
  * open health/reflection, the audit trail, and no token in any log line.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/identity/api-keys.js';
@@ -253,7 +256,37 @@ describe('AUTH_MODE=on with API keys', () => {
   });
 });
 
+const mainJs = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** Runs the built service until it exits (it must: the configuration is refused). */
+function runBuilt(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run 'make build'`);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [mainJs],
+      {
+        env: { PATH: process.env.PATH ?? '', GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
+        timeout: 20_000,
+      },
+      (err, _stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stderr }),
+    );
+  });
+}
+
 describe('AUTH_MODE at startup', () => {
+  it('the built service exits 1 with one stderr line, never showing the secret', async () => {
+    const noAdmin = await runBuilt({ AUTH_MODE: 'on' });
+    expect(noAdmin.code).toBe(1);
+    expect(noAdmin.stderr).toBe(
+      'jack: startup failed: AUTH_MODE=on but no admin can authenticate: set AUTH_BOOTSTRAP_ADMIN_KEY or AUTH_ADMIN_PRINCIPALS, or create an admin API key first\n',
+    );
+    const short = await runBuilt({ AUTH_MODE: 'on', AUTH_BOOTSTRAP_ADMIN_KEY: 'tooshort-secret' });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('AUTH_BOOTSTRAP_ADMIN_KEY is too short');
+    expect(short.stderr).not.toContain('tooshort-secret');
+  });
+
   it('refuses AUTH_MODE=on when no admin can authenticate', async () => {
     await expect(startJack({ AUTH_MODE: 'on' })).rejects.toThrow(
       'AUTH_MODE=on but no admin can authenticate: set AUTH_BOOTSTRAP_ADMIN_KEY or AUTH_ADMIN_PRINCIPALS, or create an admin API key first',
