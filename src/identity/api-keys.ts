@@ -6,7 +6,7 @@
  * path), so a revocation applied to the snapshot is effective at once.
  * Issuing keys is the admin module's job.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../context.js';
 import { JackError } from '../errors.js';
 
@@ -27,8 +27,9 @@ export function apiKeyIdOf(token: string): string | undefined {
   return match === null ? undefined : `key_${match[1]}`;
 }
 
+/** One-shot `crypto.hash`: no Hash object per call (about half the cost of createHash on the hot path). */
 export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return hash('sha256', text, 'buffer');
 }
 
 /** Constant-time equality of two digests (a length mismatch is simply false). */
