@@ -55,19 +55,19 @@ describe('authentication', () => {
     const { auth, add } = setup();
     const producerKey = add('prod_1');
     const adminKey = add('');
-    expect(auth.authenticate(`Bearer ${producerKey.token}`, undefined)).toEqual({
+    expect(auth.authenticate(`Bearer ${producerKey.token}`, () => undefined)).toEqual({
       kind: 'api_key',
       id: producerKey.stored.key?.keyId,
       producerId: 'prod_1',
     });
-    expect(auth.authenticate(`bearer ${adminKey.token}`, undefined)).toEqual({
+    expect(auth.authenticate(`bearer ${adminKey.token}`, () => undefined)).toEqual({
       kind: 'api_key',
       id: adminKey.stored.key?.keyId,
     });
   });
 
   it('accepts the bootstrap key', () => {
-    expect(setup().auth.authenticate(`Bearer ${BOOTSTRAP}`, undefined)).toEqual({
+    expect(setup().auth.authenticate(`Bearer ${BOOTSTRAP}`, () => undefined)).toEqual({
       kind: 'bootstrap',
       id: 'bootstrap-admin-key',
     });
@@ -77,35 +77,35 @@ describe('authentication', () => {
     const { auth, keys, add } = setup();
     const key = add('prod_1');
     const wrong = `${key.token.slice(0, -1)}${key.token.endsWith('A') ? 'B' : 'A'}`;
-    const wrongSecret = refusal(() => auth.authenticate(`Bearer ${wrong}`, undefined));
+    const wrongSecret = refusal(() => auth.authenticate(`Bearer ${wrong}`, () => undefined));
     expect(wrongSecret).toEqual({
       code: 'unauthenticated',
       message: `unknown or revoked API key ${key.stored.key?.keyId}`,
     });
     keys.clear(); // revoked: gone from the snapshot
-    const revoked = refusal(() => auth.authenticate(`Bearer ${key.token}`, undefined));
+    const revoked = refusal(() => auth.authenticate(`Bearer ${key.token}`, () => undefined));
     expect(revoked).toEqual(wrongSecret);
     expect(revoked.message).not.toContain(key.token.slice(20));
   });
 
   it('says which: missing, malformed header, malformed key, unsupported token', () => {
     const { auth } = setup();
-    expect(refusal(() => auth.authenticate(undefined, undefined)).message).toMatch(
+    expect(refusal(() => auth.authenticate(undefined, () => undefined)).message).toMatch(
       /^missing credential/,
     );
-    expect(refusal(() => auth.authenticate('Basic dXNlcjpwYXNz', undefined)).message).toBe(
+    expect(refusal(() => auth.authenticate('Basic dXNlcjpwYXNz', () => undefined)).message).toBe(
       'malformed authorization metadata: expected "Bearer <token>"',
     );
     expect(
-      refusal(() => auth.authenticate(`Bearer ${'x'.repeat(20_000)}`, undefined)).message,
+      refusal(() => auth.authenticate(`Bearer ${'x'.repeat(20_000)}`, () => undefined)).message,
     ).toBe('malformed authorization metadata: expected "Bearer <token>"');
-    expect(refusal(() => auth.authenticate('Bearer jk_nothex_secret', undefined)).message).toBe(
-      'malformed API key: expected jk_<key id>_<secret>',
-    );
-    expect(refusal(() => auth.authenticate('Bearer aaa.bbb.ccc', undefined)).message).toBe(
+    expect(
+      refusal(() => auth.authenticate('Bearer jk_nothex_secret', () => undefined)).message,
+    ).toBe('malformed API key: expected jk_<key id>_<secret>');
+    expect(refusal(() => auth.authenticate('Bearer aaa.bbb.ccc', () => undefined)).message).toBe(
       'bad token: OIDC ID tokens are not accepted here (AUTH_OIDC_ISSUER is not set)',
     );
-    expect(refusal(() => auth.authenticate('Bearer hunter2', undefined)).message).toBe(
+    expect(refusal(() => auth.authenticate('Bearer hunter2', () => undefined)).message).toBe(
       'malformed token: expected an API key',
     );
   });
@@ -123,10 +123,20 @@ describe('authentication', () => {
     );
     expect(certificatePrincipal(cert('DNS:svc.local', 'svc'))?.id).toBe('svc');
     expect(certificatePrincipal(cert(undefined, 'svc'))?.id).toBe('svc');
-    const { auth } = setup();
-    expect(auth.authenticate(undefined, cert(undefined, 'client-a'))).toEqual({
+    const withCertificates = createAuthenticator({
+      bootstrapAdminKey: undefined,
+      apiKeys: () => undefined,
+      oidc: undefined,
+      clientCertificates: true,
+    });
+    expect(withCertificates.authenticate(undefined, () => cert(undefined, 'client-a'))).toEqual({
       kind: 'certificate',
       id: 'client-a',
     });
+    // Without TLS_CLIENT_CA_FILE a certificate is never asked for, let alone trusted.
+    expect(
+      refusal(() => setup().auth.authenticate(undefined, () => cert(undefined, 'client-a')))
+        .message,
+    ).toMatch(/^missing credential/);
   });
 });

@@ -38,7 +38,8 @@ export interface Authenticator {
   /** Sync for API keys, the bootstrap key, cached tokens and certificates; a promise only to verify a new JWT. */
   authenticate(
     authorization: string | undefined,
-    certificate: PeerCertificate | undefined,
+    /** Asked only when there is no bearer token (reading a peer certificate allocates). */
+    certificate: () => PeerCertificate | undefined,
   ): Principal | Promise<Principal>;
 }
 
@@ -57,7 +58,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     authenticate(authorization, certificate) {
       if (authorization === undefined) {
-        const principal = certificate === undefined ? undefined : certificatePrincipal(certificate);
+        const cert = options.clientCertificates ? certificate() : undefined;
+        const principal = cert === undefined ? undefined : certificatePrincipal(cert);
         if (principal !== undefined) return principal;
         throw unauthenticated(
           `missing credential: this call needs ${accepted} ("authorization: Bearer <token>")`,

@@ -27,7 +27,9 @@ export function createAuthInterceptor(identity: Identity | undefined, logger: Lo
     if (identity === undefined) return handler;
     const { authenticator, authorizer } = identity;
     return async (request, ctx) => {
-      const result = authenticator.authenticate(ctx.header('authorization'), ctx.peerCertificate());
+      const result = authenticator.authenticate(ctx.header('authorization'), () =>
+        ctx.peerCertificate(),
+      );
       ctx.principal = result instanceof Promise ? await result : result;
       if (!audited) {
         authorizer.authorizeCall(ctx.principal, method.service, method.method, request);
