@@ -51,8 +51,21 @@ export function verifyApiKey(token: string, digest: Buffer, lookup: ApiKeyLookup
   if (stored?.key === undefined || !sameDigest(digest, stored.tokenSha256)) {
     throw new JackError('unauthenticated', `unknown or revoked API key ${keyId}`);
   }
-  const producerId = stored.key.producerId;
-  return producerId === ''
-    ? { kind: 'api_key', id: keyId }
-    : { kind: 'api_key', id: keyId, producerId };
+  let principal = principals.get(stored);
+  if (principal === undefined) {
+    const producerId = stored.key.producerId;
+    principal = Object.freeze<Principal>(
+      producerId === ''
+        ? { kind: 'api_key', id: keyId }
+        : { kind: 'api_key', id: keyId, producerId },
+    );
+    principals.set(stored, principal);
+  }
+  return principal;
 }
+
+/**
+ * One frozen Principal per stored key record: no allocation per call. Keyed
+ * by the snapshot's record, so a refreshed or revoked key never reuses it.
+ */
+const principals = new WeakMap<StoredApiKeyLike, Principal>();
