@@ -38,6 +38,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       logLevel: 'info',
       metricsPort: undefined,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
     });
   });
 
@@ -139,6 +146,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 0,
       logLevel: 'debug',
       metricsPort: 9464,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
     });
   });
 

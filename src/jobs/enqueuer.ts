@@ -55,6 +55,8 @@ export interface EnqueuerDeps {
   metrics: Metrics;
   /** Current time; tests may fix it. */
   now?: () => number;
+  /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
+  authorize?: (producerId: string, ctx: CallContext) => void;
 }
 
 interface Prepared {
@@ -81,6 +83,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
+    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
     required('producer_id', input.producerId);
     required('job_type', input.jobType);
     if (input.payload.length > config.maxPayloadBytes) {
