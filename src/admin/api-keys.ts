@@ -1,18 +1,15 @@
 /**
  * API keys (SPEC §7, §10). The token is `jk_<16 hex>_<43 base64url>`: the
  * hex names the key (`key_<16 hex>`), the rest is 32 random bytes. It is
- * returned once by createApiKey; only its SHA-256 is stored.
+ * returned once by createApiKey; only its SHA-256 is stored. Verification
+ * (same format, same digest) is src/identity/api-keys.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { JackError } from '../errors.js';
+import { API_KEY_TOKEN_PREFIX, sha256 } from '../identity/api-keys.js';
 import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
 import { type AdminDeps, required, withFreshId } from './rules.js';
-
-/** SHA-256 of the whole token string (UTF-8): what the store keeps. */
-export function tokenSha256(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
 
 export function apiKeyRules(deps: AdminDeps) {
   const { store } = deps;
@@ -33,7 +30,7 @@ export function apiKeyRules(deps: AdminDeps) {
         () => `key_${hex()}`,
         (keyId) => store.getApiKey(keyId) !== undefined,
         (keyId) => {
-          token = `jk_${keyId.slice('key_'.length)}_${randomBytes(32).toString('base64url')}`;
+          token = `${API_KEY_TOKEN_PREFIX}${keyId.slice('key_'.length)}_${randomBytes(32).toString('base64url')}`;
           return store.createApiKey({
             key: {
               keyId,
@@ -41,7 +38,7 @@ export function apiKeyRules(deps: AdminDeps) {
               description: request.description,
               createdAt: now(),
             },
-            tokenSha256: tokenSha256(token),
+            tokenSha256: sha256(token),
           });
         },
       );

@@ -2,11 +2,11 @@
  * SPEC §10 API-key RPCs over gRPC: the token is returned once and only its
  * SHA-256 is stored; listing never shows a hash; revoke and NOT_FOUND.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryObjects } from '../../src/storage/memory.js';
-import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 
 describe('AdminService §10: API keys', () => {
   const objects = createMemoryObjects();
@@ -92,5 +92,59 @@ describe('AdminService §10: API keys', () => {
       code: status.INVALID_ARGUMENT,
       details: 'key_id is required',
     });
+  });
+});
+
+describe('API keys issued by CreateApiKey, with AUTH_MODE=on', () => {
+  const BOOTSTRAP = `boot-${randomBytes(24).toString('hex')}`;
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  let jack: RunningJack;
+  beforeAll(async () => {
+    jack = await startJack({ AUTH_MODE: 'on', AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP });
+  });
+  afterAll(async () => {
+    await jack.close();
+  });
+
+  const admin = () => bearer(BOOTSTRAP);
+  const enqueueWith = (token: string, producerId: string) =>
+    call(jack.jobs, 'enqueue', enqueueRequest({ producerId, jobType: 'x' }), bearer(token));
+
+  it('authenticates with the returned token until the key is revoked', async () => {
+    const { producer } = await call(
+      jack.admin,
+      'createProducer',
+      { name: 'keyed', description: '' },
+      admin(),
+    );
+    const producerId = producer?.producerId ?? '';
+    const { apiKey, token } = await call(
+      jack.admin,
+      'createApiKey',
+      { producerId, description: '' },
+      admin(),
+    );
+    expect((await enqueueWith(token, producerId)).jobId).not.toBe('');
+    await call(jack.admin, 'revokeApiKey', { keyId: apiKey?.keyId ?? '' }, admin());
+    expect((await callError(enqueueWith(token, producerId))).code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('a deleted producer’s keys stop authenticating at once', async () => {
+    const { producer } = await call(
+      jack.admin,
+      'createProducer',
+      { name: 'doomed', description: '' },
+      admin(),
+    );
+    const producerId = producer?.producerId ?? '';
+    const { token } = await call(
+      jack.admin,
+      'createApiKey',
+      { producerId, description: '' },
+      admin(),
+    );
+    expect((await enqueueWith(token, producerId)).jobId).not.toBe('');
+    await call(jack.admin, 'deleteProducer', { producerId }, admin());
+    expect((await callError(enqueueWith(token, producerId))).code).toBe(status.UNAUTHENTICATED);
   });
 });
