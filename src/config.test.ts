@@ -48,6 +48,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       logLevel: 'info',
       metricsPort: undefined,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
     });
   });
 
@@ -151,6 +158,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 0,
       logLevel: 'debug',
       metricsPort: 9464,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
     });
   });
 

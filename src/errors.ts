@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'unavailable'
   | 'deadline_exceeded'
   | 'cancelled'
-  | 'internal';
+  | 'internal'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 /**
  * Machine-readable reason of a refused job in an EnqueueBulk result
@@ -22,7 +24,8 @@ export type BulkReason =
   | 'validation_error'
   | 'payload_too_large'
   | 'unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  | 'permission_denied';
 
 export interface JackErrorOptions {
   cause?: unknown;
@@ -54,6 +57,8 @@ function reasonForCode(code: ErrorCode): BulkReason {
     case 'aborted':
     case 'resource_exhausted':
       return 'unavailable';
+    case 'permission_denied':
+      return 'permission_denied';
     default:
       return 'internal_error';
   }

@@ -1,19 +1,28 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Server, type ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  type ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Http2Limits, TlsConfig } from '../config.js';
 import { JackError } from '../errors.js';
-import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
-import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
-import type { CallTracker } from './handler.js';
+import type { CallTracker } from './call-tracker.js';
 import { loadReflectionDefinition } from './reflection.js';
 import { serverCredentials } from './tls.js';
 
+/** A service ready for grpc-js: see `bindService` in pipeline.ts. */
+export interface BoundService {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
 export interface GrpcServerDeps {
-  jobService: BackgroundJobsServer;
-  adminService: AdminServiceServer;
+  /** jack.BackgroundJobs and jack.AdminService, bound to the call pipeline. */
+  services: readonly BoundService[];
   health: HealthImplementation;
   calls: CallTracker;
   maxReceiveBytes: number;
@@ -21,6 +30,8 @@ export interface GrpcServerDeps {
   tls: TlsConfig | undefined;
   /** For TLS: an expired certificate, a reloaded one. */
   logger?: Logger;
+  /** TLS_CLIENT_CA_FILE (SPEC §7.3): clients without a certificate signed by it fail the handshake. */
+  clientCaFile?: string | undefined;
 }
 
 export interface GrpcServer {
@@ -34,8 +45,12 @@ export interface GrpcServer {
 }
 
 /** Reloading TLS credentials (src/api/tls.ts), or insecure ones without TLS. */
-function credentials(tls: TlsConfig | undefined, logger?: Logger): Promise<ServerCredentials> {
-  return serverCredentials(tls, logger);
+function credentials(
+  tls: TlsConfig | undefined,
+  clientCaFile: string | undefined,
+  logger?: Logger,
+): Promise<ServerCredentials> {
+  return serverCredentials(tls, clientCaFile, logger);
 }
 
 /** One port: jack.BackgroundJobs, jack.AdminService, grpc.health.v1 and reflection (v1, v1alpha). */
@@ -58,15 +73,15 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
   });
-  server.addService(BackgroundJobsService, deps.jobService);
-  server.addService(AdminServiceService, deps.adminService);
+  for (const service of deps.services)
+    server.addService(service.definition, service.implementation);
   deps.health.addToServer(server);
   new ReflectionService(loadReflectionDefinition()).addToServer(server);
   let stopping: Promise<void> | undefined;
 
   return {
     async listen(host, port) {
-      const creds = await credentials(deps.tls, deps.logger);
+      const creds = await credentials(deps.tls, deps.clientCaFile, deps.logger);
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, creds, (err, boundPort) => {

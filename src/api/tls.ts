@@ -27,22 +27,29 @@ interface Pair {
   key: Buffer;
 }
 
+async function readNamed(variable: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new JackError(
+      'failed_precondition',
+      `${variable}=${path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+      { cause: err },
+    );
+  }
+}
+
 async function readPair(tls: TlsConfig): Promise<Pair> {
-  const read = async (variable: string, path: string) => {
-    try {
-      return await readFile(path);
-    } catch (err) {
-      throw new JackError(
-        'failed_precondition',
-        `${variable}=${path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
-        { cause: err },
-      );
-    }
-  };
   return {
-    cert: await read('TLS_CERT_FILE', tls.certFile),
-    key: await read('TLS_KEY_FILE', tls.keyFile),
+    cert: await readNamed('TLS_CERT_FILE', tls.certFile),
+    key: await readNamed('TLS_KEY_FILE', tls.keyFile),
   };
+}
+
+function contextOptions(pair: Pair, clientCa: Buffer | null): SecureContextOptions {
+  return clientCa === null
+    ? { cert: pair.cert, key: pair.key }
+    : { cert: pair.cert, key: pair.key, ca: clientCa };
 }
 
 /** Throws when cert and key do not form a usable pair (grpc-js would only say so at bind). */
@@ -80,9 +87,16 @@ class ReloadingCredentials extends ServerCredentials {
   constructor(
     private current: Pair,
     private readonly tls: TlsConfig,
+    /** TLS_CLIENT_CA_FILE's certificates (SPEC §7.3), fixed; null without client certificates. */
+    private readonly clientCa: Buffer | null,
     private readonly logger: Logger | undefined,
   ) {
-    super({ requestCert: false }, { cert: current.cert, key: current.key });
+    super(
+      // As createSsl does: with a client CA, the handshake itself refuses
+      // clients without a certificate it signed.
+      { requestCert: clientCa !== null, rejectUnauthorized: clientCa !== null },
+      contextOptions(current, clientCa),
+    );
     this.reportValidity();
   }
 
@@ -125,8 +139,7 @@ class ReloadingCredentials extends ServerCredentials {
       }
       checkPair(next);
       this.current = next;
-      const options: SecureContextOptions = { cert: next.cert, key: next.key };
-      this.updateSecureContextOptions(options);
+      this.updateSecureContextOptions(contextOptions(next, this.clientCa));
       this.logger?.info({ certFile: this.tls.certFile }, 'TLS certificate reloaded');
       this.reportValidity();
     } catch (err) {
@@ -142,10 +155,26 @@ class ReloadingCredentials extends ServerCredentials {
  */
 export async function serverCredentials(
   tls: TlsConfig | undefined,
+  clientCaFile: string | undefined,
   logger?: Logger,
 ): Promise<ServerCredentials> {
   if (tls === undefined) return ServerCredentials.createInsecure();
   const pair = await readPair(tls);
   checkPair(pair);
-  return new ReloadingCredentials(pair, tls, logger);
+  let clientCa: Buffer | null = null;
+  if (clientCaFile !== undefined) {
+    clientCa = await readNamed('TLS_CLIENT_CA_FILE', clientCaFile);
+    try {
+      createSecureContext({ ca: clientCa });
+    } catch (err) {
+      throw new JackError(
+        'failed_precondition',
+        'TLS_CLIENT_CA_FILE is not a usable PEM certificate',
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  return new ReloadingCredentials(pair, tls, clientCa, logger);
 }

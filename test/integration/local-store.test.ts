@@ -139,9 +139,9 @@ describe('local directory store (CONFIG_DIR)', () => {
       name: 'written elsewhere',
       description: 'by another implementation',
       rateLimitRps: 250,
-      principals: [],
       createdAt: new Date('2024-01-02T03:04:05Z'),
       updatedAt: new Date('2024-01-02T03:04:05.500Z'),
+      principals: [],
     });
     const types = await call(jack.admin, 'listJobTypes', {
       producerId: 'prod_0000000a',
