@@ -18,9 +18,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { CallContext } from '../context.js';
-import { JackError } from '../errors.js';
+import { isJackError, JackError } from '../errors.js';
 import type { CallTracker } from './call-tracker.js';
 import { createCallContext, type MethodInfo, methodInfo } from './context.js';
+import { strictUtf8 } from './decode.js';
 import { toStatus } from './status.js';
 
 /** A service method seen by interceptors: request in, response out. */
@@ -73,7 +74,10 @@ export function bindService<D extends ServiceDefinition>(
   for (const key of Object.keys(definition)) {
     const method = definition[key] as MethodDefinition<unknown, unknown>;
     const info = methodInfo(method.path);
-    safeDefinition[key] = { ...method, requestDeserialize: safeDecoder(method.requestDeserialize) };
+    safeDefinition[key] = {
+      ...method,
+      requestDeserialize: safeDecoder(strictUtf8(method.path, method.requestDeserialize)),
+    };
     const handler = (handlers as Record<string, Handler>)[key];
     if (handler === undefined) continue; // grpc-js answers UNIMPLEMENTED
     const chain = compose(options.interceptors, decodeCheck(handler, info), info);
@@ -96,6 +100,8 @@ function safeDecoder(decode: (bytes: Buffer) => unknown): (bytes: Buffer) => unk
 function decodeCheck(next: Handler, info: MethodInfo): Handler {
   return (request, ctx) => {
     if (isUndecodable(request)) {
+      // A string field that is not UTF-8 (decode.ts) is named as it was found.
+      if (isJackError(request[UNDECODABLE], 'invalid_argument')) throw request[UNDECODABLE];
       throw new JackError(
         'invalid_argument',
         `the request is not a valid ${info.method} request message`,
