@@ -1,27 +1,56 @@
 import type { Logger } from 'pino';
 import type { Backend, OutboundMessage } from './backend.js';
 
+export interface NoopBackendOptions {
+  /** Accepted jobs logged one by one at info level, from the start. @default 10 */
+  firstLogged?: number;
+  /** After those, one info line with the count per this interval, ms. @default 10_000 */
+  summaryIntervalMs?: number;
+}
+
 /**
- * A backend that accepts every job and only logs it (at debug level, so the
- * enqueue hot path stays free of I/O by default). For development and tests:
- * jobs are not delivered anywhere, which `app.ts` announces at startup.
+ * A backend that accepts every job and only logs it. For development and
+ * tests: jobs are not delivered anywhere, which `app.ts` announces at
+ * startup. A newcomer must see that a job arrived, without a flood under
+ * load: the first jobs are logged one by one at info, then a count per
+ * interval (every job at debug level, as before).
  */
-export function createNoopBackend(logger: Logger): Backend {
+export function createNoopBackend(logger: Logger, options: NoopBackendOptions = {}): Backend {
+  const firstLogged = options.firstLogged ?? 10;
+  const summaryIntervalMs = options.summaryIntervalMs ?? 10_000;
   let sequence = 0;
+  let sinceSummary = 0;
+  const summarize = () => {
+    if (sinceSummary === 0) return;
+    logger.info(
+      { jobs: sinceSummary, intervalMs: summaryIntervalMs },
+      `noop backend accepted ${sinceSummary} more job(s) (not delivered)`,
+    );
+    sinceSummary = 0;
+  };
+  const summary = setInterval(summarize, summaryIntervalMs);
+  summary.unref();
+
   const accept = (message: OutboundMessage): string => {
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        {
-          jobId: message.jobId,
-          producerId: message.attributes.producer_id,
-          jobType: message.attributes.job_type,
-          priority: message.priority,
-          payloadBytes: message.data.length,
-        },
-        'noop backend accepted job',
+    sequence += 1;
+    const one = sequence <= firstLogged;
+    if (one || logger.isLevelEnabled('debug')) {
+      const fields = {
+        jobId: message.jobId,
+        producerId: message.attributes.producer_id,
+        jobType: message.attributes.job_type,
+        priority: message.priority,
+        payloadBytes: message.data.length,
+      };
+      if (one) logger.info(fields, 'noop backend accepted job (not delivered)');
+      else logger.debug(fields, 'noop backend accepted job (not delivered)');
+    }
+    if (sequence === firstLogged) {
+      logger.info(
+        `noop backend: later jobs are counted, one line every ${summaryIntervalMs / 1000} s (LOG_LEVEL=debug logs each)`,
       );
     }
-    sequence += 1;
+    if (!one) sinceSummary += 1;
     return `noop-${sequence}`;
   };
   return {
@@ -36,6 +65,9 @@ export function createNoopBackend(logger: Logger): Backend {
         }),
       ),
     check: async () => {},
-    close: async () => {},
+    close: async () => {
+      clearInterval(summary);
+      summarize();
+    },
   };
 }
