@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, loadConfig, parseDurationMs, parseSizeBytes } from './config.js';
+import {
+  BOOLEAN_FALSE,
+  BOOLEAN_TRUE,
+  ConfigError,
+  DEFAULTS,
+  loadConfig,
+  parseDurationMs,
+  parseSizeBytes,
+} from './config.js';
 
 /** The ConfigError that `loadConfig(env)` throws; fails the test when it does not throw. */
 function configError(env: Record<string, string>): ConfigError {
@@ -228,6 +236,21 @@ describe('loadConfig', () => {
     expect(loadConfig(env).store).toEqual(store);
   });
 
+  it('accepts every boolean form its refusal lists, and only those', () => {
+    const message = configError({ LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' }).message;
+    for (const [forms, expected] of [
+      [BOOLEAN_TRUE, true],
+      [BOOLEAN_FALSE, false],
+    ] as const) {
+      for (const form of forms) {
+        expect(message).toContain(form);
+        expect(loadConfig({ LEGACY_PAYLOAD_QUEUE_ROUTING: form }).legacyPayloadQueueRouting).toBe(
+          expected,
+        );
+      }
+    }
+  });
+
   it.each([
     ['true', true],
     ['TRUE', true],
@@ -292,7 +315,8 @@ describe('loadConfig', () => {
       },
       {
         env: { LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' },
-        problem: 'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true or false)',
+        problem:
+          'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true, 1, yes, on or false, 0, no, off, in any case)',
       },
       {
         env: { LOG_LEVEL: 'verbose' },

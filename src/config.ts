@@ -523,6 +523,12 @@ export function parseSizeBytes(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/** Spellings of a boolean setting, matched in any case. */
+export const BOOLEAN_TRUE: readonly string[] = ['true', '1', 'yes', 'on'];
+export const BOOLEAN_FALSE: readonly string[] = ['false', '0', 'no', 'off'];
+/** The refusal names every accepted form, derived from the lists so it cannot fall behind. */
+const BOOLEAN_DESCRIPTION = `a boolean (${BOOLEAN_TRUE.join(', ')} or ${BOOLEAN_FALSE.join(', ')}, in any case)`;
+
 /** Reads one variable at a time; records a problem naming the variable when it does not parse. */
 class Parser {
   constructor(
@@ -577,10 +583,10 @@ class Parser {
   }
 
   bool(name: string): boolean | undefined {
-    return this.parse(name, 'a boolean (true or false)', (s) => {
+    return this.parse(name, BOOLEAN_DESCRIPTION, (s) => {
       const v = s.toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      if (BOOLEAN_TRUE.includes(v)) return true;
+      if (BOOLEAN_FALSE.includes(v)) return false;
       return undefined;
     });
   }

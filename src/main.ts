@@ -6,7 +6,7 @@ import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
 import { type App, startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { toError } from './errors.js';
+import { JackError, toError } from './errors.js';
 import { createLogger } from './logger.js';
 import { redactDeep, redactSecrets } from './redact.js';
 
@@ -42,7 +42,12 @@ async function main(): Promise<void> {
   try {
     app = await startApp(config, logger);
   } catch (err) {
-    logger.fatal({ err }, 'startup failed');
+    // An expected failure (JackError: a port in use, an unreadable file) is
+    // one line without a stack; the cause's own text stays in the log.
+    if (err instanceof JackError) {
+      const cause = err.cause instanceof Error ? err.cause.message : undefined;
+      logger.fatal({ reason: err.message, cause }, 'startup failed');
+    } else logger.fatal({ err }, 'startup failed');
     fail(`startup failed: ${toError(err).message}`);
   }
   logger.info(

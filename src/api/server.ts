@@ -53,6 +53,23 @@ function credentials(
   return serverCredentials(tls, clientCaFile, logger);
 }
 
+/**
+ * grpc-js says "No address added out of total 1 resolved errors: [listen
+ * EADDRINUSE …]": the operator gets one sentence of Jack's own instead.
+ */
+function listenError(address: string, err: Error): JackError {
+  const why = /EADDRINUSE/.test(err.message)
+    ? 'the port is already in use (GRPC_PORT)'
+    : /EACCES/.test(err.message)
+      ? 'no permission to use the port (GRPC_PORT below 1024 needs privileges)'
+      : /EADDRNOTAVAIL|ENOTFOUND/.test(err.message)
+        ? 'no such local address (GRPC_HOST)'
+        : 'the address cannot be bound';
+  return new JackError('failed_precondition', `cannot listen on ${address}: ${why}`, {
+    cause: err,
+  });
+}
+
 /** One port: jack.BackgroundJobs, jack.AdminService, grpc.health.v1 and reflection (v1, v1alpha). */
 export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
   const limits = deps.http2;
@@ -85,12 +102,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, creds, (err, boundPort) => {
-          if (err)
-            reject(
-              new JackError('failed_precondition', `cannot listen on ${address}: ${err.message}`, {
-                cause: err,
-              }),
-            );
+          if (err) reject(listenError(address, err));
           else resolve(boundPort);
         });
       });

@@ -13,7 +13,7 @@ export function createMemoryObjects(): ObjectIO {
   let nextGeneration = 1;
   return {
     kind: 'memory',
-    location: 'process memory (lost at exit)',
+    location: 'this process, lost at exit',
     async read(name, knownGeneration) {
       const object = objects.get(name);
       const generation = object === undefined ? ABSENT_GENERATION : String(object.generation);

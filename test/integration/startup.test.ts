@@ -76,7 +76,16 @@ describe('startup errors of the built service', () => {
     expect(exit.code).not.toBe(0);
     const lines = stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^jack: startup failed: cannot listen on 127\.0\.0\.1:\d+/);
+    // Jack's own sentence, not grpc-js's "No address added out of total 1 resolved …".
+    expect(lines[0]).toBe(
+      `jack: startup failed: cannot listen on 127.0.0.1:${port}: the port is already in use (GRPC_PORT)`,
+    );
     expect(logs.some((l) => l.msg.startsWith('jack listening'))).toBe(false);
+    // No stack on stdout: the fatal line carries the reason and the cause's text only.
+    const fatal = logs.find((l) => l.msg === 'startup failed');
+    expect(fatal).toMatchObject({
+      reason: `cannot listen on 127.0.0.1:${port}: the port is already in use (GRPC_PORT)`,
+    });
+    expect(JSON.stringify(logs)).not.toMatch(/\n\s+at /);
   });
 });
