@@ -15,19 +15,35 @@ $(STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
-## generate: TypeScript from proto/ into src/gen (buf + local ts-proto plugin)
+# What a build depends on, so `make run` / `make dev` / `make test` rebuild
+# only when a source changed (and never rewrite dist/ under a running
+# instance for nothing). The stamps live in ignored directories.
+PROTO_SOURCES := $(shell find proto -name '*.proto') buf.gen.yaml buf.yaml
+TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
+GENERATE_STAMP := node_modules/.generate-stamp
+BUILD_STAMP := dist/.build-stamp
+
+## generate: TypeScript from proto/ into src/gen (buf + local ts-proto plugin), always
 generate: install
 	rm -rf src/gen
 	buf generate
+	@touch $(GENERATE_STAMP)
+
+$(GENERATE_STAMP): $(PROTO_SOURCES) $(STAMP)
+	rm -rf src/gen
+	buf generate
+	@touch $(GENERATE_STAMP)
 
 ## check-generated: fail when src/gen is not what the protos generate
 check-generated: generate
 	@git diff --exit-code --stat -- src/gen || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
 	@test -z "$$(git status --porcelain -- src/gen)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
 
-## build: compile src/ to dist/
-build: generate
+## build: compile src/ to dist/ (only when protos or sources changed)
+build: $(BUILD_STAMP)
+$(BUILD_STAMP): $(GENERATE_STAMP) $(TS_SOURCES) package-lock.json
 	tsc -p tsconfig.build.json
+	@touch $(BUILD_STAMP)
 
 ## run: serve on the embedded default (local config dir ./data, noop backend)
 run: build
