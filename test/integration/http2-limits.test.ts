@@ -25,10 +25,9 @@ describe('HTTP/2 limits (spawned Jack)', () => {
     return jack;
   };
 
-  it('a client that never reads pins at most max_concurrent_streams responses', async () => {
-    const jack = await start({ GRPC_MAX_CONCURRENT_STREAMS: '8' });
-    // ~1 MiB of producers: every ListProducers answer is about 1 MiB.
-    const admin = new AdminServiceClient(jack.address, credentials.createInsecure());
+  /** ~1 MiB of producers: every ListProducers answer is then about 1 MiB. */
+  const fill = async (address: string) => {
+    const admin = new AdminServiceClient(address, credentials.createInsecure());
     try {
       for (let i = 0; i < 256; i += 16) {
         await Promise.all(
@@ -40,6 +39,11 @@ describe('HTTP/2 limits (spawned Jack)', () => {
     } finally {
       admin.close();
     }
+  };
+
+  it('a client that never reads pins at most max_concurrent_streams responses', async () => {
+    const jack = await start({ GRPC_MAX_CONCURRENT_STREAMS: '8' });
+    await fill(jack.address);
     const before = rssMiB(jack.pid);
     const session = connect(jack.address);
     sessions.push(session);
@@ -53,6 +57,34 @@ describe('HTTP/2 limits (spawned Jack)', () => {
     // Unbounded, all 200 answers stay queued (~280 MiB measured); 8 of them are ~15 MiB.
     expect(grown).toBeLessThan(64);
     expect(session.remoteSettings.maxConcurrentStreams).toBe(8);
+  }, 60_000);
+
+  it('refuses new streams of a connection holding more unread answers than the session memory', async () => {
+    const jack = await start({
+      GRPC_MAX_CONCURRENT_STREAMS: '1000',
+      GRPC_MAX_SESSION_MEMORY_MIB: '8',
+    });
+    await fill(jack.address);
+    const before = rssMiB(jack.pid);
+    const session = connect(jack.address);
+    sessions.push(session);
+    let refused = 0;
+    const wave = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const stream = openStream(session, LIST_PRODUCERS, grpcFrame());
+        stream.pause();
+        stream.on('close', () => {
+          if (stream.rstCode !== 0) refused += 1;
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1_500));
+    };
+    await wave(16); // ~16 MiB queued: over the 8 MiB
+    await wave(100);
+    await wave(100);
+    expect(refused).toBeGreaterThanOrEqual(200);
+    // Unbounded, 216 answers stay queued (~330 MiB measured).
+    expect(rssMiB(jack.pid) - before).toBeLessThan(96);
   }, 60_000);
 
   it('advertises max_concurrent_streams 100 by default', async () => {
