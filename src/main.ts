@@ -48,7 +48,12 @@ async function main(): Promise<void> {
       const cause = err.cause instanceof Error ? err.cause.message : undefined;
       logger.fatal({ reason: err.message, cause }, 'startup failed');
     } else logger.fatal({ err }, 'startup failed');
-    fail(`startup failed: ${toError(err).message}`);
+    // A JackError caused by a JackError: the outer message is the one a
+    // client may see, the inner one the operator's detail (a path, a bucket).
+    const detail = err instanceof JackError && err.cause instanceof JackError;
+    fail(
+      `startup failed: ${toError(err).message}${detail ? `: ${(err.cause as Error).message}` : ''}`,
+    );
   }
   logger.info(
     {

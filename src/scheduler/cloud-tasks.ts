@@ -100,9 +100,12 @@ function isTransient(err: unknown): boolean {
 }
 
 /** A Cloud Tasks client error → JackError (SPEC: transport failures → unavailable). */
-function toJackError(err: unknown, what: string): JackError {
+function toJackError(err: unknown, what: string, forOperator = false): JackError {
   const code = grpcCode(err);
-  const message = `${what}: ${toError(err).message}`;
+  // SPEC §6: a client gets `what` (Jack's words); the library's text, which
+  // may name the queue, stays in the cause for the log line. Health checks
+  // answer the operator only, so they keep it in the message.
+  const message = forOperator ? `${what}: ${toError(err).message}` : what;
   switch (code) {
     case GrpcStatus.UNAVAILABLE:
     case GrpcStatus.DEADLINE_EXCEEDED:
@@ -291,7 +294,7 @@ export async function createCloudTasksScheduler(
           }
           return;
         }
-        throw toJackError(err, `Cloud Tasks queue ${queueName} is not usable`);
+        throw toJackError(err, `Cloud Tasks queue ${queueName} is not usable`, true);
       }
     },
 

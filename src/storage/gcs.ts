@@ -138,10 +138,9 @@ export function createGcsObjects(config: GcsStoreConfig): GcsObjects {
     }
     const generation = file.metadata.generation;
     if (generation === undefined || generation === null) {
-      throw new JackError(
-        'internal',
-        `gs://${config.bucket}/${path}: upload response carried no generation`,
-      );
+      throw new JackError('internal', 'the config store answered a write without a version', {
+        cause: new Error(`gs://${config.bucket}/${path}: upload response carried no generation`),
+      });
     }
     return String(generation);
   };
@@ -214,7 +213,7 @@ function isObjectNotFound(err: unknown): boolean {
 }
 
 /** One line for logs and for the startup failure; `unavailable` unless the data is at fault. */
-function gcsError(op: string, bucket: string, path: string, err: unknown): JackError {
+function gcsDetail(op: string, bucket: string, path: string, err: unknown): JackError {
   const target = `gs://${bucket}/${path}`;
   const status = httpStatus(err);
   const detail = firstLine(toError(err).message);
@@ -236,6 +235,20 @@ function gcsError(op: string, bucket: string, path: string, err: unknown): JackE
   }
   const why = status === undefined ? detail : `HTTP ${status}: ${detail}`;
   return new JackError('unavailable', `cannot ${op} ${target}: ${why}`, { cause: err });
+}
+
+/**
+ * What a client sees (SPEC §6: no bucket name, no library text): the code of
+ * `gcsDetail` and a message of Jack's own. The detail, which an operator
+ * needs, is the cause: it goes to the log line and to the startup failure.
+ */
+function gcsError(op: string, bucket: string, path: string, err: unknown): JackError {
+  const detail = gcsDetail(op, bucket, path, err);
+  const message =
+    path === ''
+      ? 'the config store cannot reach its bucket'
+      : `the config store cannot ${op} ${path.slice(path.lastIndexOf('/') + 1)}`;
+  return new JackError(detail.code, message, { cause: detail });
 }
 
 function firstLine(text: string): string {

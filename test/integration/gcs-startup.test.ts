@@ -41,7 +41,7 @@ describe('gcs store at startup (built process)', () => {
       expect(exit.code).not.toBe(0);
       expect(stderr.split('\n')).toHaveLength(2);
       expect(stderr).toMatch(
-        /^jack: startup failed: cannot read gs:\/\/jack-config\/\S+\.json: permission denied \(HTTP 403\)/,
+        /^jack: startup failed: the config store cannot read \S+\.json: cannot read gs:\/\/jack-config\/\S+\.json: permission denied \(HTTP 403\)/,
       );
     } finally {
       gcs.heal();

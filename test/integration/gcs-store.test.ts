@@ -18,11 +18,16 @@ const BUCKET = 'jack-config';
 const PREFIX = 'prod/';
 const logger = pino({ level: 'silent' });
 
-async function rejection(promise: Promise<unknown>): Promise<{ code: ErrorCode; message: string }> {
+async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code: ErrorCode; message: string; detail?: string }> {
   try {
     await promise;
   } catch (err) {
     if (!isJackError(err)) throw err;
+    // The operator's detail (bucket, object, HTTP status) is the cause (SPEC §6).
+    if (isJackError(err.cause))
+      return { code: err.code, message: err.message, detail: err.cause.message };
     return { code: err.code, message: err.message };
   }
   throw new Error('expected a rejection, but it resolved');
@@ -219,7 +224,9 @@ describe('gcs store', () => {
     gcs.failAll(503);
     const write = await rejection(store.createProducer(producer('prod_bbbbbbbb', 2_000)));
     expect(write.code).toBe('unavailable');
-    expect(write.message).toContain('503');
+    // The client's words say what failed; the status is in the operator's cause.
+    expect(write.message).toBe('the config store cannot write producers.json');
+    expect(write.detail).toContain('503');
     const refresh = await rejection(store.refresh());
     expect(refresh.code).toBe('unavailable');
     expect(store.lastRefreshError()?.message).toBe(refresh.message);
@@ -269,10 +276,12 @@ describe('gcs store', () => {
       gcs.failAll(403);
       const err = await rejection(open());
       expect(err.code).toBe('unavailable');
-      expect(err.message).toMatch(
+      // The client's words name no bucket; the cause has what the operator needs.
+      expect(err.message).toMatch(/^the config store cannot read (producers|job_types)\.json$/);
+      expect(err.detail).toMatch(
         /^cannot read gs:\/\/jack-config\/prod\/(producers|job_types)\.json: permission denied \(HTTP 403\)/,
       );
-      expect(err.message).not.toContain('\n');
+      expect(err.detail).not.toContain('\n');
     });
 
     it('fails when the service cannot be reached', async () => {
@@ -295,8 +304,9 @@ describe('gcs store', () => {
           }),
         );
         expect(err.code).toBe('unavailable');
-        expect(err.message).toContain(`cannot open bucket gs://${BUCKET}/`);
-        expect(err.message).not.toContain('\n');
+        expect(err.message).toBe('the config store cannot reach its bucket');
+        expect(err.detail).toContain(`cannot open bucket gs://${BUCKET}/`);
+        expect(err.detail).not.toContain('\n');
       } finally {
         await new Promise((resolve) => dropping.close(resolve));
       }
