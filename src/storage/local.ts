@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { JackError } from '../errors.js';
+import { JackError, toError } from '../errors.js';
 import { createCachedStore } from './cached-store.js';
 import { ABSENT_GENERATION, type ObjectIO, type Store, type StoreObjectName } from './store.js';
 
@@ -98,7 +98,7 @@ export function createLocalObjects(dir: string): ObjectIO {
       return `${s.ino}-${s.size}-${s.mtimeNs}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT_GENERATION;
-      throw ioError('read', name, err);
+      throw ioError('read', name, err, join(root, name));
     }
   };
   const versionFile = (name: StoreObjectName) => join(root, `.${name}.version`);
@@ -107,7 +107,7 @@ export function createLocalObjects(dir: string): ObjectIO {
       return (await readFile(versionFile(name), 'utf8')).trim();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw ioError('read', name, err);
+      throw ioError('read', name, err, versionFile(name));
     }
   };
   /**
@@ -137,7 +137,7 @@ export function createLocalObjects(dir: string): ObjectIO {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           return { generation: ABSENT_GENERATION, text: undefined, unchanged: false };
         }
-        throw ioError('read', name, err);
+        throw ioError('read', name, err, join(root, name));
       }
     },
     async write(name: StoreObjectName, text: string, ifGeneration: string) {
@@ -156,7 +156,7 @@ export function createLocalObjects(dir: string): ObjectIO {
           await writeFile(versionFile(name), token, 'utf8');
         } catch (err) {
           await unlink(temp).catch(() => {});
-          throw ioError('write', name, err);
+          throw ioError('write', name, err, join(root, name));
         }
         return generationNow(name, token);
       });
@@ -179,7 +179,7 @@ export async function removeOrphanedTempFiles(dir: string): Promise<string[]> {
       try {
         entries = await readdir(root);
       } catch (err) {
-        throw ioError('list', name, err);
+        throw ioError('list', name, err, root);
       }
       for (const entry of entries) {
         if (!entry.startsWith(tempPrefix(name)) || !entry.endsWith('.tmp')) continue;
@@ -195,8 +195,15 @@ export async function removeOrphanedTempFiles(dir: string): Promise<string[]> {
  * A message of Jack's own for the client; the path and the system error go
  * to the log through `cause`.
  */
-function ioError(op: string, name: StoreObjectName, err: unknown): JackError {
-  return new JackError('unavailable', `the config store cannot ${op} ${name}`, { cause: err });
+function ioError(op: string, name: StoreObjectName, err: unknown, path?: string): JackError {
+  const e = err as NodeJS.ErrnoException;
+  // The operator's detail (path and errno code), appended to a startup failure line.
+  const detail = new JackError(
+    'unavailable',
+    `cannot ${op} ${path ?? e.path ?? name}: ${e.code ?? toError(err).message}`,
+    { cause: err },
+  );
+  return new JackError('unavailable', `the config store cannot ${op} ${name}`, { cause: detail });
 }
 
 export interface LocalStoreOptions {

@@ -192,7 +192,7 @@ describe('local directory store (CONFIG_DIR)', () => {
     { what: 'unreadable', setup: (d: string) => mkdir(join(d, 'producers.json')) },
   ])(
     'refuses to start when producers.json is $what: one line naming the file',
-    async ({ setup }) => {
+    async ({ what, setup }) => {
       await setup(dir);
       const child = await runToExit({
         env: { GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', CONFIG_DIR: dir },
@@ -203,6 +203,8 @@ describe('local directory store (CONFIG_DIR)', () => {
       const lines = child.stderr().trimEnd().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^jack: startup failed: .*producers\.json/);
+      // The operator's line names the file's full path (a client's answer would not).
+      if (what === 'unreadable') expect(lines[0]).toContain(join(dir, 'producers.json'));
       expect(child.logs.some((l) => l.msg.startsWith('jack listening'))).toBe(false);
     },
   );
