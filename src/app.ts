@@ -12,7 +12,7 @@ import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
-import { bindService, type Interceptor, type ServiceHandlers } from './api/pipeline.js';
+import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import type { Config } from './config.js';
 import { toError } from './errors.js';
@@ -139,11 +139,7 @@ export async function startApp(
           createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
           pipeline,
         ),
-        bindService(
-          AdminServiceService,
-          createAdminService({ store }) as ServiceHandlers<typeof AdminServiceService>,
-          pipeline,
-        ),
+        bindService(AdminServiceService, createAdminService({ store }), pipeline),
       ],
       health: health.implementation,
       calls,
