@@ -44,14 +44,14 @@ export function unary<Req, Res>(
       },
       (err: unknown) => {
         const seconds = (performance.now() - started) / 1000;
-        const { code, details } = toStatus(err);
+        const { code, details, metadata } = toStatus(err);
         const name = statusName(code);
         metrics.callFinished(method, name, seconds);
         const fields = { method, code: name, details, ms: Math.round(seconds * 1000) };
         if (code === status.UNKNOWN || code === status.INTERNAL)
           logger.error({ ...fields, err }, 'call failed');
         else logger.warn(fields, 'call failed');
-        callback({ code, details, metadata: new Metadata() });
+        callback({ code, details, metadata: metadata ?? new Metadata() });
         calls.finish();
       },
     );
