@@ -39,6 +39,8 @@ export const DEFAULTS = {
   /** How long in-flight calls may run after SIGTERM, ms. */
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
+  defaultRateLimitRps: 1000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
@@ -123,6 +125,19 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  admission: AdmissionConfig;
+}
+
+/** SPEC §8 admission control, and the Redis it shares state through. */
+export interface AdmissionConfig {
+  /** warn: unregistered producers/job types pass with a warning; enforce: NOT_FOUND. */
+  validationMode: 'warn' | 'enforce';
+  /** enforce: per-producer token buckets (rate_limit_rps). */
+  rateLimitMode: 'off' | 'enforce';
+  /** Rate of unregistered producers, jobs/s; ≤ 0 = unlimited. */
+  defaultRateLimitRps: number;
+  /** REDIS_URL (may hold a password: never log it); undefined = per-replica state. */
+  redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +196,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const shutdownGraceMs = p.duration('SHUTDOWN_GRACE_PERIOD') ?? DEFAULTS.shutdownGraceMs;
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
+  const admission = parseAdmission(p, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -201,7 +217,22 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    admission,
   });
+}
+
+function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
+  const validationMode = p.oneOf('VALIDATION_MODE', ['warn', 'enforce'] as const) ?? 'warn';
+  const rateLimitMode = p.oneOf('RATE_LIMIT_MODE', ['off', 'enforce'] as const) ?? 'off';
+  const defaultRateLimitRps = p.integer('DEFAULT_RATE_LIMIT_RPS') ?? DEFAULTS.defaultRateLimitRps;
+  const redisUrl = p.string('REDIS_URL');
+  // The value is never echoed: it may carry the Redis password.
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    problems.push(
+      'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+  }
+  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
@@ -315,6 +346,20 @@ function parseStore(p: Parser, problems: string[]): StoreConfig {
   return { kind: 'memory' };
 }
 
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+      url.hostname !== '' &&
+      /^\/?\d*$/.test(url.pathname) &&
+      url.search === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -393,6 +438,14 @@ class Parser {
     return this.parse(name, 'a positive integer', (s) => {
       const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
       return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    });
+  }
+
+  /** Any whole number, negative and zero included. */
+  integer(name: string): number | undefined {
+    return this.parse(name, 'a whole number', (s) => {
+      const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
     });
   }
 
