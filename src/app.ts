@@ -5,6 +5,8 @@
  * released in reverse order of startup.
  */
 import type { Logger } from 'pino';
+import { createMemoryLimiter } from './admission/memory.js';
+import { createRateLimit, type RateLimit } from './admission/rate-limit.js';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
@@ -22,6 +24,7 @@ import { createEnqueuer } from './jobs/enqueuer.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import type { Backend } from './queue/backend.js';
 import { createNoopBackend } from './queue/noop.js';
+import type { RedisConnection } from './redis.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import { createCachedStore } from './storage/cached-store.js';
 import { createLocalStore } from './storage/local.js';
@@ -104,6 +107,12 @@ export async function startApp(
       logger,
       metrics,
     });
+    // One Redis connection (REDIS_URL) for all shared state (SPEC §8, §9).
+    const redis = await openRedis(config, logger);
+    if (redis !== undefined) releasers.push(() => redis.close());
+    const rateLimit = await openRateLimit(config, logger, metrics, store, redis);
+    releasers.push(() => rateLimit.close());
+
     const calls = createCallTracker();
     const enqueuer = createEnqueuer({
       config,
@@ -112,6 +121,8 @@ export async function startApp(
       scheduler,
       ids: createJobIdGenerator(),
       metrics,
+      validationMode: config.admission.validationMode,
+      rateLimit,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [loggingInterceptor(logger), metricsInterceptor(metrics)];
@@ -208,4 +219,50 @@ async function openScheduler(
   if (config.scheduler.kind === 'none' || config.backend.kind !== 'pubsub') return undefined;
   const { createCloudTasksScheduler } = await import('./scheduler/cloud-tasks.js');
   return createCloudTasksScheduler({ config: config.scheduler, pubsub: config.backend, logger });
+}
+
+/** How long startup waits for Redis before serving with per-replica fallbacks, ms. */
+const REDIS_STARTUP_WAIT_MS = 2000;
+
+/** The Redis connection when REDIS_URL is set; ioredis is loaded only then. */
+async function openRedis(
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<RedisConnection | undefined> {
+  const url = config.admission.redisUrl;
+  if (url === undefined) return undefined;
+  const { createRedisConnection } = await import('./redis.js');
+  const redis = createRedisConnection({ url, logger });
+  // Serving never waits for Redis (the limiter falls back), but a short
+  // wait lets the first calls share buckets in the normal case.
+  if (!(await redis.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {
+    logger.warn({ redis: redis.target }, 'redis not reachable at startup; serving without it');
+  }
+  return redis;
+}
+
+/** SPEC §8 rate limits: off, per replica (memory), or shared through Redis. */
+async function openRateLimit(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+  store: Store,
+  redis: RedisConnection | undefined,
+): Promise<RateLimit> {
+  const { rateLimitMode, defaultRateLimitRps } = config.admission;
+  const options = { store, defaultRps: defaultRateLimitRps, metrics };
+  if (rateLimitMode === 'off') return createRateLimit({ ...options, limiter: undefined });
+  if (redis === undefined) {
+    logger.info('rate limits per replica (no REDIS_URL): N replicas admit up to N x each rate');
+    return createRateLimit({ ...options, limiter: createMemoryLimiter() });
+  }
+  const { createRedisLimiter } = await import('./admission/redis.js');
+  const limiter = createRedisLimiter({
+    connection: redis,
+    fallback: createMemoryLimiter(),
+    logger,
+    metrics,
+  });
+  logger.info({ redis: redis.target }, 'rate limits shared by every replica through redis');
+  return createRateLimit({ ...options, limiter });
 }

@@ -6,6 +6,8 @@
  * one token per job. A call's jobs take their tokens at once; the jobs
  * beyond the tokens get a RESOURCE_EXHAUSTED with the time until a token
  * is free (sent as google.rpc.RetryInfo), bulk reason `rate_limited`.
+ * Without a limiter (RATE_LIMIT_MODE=off) every job is admitted; the
+ * admitted-jobs metric is counted either way.
  */
 import { JackError } from '../errors.js';
 import { type Metrics, UNREGISTERED_PRODUCER_LABEL } from '../metrics.js';
@@ -14,23 +16,24 @@ import type { Limiter, TakeRequest } from './limiter.js';
 
 export interface RateLimitOptions {
   store: Pick<Store, 'getProducer'>;
-  limiter: Limiter;
+  /** undefined: RATE_LIMIT_MODE=off. */
+  limiter: Limiter | undefined;
   /** DEFAULT_RATE_LIMIT_RPS: the rate of unregistered producers; ≤ 0 = unlimited. */
   defaultRps: number;
-  metrics: Pick<Metrics, 'jobsRejected'>;
-}
-
-export interface Admission {
-  /** How many of the producer's jobs (the first ones, in call order) may go on. */
-  admitted: number;
-  /** The error of the others; undefined when all were admitted. */
-  refusal: JackError | undefined;
+  metrics: Pick<Metrics, 'jobsAdmitted' | 'jobsRejected'>;
 }
 
 export interface RateLimit {
-  /** Takes one token per job for every producer of one call (jobs per producer id). */
-  admit(jobsPerProducer: ReadonlyMap<string, number>): Promise<Map<string, Admission>>;
-  /** The limiter's state, for logs and tests: true while buckets are shared. */
+  /**
+   * Admits the jobs of one call: `producerIds[i]` is job i's producer, or
+   * undefined for a job already refused. Resolves with the refusal of each
+   * job over its producer's limit (the last ones of that producer in call
+   * order), or undefined when every job may go on. Never rejects.
+   */
+  admit(
+    producerIds: readonly (string | undefined)[],
+  ): Promise<(JackError | undefined)[] | undefined>;
+  /** True while buckets are shared by every replica; false per replica or off. */
   readonly shared: boolean;
   close(): Promise<void>;
 }
@@ -48,30 +51,29 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
 
   return {
     get shared() {
-      return limiter.shared;
+      return limiter?.shared ?? false;
     },
-    async admit(jobsPerProducer) {
-      const result = new Map<string, Admission>();
+    async admit(producerIds) {
+      const counts = new Map<string, number>();
+      for (const id of producerIds) {
+        if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
       const requests: TakeRequest[] = [];
-      for (const [key, count] of jobsPerProducer) {
-        const ratePerSecond = rateOf(key);
-        if (ratePerSecond <= 0 || count <= 0) {
-          result.set(key, { admitted: count, refusal: undefined });
-        } else {
-          requests.push({ key, ratePerSecond, count });
+      if (limiter !== undefined) {
+        for (const [key, count] of counts) {
+          const ratePerSecond = rateOf(key);
+          if (ratePerSecond > 0) requests.push({ key, ratePerSecond, count });
         }
       }
-      if (requests.length === 0) return result;
-      const taken = await limiter.take(requests);
+      const taken = requests.length === 0 ? [] : await (limiter as Limiter).take(requests);
+      /** Tokens left per limited producer, and the refusal for its jobs beyond them. */
+      const left = new Map<string, { tokens: number; refusal: JackError }>();
       requests.forEach(({ key, ratePerSecond, count }, i) => {
         const { granted, retryAfterMs } = taken[i] ?? { granted: count, retryAfterMs: 0 };
-        if (granted >= count) {
-          result.set(key, { admitted: count, refusal: undefined });
-          return;
-        }
+        if (granted >= count) return;
         metrics.jobsRejected(producerLabel(store, key), 'rate_limited', count - granted);
-        result.set(key, {
-          admitted: granted,
+        left.set(key, {
+          tokens: granted,
           refusal: new JackError(
             'resource_exhausted',
             `rate limit exceeded for producer ${key} (${ratePerSecond} jobs/s)`,
@@ -79,8 +81,23 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
           ),
         });
       });
-      return result;
+      for (const [key, count] of counts) {
+        const admitted = left.get(key)?.tokens ?? count;
+        if (admitted > 0) metrics.jobsAdmitted(producerLabel(store, key), admitted);
+      }
+      if (left.size === 0) return undefined;
+      return producerIds.map((id) => {
+        const limited = id === undefined ? undefined : left.get(id);
+        if (limited === undefined) return undefined;
+        if (limited.tokens > 0) {
+          limited.tokens -= 1;
+          return undefined;
+        }
+        return limited.refusal;
+      });
     },
-    close: () => limiter.close(),
+    close: async () => {
+      await limiter?.close();
+    },
   };
 }
