@@ -37,6 +37,8 @@ export interface DriveResult {
   limited: number;
   /** Codes other than OK and RESOURCE_EXHAUSTED (none expected). */
   other: number[];
+  /** From the first call to the last answer, s: the time buckets had to refill. */
+  seconds: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function driveEnqueue(
   perSecond: number,
   ms: number,
 ): Promise<DriveResult> {
-  const result: DriveResult = { ok: 0, limited: 0, other: [] };
+  const result: DriveResult = { ok: 0, limited: 0, other: [], seconds: 0 };
   const calls: Promise<void>[] = [];
   const tickMs = 50;
   const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
@@ -75,5 +77,6 @@ export async function driveEnqueue(
     }
   }
   await Promise.all(calls);
+  result.seconds = (performance.now() - started) / 1000;
   return result;
 }
