@@ -4,6 +4,7 @@
  * only when chosen, so the noop/memory path never loads them. Everything is
  * released in reverse order of startup.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createMemoryLimiter } from './admission/memory.js';
 import { createRateLimit, type RateLimit } from './admission/rate-limit.js';
@@ -16,7 +17,7 @@ import { createJobService } from './api/job-service.js';
 import { bindService, type Interceptor, type ServiceHandlers } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import type { Config } from './config.js';
-import { toError } from './errors.js';
+import { JackError, toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
@@ -232,7 +233,20 @@ async function openRedis(
   const url = config.admission.redisUrl;
   if (url === undefined) return undefined;
   const { createRedisConnection } = await import('./redis.js');
-  const redis = createRedisConnection({ url, logger });
+  const caFile = config.admission.redisCaFile;
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = await readFile(caFile, 'utf8');
+    } catch (err) {
+      throw new JackError(
+        'failed_precondition',
+        `REDIS_CA_FILE=${caFile} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+        { cause: err },
+      );
+    }
+  }
+  const redis = createRedisConnection({ url, logger, ca });
   // Serving never waits for Redis (the limiter falls back), but a short
   // wait lets the first calls share buckets in the normal case.
   if (!(await redis.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {

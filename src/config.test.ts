@@ -43,6 +43,7 @@ describe('loadConfig', () => {
         rateLimitMode: 'off',
         defaultRateLimitRps: 1000,
         redisUrl: undefined,
+        redisCaFile: undefined,
       },
     });
   });
@@ -154,6 +155,7 @@ describe('loadConfig', () => {
         rateLimitMode: 'enforce',
         defaultRateLimitRps: 250,
         redisUrl: 'redis://cache:6379',
+        redisCaFile: undefined,
       },
     });
   });
@@ -425,12 +427,14 @@ describe('admission control config (SPEC §8)', () => {
         RATE_LIMIT_MODE: 'enforce',
         DEFAULT_RATE_LIMIT_RPS: '-1',
         REDIS_URL: 'rediss://:p%40ss@10.0.0.3:6378/2',
+        REDIS_CA_FILE: '/etc/memorystore-ca.pem',
       }).admission,
     ).toEqual({
       validationMode: 'enforce',
       rateLimitMode: 'enforce',
       defaultRateLimitRps: -1,
       redisUrl: 'rediss://:p%40ss@10.0.0.3:6378/2',
+      redisCaFile: '/etc/memorystore-ca.pem',
     });
     expect(loadConfig({ REDIS_URL: 'redis://cache' }).admission.redisUrl).toBe('redis://cache');
   });
@@ -450,5 +454,8 @@ describe('admission control config (SPEC §8)', () => {
       'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
     ]);
     expect(configError({ REDIS_URL: 'redis://:hunter2@' }).message).not.toContain('hunter2');
+    expect(configError({ REDIS_URL: 'redis://cache', REDIS_CA_FILE: 'ca.pem' }).problems).toEqual([
+      'REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL',
+    ]);
   });
 });

@@ -133,6 +133,8 @@ export interface AdmissionConfig {
   defaultRateLimitRps: number;
   /** REDIS_URL (may hold a password: never log it); undefined = per-replica state. */
   redisUrl: string | undefined;
+  /** REDIS_CA_FILE: PEM CA to trust for rediss:// instead of the system store. */
+  redisCaFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -227,7 +229,11 @@ function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
       'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
     );
   }
-  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl };
+  const redisCaFile = p.string('REDIS_CA_FILE');
+  if (redisCaFile !== undefined && !redisUrl?.startsWith('rediss://')) {
+    problems.push('REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL');
+  }
+  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl, redisCaFile };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {

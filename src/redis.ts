@@ -30,6 +30,11 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** Upper bound of one command once sent, ms (a hung Redis must not hang calls). */
   commandTimeoutMs?: number;
+  /**
+   * PEM CA certificate(s) to trust for rediss:// (REDIS_CA_FILE, e.g.
+   * Memorystore's server CA) instead of the system store.
+   */
+  ca?: string;
 }
 
 export interface RedisConnection {
@@ -96,8 +101,12 @@ export function redactRedisUrl(url: string): string {
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const target = redactRedisUrl(options.url);
   const logger = options.logger.child({ redis: target });
+  const redisOptions = redisOptionsFromUrl(options.url);
+  if (redisOptions.tls !== undefined && options.ca !== undefined) {
+    redisOptions.tls = { ...redisOptions.tls, ca: options.ca };
+  }
   const client = new Redis({
-    ...redisOptionsFromUrl(options.url),
+    ...redisOptions,
     connectionName: options.connectionName ?? 'jack',
     connectTimeout: options.connectTimeoutMs ?? 2000,
     commandTimeout: options.commandTimeoutMs ?? 1000,

@@ -3,11 +3,15 @@
  * password, outage and reconnection on the same port, idempotent close,
  * and no password in any log line.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisConnection, type RedisConnection } from '../../src/redis.js';
 import { logSink } from '../support/jack.js';
 import { type RedisServer, redisAvailable, startRedisServer } from '../support/redis.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 const PASSWORD = 's3cret-pa$$word';
 
@@ -91,5 +95,52 @@ describe.skipIf(!redisAvailable())('Redis connection (real redis-server)', () =>
     await conn.close();
     expect(conn.ready).toBe(false);
     expect(await conn.waitUntilReady(10)).toBe(false);
+  });
+});
+
+describe.skipIf(!redisAvailable())('Redis connection over TLS (rediss://)', () => {
+  let server: RedisServer;
+  let ca: string;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'jack-redis-tls-'));
+    const pair = await selfSignedCertificate(dir, 'localhost', ['127.0.0.1']);
+    ca = await readFile(pair.cert, 'utf8');
+    server = await startRedisServer({ password: PASSWORD, tls: pair });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('connects with TLS and a password when the CA is given', async () => {
+    expect(server.url.startsWith('rediss://')).toBe(true);
+    const sink = logSink();
+    const conn = createRedisConnection({
+      url: server.url,
+      ca,
+      logger: createLogger({ level: 'debug' }, sink.stream),
+    });
+    try {
+      expect(await conn.waitUntilReady(5000)).toBe(true);
+      expect(await conn.client.ping()).toBe('PONG');
+      expect(JSON.stringify(sink.lines)).not.toContain(PASSWORD);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('refuses a server whose certificate it cannot verify', async () => {
+    const sink = logSink();
+    const conn = createRedisConnection({
+      url: server.url,
+      logger: createLogger({ level: 'debug' }, sink.stream),
+    });
+    try {
+      expect(await conn.waitUntilReady(1000)).toBe(false);
+      expect(sink.lines.some((l) => l.msg === 'redis unreachable; retrying')).toBe(true);
+    } finally {
+      await conn.close();
+    }
   });
 });

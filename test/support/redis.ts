@@ -12,11 +12,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort } from './pubsub-emulator.js';
 
 export interface RedisServer {
   readonly port: number;
-  /** redis://127.0.0.1:PORT (with the password when one was set). */
+  /** redis[s]://127.0.0.1:PORT (with the password when one was set). */
   readonly url: string;
   /** PID of the running server; -1 while stopped. */
   readonly pid: number;
@@ -29,6 +30,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Sets `requirepass`; the url then carries it. */
   password?: string;
+  /** Serve TLS only (rediss://) with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
   /** Extra redis-server arguments. */
   args?: string[];
 }
@@ -66,9 +69,11 @@ export function redisAvailable(): boolean {
 }
 
 /** Sends one RESP PING (after AUTH when needed) and reports whether PONG came back. */
-function pings(port: number, password: string | undefined): Promise<boolean> {
+function pings(port: number, password: string | undefined, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = tls
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+      : connect({ host: '127.0.0.1', port });
     let received = '';
     const finish = (ok: boolean) => {
       socket.destroy();
@@ -81,7 +86,7 @@ function pings(port: number, password: string | undefined): Promise<boolean> {
       if (received.includes('+PONG')) finish(true);
       else if (received.includes('-')) finish(false);
     });
-    socket.once('connect', () => {
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       const auth = password === undefined ? '' : `AUTH ${password}\r\n`;
       socket.write(`${auth}PING\r\n`);
     });
@@ -93,9 +98,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const bin = findRedisServer();
   if (bin === undefined) throw new Error('redis-server is not installed');
   const port = await freePort();
+  const tls = options.tls;
+  const listen =
+    tls === undefined
+      ? ['--port', String(port)]
+      : [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          tls.cert,
+          '--tls-key-file',
+          tls.key,
+          '--tls-auth-clients',
+          'no',
+        ];
   const args = [
-    '--port',
-    String(port),
+    ...listen,
     '--bind',
     '127.0.0.1',
     '--save',
@@ -126,7 +146,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     );
     child = proc;
     const deadline = Date.now() + 10_000;
-    while (!(await pings(port, options.password))) {
+    while (!(await pings(port, options.password, tls !== undefined))) {
       if (!running) throw new Error(`redis-server exited during startup: ${output.trim()}`);
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
@@ -152,7 +172,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'redis' : 'rediss'}://${auth}127.0.0.1:${port}`,
     get pid() {
       return child?.pid ?? -1;
     },
