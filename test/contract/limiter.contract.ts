@@ -92,6 +92,16 @@ export function describeLimiterContract(
       expect(lowered?.granted).toBe(10);
     });
 
+    it('serves concurrent takes of one bucket in arrival order, never more than it holds', async () => {
+      const key = bucket();
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => limiter.take([{ key, ratePerSecond: 10, count: 3 }])),
+      );
+      expect(results.map(([r]) => r?.granted)).toEqual([3, 3, 3, 1, 0]);
+      expect(results[3]?.[0]?.retryAfterMs).toBeGreaterThan(0);
+      expect(results[0]?.[0]?.retryAfterMs).toBe(0);
+    });
+
     it('answers an empty take with nothing', async () => {
       expect(await limiter.take([])).toEqual([]);
     });

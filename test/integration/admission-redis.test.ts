@@ -52,7 +52,13 @@ describe.skipIf(!redisAvailable())('rate limits shared through Redis by two repl
     const result = await driveEnqueue(replicas, id, RATE * 5, seconds * 1000);
     expect(result.other).toEqual([]);
     const oneLimit = RATE * result.seconds + RATE; // refill over the run + one burst
-    expect(result.ok).toBeLessThanOrEqual(oneLimit * 1.2);
+    // A fallback (Redis slower than the limiter's timeout on a starved machine) explains a miss.
+    const fallbacks = replicas.flatMap((r) =>
+      r.logs.filter((l) => String(l.msg).startsWith('rate limiter')).map((l) => l.reason),
+    );
+    expect(result.ok, `fallbacks: ${JSON.stringify(fallbacks)}`).toBeLessThanOrEqual(
+      oneLimit * 1.2,
+    );
     expect(result.ok).toBeGreaterThanOrEqual(RATE * seconds * 0.8);
   });
 
