@@ -1,6 +1,6 @@
 /**
  * Token buckets shared by every replica, in Redis, with per-replica buckets
- * as insurance (SPEC §8). One EVALSHA per call takes tokens from every
+ * as insurance (SPEC §8). One EVALSHA (at most one per call) takes tokens from every
  * bucket the call needs, atomically, with Redis' own clock (replicas with
  * skewed clocks still agree). Calls of the same event-loop turn share one
  * script (see `flush`), and ioredis auto-pipelining sends the scripts of
