@@ -39,6 +39,8 @@ export const DEFAULTS = {
   /** How long in-flight calls may run after SIGTERM, ms. */
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
+  defaultRateLimitRps: 1000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
@@ -119,6 +121,21 @@ export interface Config {
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
   auth: AuthConfig;
+  admission: AdmissionConfig;
+}
+
+/** SPEC §8 admission control, and the Redis it shares state through. */
+export interface AdmissionConfig {
+  /** warn: unregistered producers/job types pass with a warning; enforce: NOT_FOUND. */
+  validationMode: 'warn' | 'enforce';
+  /** enforce: per-producer token buckets (rate_limit_rps). */
+  rateLimitMode: 'off' | 'enforce';
+  /** Rate of unregistered producers, jobs/s; ≤ 0 = unlimited. */
+  defaultRateLimitRps: number;
+  /** REDIS_URL (may hold a password: never log it); undefined = per-replica state. */
+  redisUrl: string | undefined;
+  /** REDIS_CA_FILE: PEM CA to trust for rediss:// instead of the system store. */
+  redisCaFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -178,6 +195,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
   const auth = parseAuth(p, env, tls, problems);
+  const admission = parseAdmission(p, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -199,7 +217,26 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel,
     metricsPort,
     auth,
+    admission,
   });
+}
+
+function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
+  const validationMode = p.oneOf('VALIDATION_MODE', ['warn', 'enforce'] as const) ?? 'warn';
+  const rateLimitMode = p.oneOf('RATE_LIMIT_MODE', ['off', 'enforce'] as const) ?? 'off';
+  const defaultRateLimitRps = p.integer('DEFAULT_RATE_LIMIT_RPS') ?? DEFAULTS.defaultRateLimitRps;
+  const redisUrl = p.string('REDIS_URL');
+  // The value is never echoed: it may carry the Redis password.
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    problems.push(
+      'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+  }
+  const redisCaFile = p.string('REDIS_CA_FILE');
+  if (redisCaFile !== undefined && !redisUrl?.startsWith('rediss://')) {
+    problems.push('REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL');
+  }
+  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl, redisCaFile };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
@@ -412,6 +449,20 @@ function parseAuth(
   };
 }
 
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+      url.hostname !== '' &&
+      /^\/?\d*$/.test(url.pathname) &&
+      url.search === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -490,6 +541,14 @@ class Parser {
     return this.parse(name, 'a positive integer', (s) => {
       const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
       return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    });
+  }
+
+  /** Any whole number, negative and zero included. */
+  integer(name: string): number | undefined {
+    return this.parse(name, 'a whole number', (s) => {
+      const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
     });
   }
 

@@ -5,6 +5,7 @@
  * share every step, so a job is treated the same either way.
  */
 
+import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
 import type { Config } from '../config.js';
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
@@ -57,6 +58,10 @@ export interface EnqueuerDeps {
   now?: () => number;
   /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
   authorize?: (producerId: string, ctx: CallContext) => void;
+  /** SPEC §8 VALIDATION_MODE; default warn. */
+  validationMode?: 'warn' | 'enforce';
+  /** SPEC §8 rate limits (and admission metrics), asked once per call; undefined = none. */
+  rateLimit?: RateLimit;
 }
 
 interface Prepared {
@@ -106,6 +111,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       input.payload,
       config.legacyPayloadQueueRouting,
       warnings,
+      deps.validationMode,
     );
 
     const nowMs = now();
@@ -149,6 +155,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     metrics.jobFinished(message.priority, 'published');
   };
 
+  /** Counts a job refused by admission control (SPEC §8 metrics). */
+  const noteRefusal = (err: unknown, producerId: string) => {
+    if (isJackError(err) && err.reason === 'unregistered') {
+      metrics.jobsRejected(producerLabel(store, producerId), 'unregistered', 1);
+    }
+  };
+
   const asJackError = (err: unknown): JackError =>
     isJackError(err)
       ? err
@@ -161,8 +174,11 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       try {
         prepared = prepare(input, ctx, warnings);
         throwIfCancelled(ctx);
+        const refusal = (await deps.rateLimit?.admit([input.producerId]))?.[0];
+        if (refusal !== undefined) throw refusal;
       } catch (err) {
         metrics.jobFinished(undefined, 'refused');
+        noteRefusal(err, input.producerId);
         throw err;
       }
       try {
@@ -184,35 +200,17 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       const toPublish: OutboundMessage[] = [];
       const publishIndex: number[] = [];
       const scheduling: Promise<void>[] = [];
+      const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
       for (let i = 0; i < inputs.length; i++) {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
           const prepared = prepare(input, ctx, warnings, lookups);
-          const outcome: EnqueueOutcome = {
-            jobId: prepared.message.jobId,
-            warnings,
-            error: undefined,
-          };
-          outcomes[i] = outcome;
-          if (prepared.scheduled) {
-            scheduling.push(
-              dispatch(prepared).catch((err: unknown) => {
-                const error = asJackError(err);
-                metrics.jobFinished(
-                  prepared.message.priority,
-                  error.code === 'invalid_argument' ? 'refused' : 'failed',
-                );
-                outcome.jobId = '';
-                outcome.error = error;
-              }),
-            );
-          } else {
-            toPublish.push(prepared.message);
-            publishIndex.push(i);
-          }
+          outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
+          preparedJobs[i] = prepared;
         } catch (err) {
           metrics.jobFinished(undefined, 'refused');
+          noteRefusal(err, input.producerId);
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
       }
@@ -220,6 +218,38 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         // The caller is gone: publish nothing it can no longer be told about.
         metrics.jobFinished(undefined, 'refused');
         throw cancelled();
+      }
+      // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
+      const refusals = await deps.rateLimit?.admit(
+        preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
+      );
+      for (let i = 0; i < inputs.length; i++) {
+        const prepared = preparedJobs[i];
+        const outcome = outcomes[i] as EnqueueOutcome;
+        if (prepared === undefined) continue;
+        const refusal = refusals?.[i];
+        if (refusal !== undefined) {
+          metrics.jobFinished(undefined, 'refused');
+          outcome.jobId = '';
+          outcome.error = refusal;
+          continue;
+        }
+        if (prepared.scheduled) {
+          scheduling.push(
+            dispatch(prepared).catch((err: unknown) => {
+              const error = asJackError(err);
+              metrics.jobFinished(
+                prepared.message.priority,
+                error.code === 'invalid_argument' ? 'refused' : 'failed',
+              );
+              outcome.jobId = '';
+              outcome.error = error;
+            }),
+          );
+        } else {
+          toPublish.push(prepared.message);
+          publishIndex.push(i);
+        }
       }
       const started = performance.now();
       const [published] = await Promise.all([
