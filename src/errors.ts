@@ -22,7 +22,9 @@ export type BulkReason =
   | 'validation_error'
   | 'payload_too_large'
   | 'unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  | 'idempotency_conflict'
+  | 'in_progress';
 
 export interface JackErrorOptions {
   cause?: unknown;

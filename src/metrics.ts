@@ -4,6 +4,19 @@ import type { Priority } from './queue/backend.js';
 export type JobOutcome = 'published' | 'scheduled' | 'refused' | 'failed';
 
 /**
+ * What an idempotency key did to one job (SPEC §9): claimed (new key),
+ * retried (same job id after an unknown outcome), duplicate (answered from
+ * the key), conflict, in_progress, store_error (the store failed).
+ */
+export type IdempotencyOutcome =
+  | 'claimed'
+  | 'retried'
+  | 'duplicate'
+  | 'conflict'
+  | 'in_progress'
+  | 'store_error';
+
+/**
  * What the service reports for monitoring. The Prometheus implementation
  * lives in `metrics/prometheus.ts` and is loaded only when METRICS_PORT is
  * set; otherwise `noopMetrics` costs nothing on the hot path.
@@ -21,6 +34,8 @@ export interface Metrics {
   storeRefreshed(ok: boolean): void;
   /** Current health of one service name ('' is the whole server). */
   healthChanged(service: string, serving: boolean): void;
+  /** One job with an idempotency key, or one failed idempotency store operation. */
+  idempotencyAnswered(outcome: IdempotencyOutcome): void;
 }
 
 export const noopMetrics: Metrics = {
@@ -30,4 +45,5 @@ export const noopMetrics: Metrics = {
   bulkSize() {},
   storeRefreshed() {},
   healthChanged() {},
+  idempotencyAnswered() {},
 };
