@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       logLevel: 'info',
       metricsPort: undefined,
+      idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
     });
   });
 
@@ -95,6 +96,8 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_PERIOD: '0',
       LOG_LEVEL: 'debug',
       METRICS_PORT: '9464',
+      IDEMPOTENCY_TTL: '1h30m',
+      IDEMPOTENCY_MAX_KEYS: '500',
     });
     expect(config).toEqual({
       grpcHost: '127.0.0.1',
@@ -139,6 +142,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 0,
       logLevel: 'debug',
       metricsPort: 9464,
+      idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
     });
   });
 
@@ -329,6 +333,15 @@ describe('loadConfig', () => {
 
   it('accepts a payload limit of exactly 10 MB when the request limit leaves room', () => {
     expect(loadConfig({ MAX_PAYLOAD_BYTES: '10MB' }).maxPayloadBytes).toBe(10_000_000);
+  });
+
+  it('refuses an idempotency TTL or key bound that is not positive, naming the variable', () => {
+    expect(configError({ IDEMPOTENCY_TTL: '0' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_TTL="0" is not a positive duration (e.g. 500ms, 10s, 1m)',
+    );
+    expect(configError({ IDEMPOTENCY_MAX_KEYS: '-1' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_MAX_KEYS="-1" is not a positive integer',
+    );
   });
 
   it('collects every problem into one line', () => {

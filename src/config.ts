@@ -39,6 +39,10 @@ export const DEFAULTS = {
   /** How long in-flight calls may run after SIGTERM, ms. */
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  /** How long an idempotency key remembers its job, ms (24 h). */
+  idempotencyTtlMs: 24 * 3_600_000,
+  /** Most idempotency keys one replica keeps in memory (without Redis). */
+  idempotencyMaxKeys: 100_000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
@@ -123,6 +127,15 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  idempotency: IdempotencyConfig;
+}
+
+/** SPEC §9: idempotency keys, in Redis when REDIS_URL is set, else in process. */
+export interface IdempotencyConfig {
+  /** IDEMPOTENCY_TTL: how long a key remembers its job. */
+  ttlMs: number;
+  /** IDEMPOTENCY_MAX_KEYS: bound of the in-process store. */
+  maxKeys: number;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +195,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
 
+  // Idempotency keys (SPEC §9).
+  const idempotency: IdempotencyConfig = {
+    ttlMs: p.positiveDuration('IDEMPOTENCY_TTL') ?? DEFAULTS.idempotencyTtlMs,
+    maxKeys: p.positiveInt('IDEMPOTENCY_MAX_KEYS') ?? DEFAULTS.idempotencyMaxKeys,
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     grpcHost,
@@ -201,6 +220,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    idempotency,
   });
 }
 
