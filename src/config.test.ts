@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       logLevel: 'info',
       metricsPort: undefined,
+      redisUrl: undefined,
       idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
     });
   });
@@ -96,6 +97,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_PERIOD: '0',
       LOG_LEVEL: 'debug',
       METRICS_PORT: '9464',
+      REDIS_URL: 'redis://:pw@redis:6379/2',
       IDEMPOTENCY_TTL: '1h30m',
       IDEMPOTENCY_MAX_KEYS: '500',
     });
@@ -142,6 +144,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 0,
       logLevel: 'debug',
       metricsPort: 9464,
+      redisUrl: 'redis://:pw@redis:6379/2',
       idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
     });
   });
@@ -342,6 +345,13 @@ describe('loadConfig', () => {
     expect(configError({ IDEMPOTENCY_MAX_KEYS: '-1' }).message).toBe(
       'invalid configuration: IDEMPOTENCY_MAX_KEYS="-1" is not a positive integer',
     );
+  });
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://, without quoting it', () => {
+    expect(configError({ REDIS_URL: 'http://user:secret@host' }).message).toBe(
+      'invalid configuration: REDIS_URL is not a redis:// or rediss:// URL',
+    );
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380' }).redisUrl).toBe('rediss://h:6380');
   });
 
   it('collects every problem into one line', () => {

@@ -127,6 +127,8 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  /** REDIS_URL (may hold a password: never log it); undefined = no Redis. */
+  redisUrl: string | undefined;
   idempotency: IdempotencyConfig;
 }
 
@@ -195,6 +197,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
 
+  // Shared state of all replicas (SPEC §8, §9). The value may carry a
+  // password, so a problem never quotes it.
+  const redisUrl = p.string('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s/]+/.test(redisUrl)) {
+    problems.push('REDIS_URL is not a redis:// or rediss:// URL');
+  }
   // Idempotency keys (SPEC §9).
   const idempotency: IdempotencyConfig = {
     ttlMs: p.positiveDuration('IDEMPOTENCY_TTL') ?? DEFAULTS.idempotencyTtlMs,
@@ -220,6 +228,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    redisUrl,
     idempotency,
   });
 }
