@@ -5,19 +5,17 @@
  * share every step, so a job is treated the same either way.
  */
 
-import { maxAttributeBytes, required, timestampInRange } from '../api/validate.js';
 import type { Config } from '../config.js';
+import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
-import { Queue } from '../gen/jack/storage.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
 import type { Metrics } from '../metrics.js';
-import type { Backend, Job, OutboundMessage, Priority } from '../queue/backend.js';
+import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
-
-/** max_retries of a job routed without a registered job type (SPEC §2.5). */
-export const UNREGISTERED_MAX_RETRIES = 10;
+import { type RoutingLookups, rememberingLookups, routeJob } from './routing.js';
+import { maxAttributeBytes, required, timestampInRange } from './validate.js';
 
 export interface EnqueueInput {
   producerId: string;
@@ -36,10 +34,13 @@ export interface EnqueueOutcome {
 }
 
 export interface Enqueuer {
-  /** Enqueues one job; throws its JackError when it was not accepted. */
-  enqueue(input: EnqueueInput, shadow: boolean): Promise<{ jobId: string; warnings: string[] }>;
+  /**
+   * Enqueues one job; throws its JackError when it was not accepted. A job
+   * whose call is cancelled before it reaches the backend is not published.
+   */
+  enqueue(input: EnqueueInput, ctx: CallContext): Promise<{ jobId: string; warnings: string[] }>;
   /** Enqueues many jobs concurrently; one outcome per input, in order. */
-  enqueueMany(inputs: readonly EnqueueInput[], shadow: boolean): Promise<EnqueueOutcome[]>;
+  enqueueMany(inputs: readonly EnqueueInput[], ctx: CallContext): Promise<EnqueueOutcome[]>;
 }
 
 export interface EnqueuerDeps {
@@ -56,83 +57,17 @@ export interface EnqueuerDeps {
   now?: () => number;
 }
 
-const PRIORITY_OF_QUEUE: Record<number, Priority> = {
-  [Queue.QUEUE_IMMEDIATE]: 'immediate',
-  [Queue.QUEUE_HIGH]: 'high',
-  [Queue.QUEUE_MEDIUM]: 'medium',
-  [Queue.QUEUE_LOW]: 'low',
-};
-
-/** Queue enum → priority; UNSPECIFIED (and anything unknown) routes as medium. */
-export function priorityOfQueue(queue: Queue): Priority {
-  return PRIORITY_OF_QUEUE[queue] ?? 'medium';
-}
-
-const LEGACY_QUEUES: ReadonlySet<string> = new Set(['immediate', 'high', 'medium', 'low']);
-const QUEUE_KEY = Buffer.from('"queue"');
-/** A `\u` escape may spell the key (`"q\u0075eue"`), so such payloads are always parsed. */
-const UNICODE_ESCAPE = Buffer.from('\\u');
-
-/**
- * LEGACY_PAYLOAD_QUEUE_ROUTING: a JSON object payload whose `queue` is exactly
- * one of the four priority names picks that priority. Anything else → undefined.
- */
-export function legacyPayloadPriority(payload: Buffer): Priority | undefined {
-  // Cheap pre-check: most payloads never mention "queue", so skip the parse.
-  if (
-    payload.length === 0 ||
-    (payload.indexOf(QUEUE_KEY) === -1 && payload.indexOf(UNICODE_ESCAPE) === -1)
-  )
-    return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const queue = (parsed as { queue?: unknown }).queue;
-  return typeof queue === 'string' && LEGACY_QUEUES.has(queue) ? (queue as Priority) : undefined;
-}
-
 interface Prepared {
   message: OutboundMessage;
   runAt: Date;
   scheduled: boolean;
 }
 
-/** The store reads routing needs. */
-type RoutingLookups = Pick<Store, 'getProducer' | 'getJobType'>;
+const cancelled = () =>
+  new JackError('cancelled', 'the call was cancelled before the job was enqueued');
 
-/**
- * Store reads for one EnqueueBulk call that remember the last answer: the
- * jobs of a batch usually share producer and job type, and the loop that
- * prepares them is synchronous, so the store's snapshot cannot change
- * between two jobs of it.
- */
-function rememberingLookups(store: Store): RoutingLookups {
-  let producerId: string | undefined;
-  let producer: ReturnType<Store['getProducer']>;
-  let jobTypeProducerId: string | undefined;
-  let jobTypeName: string | undefined;
-  let jobType: ReturnType<Store['getJobType']>;
-  return {
-    getProducer(id) {
-      if (id !== producerId) {
-        producer = store.getProducer(id);
-        producerId = id;
-      }
-      return producer;
-    },
-    getJobType(id, name) {
-      if (id !== jobTypeProducerId || name !== jobTypeName) {
-        jobType = store.getJobType(id, name);
-        jobTypeProducerId = id;
-        jobTypeName = name;
-      }
-      return jobType;
-    },
-  };
+function throwIfCancelled(ctx: CallContext): void {
+  if (ctx.signal.aborted) throw cancelled();
 }
 
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
@@ -142,7 +77,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
   const prepare = (
     input: EnqueueInput,
-    shadow: boolean,
+    ctx: CallContext,
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
@@ -161,23 +96,14 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     maxAttributeBytes('correlation_id', input.correlationId);
     if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
 
-    if (lookups.getProducer(input.producerId) === undefined) {
-      warnings.push(`unregistered producer_id: ${input.producerId}`);
-    }
-    let priority = config.legacyPayloadQueueRouting
-      ? legacyPayloadPriority(input.payload)
-      : undefined;
-    let maxRetries = UNREGISTERED_MAX_RETRIES;
-    if (priority === undefined) {
-      const jobType = lookups.getJobType(input.producerId, input.jobType);
-      if (jobType === undefined) {
-        warnings.push(`unregistered job_type: ${input.jobType} (producer: ${input.producerId})`);
-        priority = 'medium';
-      } else {
-        priority = priorityOfQueue(jobType.queue);
-        maxRetries = jobType.maxRetries;
-      }
-    }
+    const { priority, maxRetries } = routeJob(
+      lookups,
+      input.producerId,
+      input.jobType,
+      input.payload,
+      config.legacyPayloadQueueRouting,
+      warnings,
+    );
 
     const nowMs = now();
     const createdAt = new Date(nowMs);
@@ -193,7 +119,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       traceId: input.traceId,
       correlationId: input.correlationId,
       maxRetries,
-      shadow,
+      shadow: ctx.shadow,
     };
     const message = encodeMessage(job, config.messageFormat, createdAt);
     const scheduled =
@@ -226,11 +152,12 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
   return {
-    async enqueue(input, shadow) {
+    async enqueue(input, ctx) {
       const warnings: string[] = [];
       let prepared: Prepared;
       try {
-        prepared = prepare(input, shadow, warnings);
+        prepared = prepare(input, ctx, warnings);
+        throwIfCancelled(ctx);
       } catch (err) {
         metrics.jobFinished(undefined, 'refused');
         throw err;
@@ -248,7 +175,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       return { jobId: prepared.message.jobId, warnings };
     },
 
-    async enqueueMany(inputs, shadow) {
+    async enqueueMany(inputs, ctx) {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
@@ -258,7 +185,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
-          const prepared = prepare(input, shadow, warnings, lookups);
+          const prepared = prepare(input, ctx, warnings, lookups);
           const outcome: EnqueueOutcome = {
             jobId: prepared.message.jobId,
             warnings,
@@ -285,6 +212,11 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
           metrics.jobFinished(undefined, 'refused');
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
+      }
+      if (ctx.signal.aborted) {
+        // The caller is gone: publish nothing it can no longer be told about.
+        metrics.jobFinished(undefined, 'refused');
+        throw cancelled();
       }
       const started = performance.now();
       const [published] = await Promise.all([
