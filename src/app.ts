@@ -13,10 +13,12 @@ import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
 import { bindService, type Interceptor, type ServiceHandlers } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
-import type { Config } from './config.js';
+import { type Config, DEFAULTS } from './config.js';
 import { toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';
+import { createIdempotency, type Idempotency } from './idempotency/idempotency.js';
+import { createMemoryIdempotencyStore } from './idempotency/memory.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import { type Metrics, noopMetrics } from './metrics.js';
@@ -105,6 +107,7 @@ export async function startApp(
       metrics,
     });
     const calls = createCallTracker();
+    const idempotency = await openIdempotency(config, logger, metrics, releasers);
     const enqueuer = createEnqueuer({
       config,
       store,
@@ -112,6 +115,7 @@ export async function startApp(
       scheduler,
       ids: createJobIdGenerator(),
       metrics,
+      idempotency,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [loggingInterceptor(logger), metricsInterceptor(metrics)];
@@ -187,6 +191,57 @@ async function openStore(
       return createGcsStore({ config: config.store, logger, refreshIntervalMs, onRefresh });
     }
   }
+}
+
+/** How long Jack waits for Redis at startup before serving anyway (keyed calls then get UNAVAILABLE). */
+const REDIS_STARTUP_WAIT_MS = 5_000;
+
+/**
+ * Idempotency keys (SPEC §9): in Redis when REDIS_URL is set, else in
+ * process. A claim's lease outlasts the slowest enqueue (a schedule and a
+ * publish are each bounded by PUBSUB_PUBLISH_TIMEOUT), so only the claim of
+ * a replica that died runs out.
+ */
+async function openIdempotency(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+  releasers: Releaser[],
+): Promise<Idempotency> {
+  const publishTimeoutMs =
+    config.backend.kind === 'pubsub'
+      ? config.backend.publishTimeoutMs
+      : DEFAULTS.pubsubPublishTimeoutMs;
+  const common = {
+    ttlMs: config.idempotency.ttlMs,
+    leaseMs: 2 * publishTimeoutMs + 1_000,
+    metrics,
+    logger,
+  };
+  if (config.redisUrl === undefined) {
+    logger.info(
+      { maxKeys: config.idempotency.maxKeys },
+      'idempotency keys are kept in process: de-duplication is per replica (set REDIS_URL to share keys between replicas)',
+    );
+    const store = createMemoryIdempotencyStore({ maxKeys: config.idempotency.maxKeys });
+    releasers.push(() => store.close());
+    return createIdempotency({ store, ...common });
+  }
+  const { createRedisConnection } = await import('./redis.js');
+  const { createRedisIdempotencyStore } = await import('./idempotency/redis.js');
+  const connection = createRedisConnection({ url: config.redisUrl, logger });
+  releasers.push(() => connection.close());
+  if (!(await connection.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {
+    logger.warn(
+      { redis: connection.target },
+      'redis not reachable yet: calls with an idempotency key get UNAVAILABLE until it is',
+    );
+  }
+  logger.info(
+    { redis: connection.target },
+    'idempotency keys are kept in Redis, shared by replicas',
+  );
+  return createIdempotency({ store: createRedisIdempotencyStore({ connection }), ...common });
 }
 
 async function openBackend(config: Readonly<Config>, logger: Logger): Promise<Backend> {
