@@ -72,8 +72,10 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
       if (entry.done) return { kind: 'done', jobId, fingerprint };
       const stale = entry.leaseUntil <= at;
       if (stale && fingerprint === request.fingerprint) {
+        // A retry owns the entry afresh: a new token, lease and TTL.
         entry.token = String(++nextToken);
         entry.leaseUntil = at + request.leaseMs;
+        entry.expiresAt = at + request.ttlMs;
         return { kind: 'claimed', jobId, token: entry.token, retry: true };
       }
       return { kind: 'pending', jobId, fingerprint, stale };

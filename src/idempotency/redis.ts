@@ -32,6 +32,7 @@ if e[1] == 'd' then return {'done', e[2], e[3]} end
 local stale = tonumber(e[4]) <= now
 if stale and e[3] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'l', now + tonumber(ARGV[3]), 't', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {'claimed', e[2], '1'}
 end
 return {'pending', e[2], e[3], stale and '1' or '0'}

@@ -158,6 +158,19 @@ export function describeIdempotencyStoreContract(
       });
     });
 
+    it('gives a retried claim a fresh TTL', async () => {
+      const first = request({ ttlMs: 300 });
+      const claim = await store.claim(first);
+      if (claim.kind !== 'claimed') throw new Error('not claimed');
+      await store.abandon(first.key, claim.token);
+      await sleep(200);
+      const retry = await store.claim({ ...first, ttlMs: 1_000 });
+      expect(retry).toMatchObject({ kind: 'claimed', jobId: first.jobId, retry: true });
+      await sleep(200);
+      // 400 ms after the first claim: alive only because the retry renewed it.
+      expect(await store.claim(first)).toMatchObject({ kind: 'pending', jobId: first.jobId });
+    });
+
     it('keeps keys apart', async () => {
       const a = request();
       const b = request();
