@@ -6,6 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
+import type { Backend } from '../../src/queue/backend.js';
 import { pubsubEmulatorHost, skipWithoutEmulator, uniqueName } from '../support/emulator.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
@@ -264,6 +265,59 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue', () => {
     );
     expect((await landed(producerId, 2)).sort()).toEqual(first.results.map((r) => r.jobId).sort());
   });
+
+  it.skipIf(!withRedis)(
+    'lets another replica retry, with the same job id, after the owner died',
+    async () => {
+      // Replica "dying" takes the message and never answers: its claim stays
+      // pending until the lease (2 × 500 ms + 1 s) runs out.
+      const taken: string[] = [];
+      const hanging: Backend = {
+        kind: 'hanging',
+        publish: (message) => {
+          taken.push(message.jobId);
+          return new Promise<string>(() => {});
+        },
+        publishMany: (messages) => Promise.all(messages.map(() => new Promise<never>(() => {}))),
+        check: async () => {},
+        close: async () => {},
+      };
+      const env = {
+        ...pubsub.env(['medium']),
+        REDIS_URL: (redis as RedisServer).url,
+        PUBSUB_PUBLISH_TIMEOUT: '500ms',
+        SHUTDOWN_GRACE_PERIOD: '0',
+      };
+      const dying = await startJack(env, { backend: hanging });
+      const survivor = await startJack(env);
+      try {
+        const producerId = uniqueName('prod-crash');
+        const request = job(producerId, { idempotencyKey: 'crash' });
+        const lost = await callError(call(dying.jobs, 'enqueue', request, {}, 300));
+        expect(lost.code).toBe(status.DEADLINE_EXCEEDED);
+        expect(taken).toHaveLength(1);
+        await dying.close();
+        // Within the lease the key is still in flight.
+        expect((await callError(call(survivor.jobs, 'enqueue', request))).code).toBe(
+          status.ABORTED,
+        );
+        const deadline = Date.now() + 10_000;
+        let retry: EnqueueResponse | undefined;
+        while (retry === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          retry = await call(survivor.jobs, 'enqueue', request).catch((e: { code: number }) => {
+            if (e.code !== status.ABORTED || Date.now() > deadline) throw e;
+            return undefined;
+          });
+        }
+        expect(retry).toMatchObject({ jobId: taken[0], duplicate: false });
+        expect(await landed(producerId, 1)).toEqual([taken[0]]);
+      } finally {
+        await dying.close();
+        await survivor.close();
+      }
+    },
+  );
 
   it('counts duplicates, conflicts and claims in the metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${memory.app.metricsPort}/metrics`)).text();
