@@ -118,7 +118,14 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
 
   const storeFailed = (err: unknown, what: string): void => {
     metrics.idempotencyAnswered('store_error');
-    logger.warn({ err: toError(err), store: store.kind }, `idempotency store: ${what} failed`);
+    // Messages only: a client library's error object may carry the command
+    // and its arguments.
+    const error = toError(err);
+    const cause = error.cause === undefined ? undefined : toError(error.cause).message;
+    logger.warn(
+      { store: store.kind, reason: error.message, cause },
+      `idempotency store: ${what} failed`,
+    );
   };
 
   return {

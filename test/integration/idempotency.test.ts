@@ -376,6 +376,12 @@ describe.skipIf(skipWithoutEmulator() || !withRedis)(
           code: status.UNAVAILABLE,
           details: 'the idempotency store cannot be reached; retry later',
         });
+        const logged = jack.logs.find((l) => l.msg === 'idempotency store: claim failed');
+        expect(logged).toMatchObject({
+          level: 'warn',
+          store: 'redis',
+          reason: 'the idempotency store (Redis) cannot be reached',
+        });
         const bulk = await call(jack.jobs, 'enqueueBulk', {
           jobs: [keyed, { ...keyed, idempotencyKey: '' }],
         });
