@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
@@ -19,6 +20,7 @@ import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';
 import { createIdempotency, type Idempotency } from './idempotency/idempotency.js';
 import { createMemoryIdempotencyStore } from './idempotency/memory.js';
+import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import { type Metrics, noopMetrics } from './metrics.js';
@@ -92,6 +94,15 @@ export async function startApp(
     const store = await openStore(config, logger, metrics, overrides);
     releasers.push(() => store.close());
 
+    // After the store: AUTH_MODE=on needs to know whether an admin key exists.
+    const identity = await createIdentity({
+      config: config.auth,
+      grpcHost: config.grpcHost,
+      store,
+      logger,
+    });
+    if (identity !== undefined) releasers.push(async () => identity.close());
+
     const backend = overrides.backend ?? (await openBackend(config, logger));
     releasers.push(() => backend.close());
 
@@ -115,10 +126,15 @@ export async function startApp(
       scheduler,
       ids: createJobIdGenerator(),
       metrics,
+      authorize: identity?.authorizeJob,
       idempotency,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
-    const interceptors: Interceptor[] = [loggingInterceptor(logger), metricsInterceptor(metrics)];
+    const interceptors: Interceptor[] = [
+      loggingInterceptor(logger),
+      metricsInterceptor(metrics),
+      createAuthInterceptor(identity, logger),
+    ];
     const pipeline = { interceptors, calls };
     const server = createGrpcServer({
       services: [
@@ -137,6 +153,7 @@ export async function startApp(
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,
       tls: config.tls,
+      clientCaFile: config.auth.clientCaFile,
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));

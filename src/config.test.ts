@@ -38,6 +38,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       logLevel: 'info',
       metricsPort: undefined,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
       redisUrl: undefined,
       idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
     });
@@ -144,6 +151,13 @@ describe('loadConfig', () => {
       shutdownGraceMs: 0,
       logLevel: 'debug',
       metricsPort: 9464,
+      auth: {
+        mode: 'off',
+        bootstrapAdminKey: undefined,
+        adminPrincipals: [],
+        oidc: undefined,
+        clientCaFile: undefined,
+      },
       redisUrl: 'redis://:pw@redis:6379/2',
       idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
     });

@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'unavailable'
   | 'deadline_exceeded'
   | 'cancelled'
-  | 'internal';
+  | 'internal'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 /**
  * Machine-readable reason of a refused job in an EnqueueBulk result
@@ -23,6 +25,7 @@ export type BulkReason =
   | 'payload_too_large'
   | 'unavailable'
   | 'internal_error'
+  | 'permission_denied'
   | 'idempotency_conflict'
   | 'in_progress';
 
@@ -56,6 +59,8 @@ function reasonForCode(code: ErrorCode): BulkReason {
     case 'aborted':
     case 'resource_exhausted':
       return 'unavailable';
+    case 'permission_denied':
+      return 'permission_denied';
     default:
       return 'internal_error';
   }

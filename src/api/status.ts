@@ -20,6 +20,8 @@ const CODES: Record<ErrorCode, status> = {
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   cancelled: status.CANCELLED,
   internal: status.INTERNAL,
+  unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
 };
 
 /**

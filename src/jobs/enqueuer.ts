@@ -68,6 +68,8 @@ export interface EnqueuerDeps {
   idempotency?: Idempotency;
   /** Current time; tests may fix it. */
   now?: () => number;
+  /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
+  authorize?: (producerId: string, ctx: CallContext) => void;
 }
 
 interface Prepared {
@@ -87,6 +89,12 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const { config, store, backend, scheduler, ids, metrics } = deps;
   const now = deps.now ?? Date.now;
 
+  /** Authorization, then the field checks (SPEC §2.1); the first failure is thrown. */
+  const checkJob = (input: EnqueueInput, ctx: CallContext): void => {
+    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
+    validateJobFields(input, config.maxPayloadBytes);
+  };
+
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
   const prepare = (
     input: EnqueueInput,
@@ -94,7 +102,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
-    validateJobFields(input, config.maxPayloadBytes);
+    checkJob(input, ctx);
 
     const { priority, maxRetries } = routeJob(
       lookups,
@@ -247,6 +255,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         idempotency: deps.idempotency,
         metrics,
         newJobId: (input) => ids.next(input.producerId, input.jobType, now()),
-        validate: (input) => validateJobFields(input, config.maxPayloadBytes),
+        // Before the key is looked at: a caller learns nothing of a producer it may not act for.
+        check: checkJob,
       });
 }

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
 import { internalContext } from '../context.js';
+import { JackError } from '../errors.js';
 import { createIdempotency } from '../idempotency/idempotency.js';
 import { createMemoryIdempotencyStore } from '../idempotency/memory.js';
 import type { IdempotencyStore } from '../idempotency/store.js';
@@ -11,7 +12,10 @@ import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
 
 const logger = pino({ level: 'silent' });
 
-async function setup(store: IdempotencyStore = createMemoryIdempotencyStore({ maxKeys: 100 })) {
+async function setup(
+  store: IdempotencyStore = createMemoryIdempotencyStore({ maxKeys: 100 }),
+  authorize?: (producerId: string) => void,
+) {
   const backend = createRecordingBackend();
   let n = 0;
   const enqueuer = createEnqueuer({
@@ -26,6 +30,7 @@ async function setup(store: IdempotencyStore = createMemoryIdempotencyStore({ ma
     scheduler: undefined,
     ids: { next: () => `pjob_${++n}` },
     metrics: noopMetrics,
+    authorize,
     idempotency: createIdempotency({
       store,
       ttlMs: 3_600_000,
@@ -67,6 +72,20 @@ describe('enqueuer with idempotency keys', () => {
       duplicate: true,
     });
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+  });
+
+  it('authorizes before the key is looked at: no job id leaks to another producer', async () => {
+    let allowed = 'prod_1';
+    const { enqueuer } = await setup(undefined, (producerId) => {
+      if (producerId !== allowed) throw new JackError('permission_denied', 'not yours');
+    });
+    await enqueuer.enqueue(input(), internalContext());
+    allowed = 'prod_2';
+    await expect(enqueuer.enqueue(input(), internalContext())).rejects.toMatchObject({
+      code: 'permission_denied',
+    });
+    const [outcome] = await enqueuer.enqueueMany([input()], internalContext());
+    expect(outcome).toMatchObject({ jobId: '', error: { code: 'permission_denied' } });
   });
 
   it('never touches the key store for a job without a key', async () => {

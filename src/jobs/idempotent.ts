@@ -29,8 +29,12 @@ export interface IdempotentDeps {
   metrics: Metrics;
   /** A fresh job id for a job whose key is new. */
   newJobId(input: EnqueueInput): string;
-  /** The enqueuer's field checks: a bad request is INVALID_ARGUMENT before its key is looked at. */
-  validate(input: EnqueueInput): void;
+  /**
+   * The enqueuer's authorization and field checks, run before the key is
+   * looked at: a bad request is INVALID_ARGUMENT (not a conflict), and a
+   * caller learns nothing about the keys of a producer it may not act for.
+   */
+  check(input: EnqueueInput, ctx: CallContext): void;
 }
 
 type Claim = Extract<Ticket, { duplicate: false }>;
@@ -46,12 +50,12 @@ const asJackError = (err: unknown): JackError =>
     : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
 export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer {
-  const { idempotency, metrics, newJobId, validate } = deps;
+  const { idempotency, metrics, newJobId, check } = deps;
 
   /** Checks the job and claims its key; a refusal is counted as the enqueuer would. */
-  const begin = async (input: EnqueueInput, key: string): Promise<Ticket> => {
+  const begin = async (input: EnqueueInput, key: string, ctx: CallContext): Promise<Ticket> => {
     try {
-      validate(input);
+      check(input, ctx);
       return await idempotency.begin(input.producerId, key, input, () => newJobId(input));
     } catch (err) {
       metrics.jobFinished(undefined, isJackError(err, 'unavailable') ? 'failed' : 'refused');
@@ -63,7 +67,7 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
     async enqueue(input, ctx) {
       const key = keyOf(input);
       if (key === undefined) return inner.enqueue(input, ctx);
-      const ticket = await begin(input, key);
+      const ticket = await begin(input, key, ctx);
       if (ticket.duplicate) return { jobId: ticket.jobId, warnings: [], duplicate: true };
       let result: Awaited<ReturnType<Enqueuer['enqueue']>>;
       try {
@@ -107,7 +111,7 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
       }
       firstOfKey.set(scoped, i);
       beginning.push(
-        begin(input, key).then(
+        begin(input, key, ctx).then(
           (ticket) => {
             if (ticket.duplicate) {
               outcomes[i] = {
@@ -161,6 +165,7 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
 
     for (const [i, first] of repeats) {
       outcomes[i] = repeatOutcome(
+        ctx,
         inputs[i] as EnqueueInput,
         inputs[first] as EnqueueInput,
         outcomes[first] as EnqueueOutcome,
@@ -171,12 +176,13 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
 
   /** The answer for a job whose key an earlier job of the same call used. */
   function repeatOutcome(
+    ctx: CallContext,
     input: EnqueueInput,
     first: EnqueueInput,
     firstOutcome: EnqueueOutcome,
   ): EnqueueOutcome {
     try {
-      validate(input);
+      check(input, ctx);
     } catch (err) {
       metrics.jobFinished(undefined, 'refused');
       return { jobId: '', warnings: [], error: asJackError(err) };
