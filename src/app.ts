@@ -26,6 +26,7 @@ import { createEnqueuer } from './jobs/enqueuer.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import type { Backend } from './queue/backend.js';
 import { createNoopBackend } from './queue/noop.js';
+import type { RedisConnection } from './redis.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import { createCachedStore } from './storage/cached-store.js';
 import { createLocalStore } from './storage/local.js';
@@ -118,7 +119,9 @@ export async function startApp(
       metrics,
     });
     const calls = createCallTracker();
-    const idempotency = await openIdempotency(config, logger, metrics, releasers);
+    const redis = await openRedis(config, logger);
+    if (redis !== undefined) releasers.push(() => redis.close());
+    const idempotency = await openIdempotency(config, logger, metrics, redis);
     const enqueuer = createEnqueuer({
       config,
       store,
@@ -210,11 +213,26 @@ async function openStore(
   }
 }
 
-/** How long Jack waits for Redis at startup before serving anyway (keyed calls then get UNAVAILABLE). */
-const REDIS_STARTUP_WAIT_MS = 5_000;
+/** How long startup waits for Redis before serving anyway (keyed calls then get UNAVAILABLE). */
+const REDIS_STARTUP_WAIT_MS = 2000;
+
+/** The one Redis connection when REDIS_URL is set; ioredis is loaded only then. */
+async function openRedis(
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<RedisConnection | undefined> {
+  const url = config.redisUrl;
+  if (url === undefined) return undefined;
+  const { createRedisConnection } = await import('./redis.js');
+  const redis = createRedisConnection({ url, logger });
+  if (!(await redis.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {
+    logger.warn({ redis: redis.target }, 'redis not reachable at startup; serving without it');
+  }
+  return redis;
+}
 
 /**
- * Idempotency keys (SPEC §9): in Redis when REDIS_URL is set, else in
+ * Idempotency keys (SPEC §9): in Redis when there is a connection, else in
  * process. A claim's lease outlasts the slowest enqueue (a schedule and a
  * publish are each bounded by PUBSUB_PUBLISH_TIMEOUT), so only the claim of
  * a replica that died runs out.
@@ -223,7 +241,7 @@ async function openIdempotency(
   config: Readonly<Config>,
   logger: Logger,
   metrics: Metrics,
-  releasers: Releaser[],
+  redis: RedisConnection | undefined,
 ): Promise<Idempotency> {
   const publishTimeoutMs =
     config.backend.kind === 'pubsub'
@@ -235,30 +253,20 @@ async function openIdempotency(
     metrics,
     logger,
   };
-  if (config.redisUrl === undefined) {
+  if (redis === undefined) {
     logger.info(
       { maxKeys: config.idempotency.maxKeys },
       'idempotency keys are kept in process: de-duplication is per replica (set REDIS_URL to share keys between replicas)',
     );
     const store = createMemoryIdempotencyStore({ maxKeys: config.idempotency.maxKeys });
-    releasers.push(() => store.close());
     return createIdempotency({ store, ...common });
   }
-  const { createRedisConnection } = await import('./redis.js');
   const { createRedisIdempotencyStore } = await import('./idempotency/redis.js');
-  const connection = createRedisConnection({ url: config.redisUrl, logger });
-  releasers.push(() => connection.close());
-  if (!(await connection.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {
-    logger.warn(
-      { redis: connection.target },
-      'redis not reachable yet: calls with an idempotency key get UNAVAILABLE until it is',
-    );
-  }
-  logger.info(
-    { redis: connection.target },
-    'idempotency keys are kept in Redis, shared by replicas',
-  );
-  return createIdempotency({ store: createRedisIdempotencyStore({ connection }), ...common });
+  logger.info({ redis: redis.target }, 'idempotency keys are kept in Redis, shared by replicas');
+  return createIdempotency({
+    store: createRedisIdempotencyStore({ connection: redis }),
+    ...common,
+  });
 }
 
 async function openBackend(config: Readonly<Config>, logger: Logger): Promise<Backend> {
