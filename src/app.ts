@@ -17,10 +17,12 @@ import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
-import type { Config } from './config.js';
+import { type Config, DEFAULTS } from './config.js';
 import { JackError, toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';
+import { createIdempotency, type Idempotency } from './idempotency/idempotency.js';
+import { createMemoryIdempotencyStore } from './idempotency/memory.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
@@ -126,6 +128,7 @@ export async function startApp(
     releasers.push(() => rateLimit.close());
 
     const calls = createCallTracker();
+    const idempotency = await openIdempotency(config, logger, metrics, redis);
     const enqueuer = createEnqueuer({
       config,
       store,
@@ -136,6 +139,7 @@ export async function startApp(
       authorize: identity?.authorizeJob,
       validationMode: config.admission.validationMode,
       rateLimit,
+      idempotency,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [
@@ -214,6 +218,44 @@ async function openStore(
   }
 }
 
+/**
+ * Idempotency keys (SPEC §9): in Redis when there is a connection, else in
+ * process. A claim's lease outlasts the slowest enqueue (a schedule and a
+ * publish are each bounded by PUBSUB_PUBLISH_TIMEOUT), so only the claim of
+ * a replica that died runs out.
+ */
+async function openIdempotency(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+  redis: RedisConnection | undefined,
+): Promise<Idempotency> {
+  const publishTimeoutMs =
+    config.backend.kind === 'pubsub'
+      ? config.backend.publishTimeoutMs
+      : DEFAULTS.pubsubPublishTimeoutMs;
+  const common = {
+    ttlMs: config.idempotency.ttlMs,
+    leaseMs: 2 * publishTimeoutMs + 1_000,
+    metrics,
+    logger,
+  };
+  if (redis === undefined) {
+    logger.info(
+      { maxKeys: config.idempotency.maxKeys },
+      'idempotency keys are kept in process: de-duplication is per replica (set REDIS_URL to share keys between replicas)',
+    );
+    const store = createMemoryIdempotencyStore({ maxKeys: config.idempotency.maxKeys });
+    return createIdempotency({ store, ...common });
+  }
+  const { createRedisIdempotencyStore } = await import('./idempotency/redis.js');
+  logger.info({ redis: redis.target }, 'idempotency keys are kept in Redis, shared by replicas');
+  return createIdempotency({
+    store: createRedisIdempotencyStore({ connection: redis }),
+    ...common,
+  });
+}
+
 async function openBackend(config: Readonly<Config>, logger: Logger): Promise<Backend> {
   switch (config.backend.kind) {
     case 'noop':
@@ -235,7 +277,10 @@ async function openScheduler(
   return createCloudTasksScheduler({ config: config.scheduler, pubsub: config.backend, logger });
 }
 
-/** How long startup waits for Redis before serving with per-replica fallbacks, ms. */
+/**
+ * How long startup waits for Redis before serving anyway, ms: rate limits
+ * then fall back to per-replica buckets and keyed calls get UNAVAILABLE.
+ */
 const REDIS_STARTUP_WAIT_MS = 2000;
 
 /** The Redis connection when REDIS_URL is set; ioredis is loaded only then. */

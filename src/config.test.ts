@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         redisUrl: undefined,
         redisCaFile: undefined,
       },
+      idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
     });
   });
 
@@ -113,6 +114,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_MODE: 'enforce',
       DEFAULT_RATE_LIMIT_RPS: '250',
       REDIS_URL: 'redis://cache:6379',
+      IDEMPOTENCY_TTL: '1h30m',
+      IDEMPOTENCY_MAX_KEYS: '500',
     });
     expect(config).toEqual({
       grpcHost: '127.0.0.1',
@@ -171,6 +174,7 @@ describe('loadConfig', () => {
         redisUrl: 'redis://cache:6379',
         redisCaFile: undefined,
       },
+      idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
     });
   });
 
@@ -361,6 +365,22 @@ describe('loadConfig', () => {
 
   it('accepts a payload limit of exactly 10 MB when the request limit leaves room', () => {
     expect(loadConfig({ MAX_PAYLOAD_BYTES: '10MB' }).maxPayloadBytes).toBe(10_000_000);
+  });
+
+  it('refuses an idempotency TTL or key bound that is not positive, naming the variable', () => {
+    expect(configError({ IDEMPOTENCY_TTL: '0' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_TTL="0" is not a positive duration (e.g. 500ms, 10s, 1m)',
+    );
+    expect(configError({ IDEMPOTENCY_MAX_KEYS: '-1' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_MAX_KEYS="-1" is not a positive integer',
+    );
+  });
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://, without quoting it', () => {
+    expect(configError({ REDIS_URL: 'http://user:secret@host' }).message).toBe(
+      'invalid configuration: REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380' }).admission.redisUrl).toBe('rediss://h:6380');
   });
 
   it('collects every problem into one line', () => {

@@ -41,6 +41,10 @@ export const DEFAULTS = {
   logLevel: 'info',
   /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
   defaultRateLimitRps: 1000,
+  /** How long an idempotency key remembers its job, ms (24 h). */
+  idempotencyTtlMs: 24 * 3_600_000,
+  /** Most idempotency keys one replica keeps in memory (without Redis). */
+  idempotencyMaxKeys: 100_000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
@@ -122,6 +126,7 @@ export interface Config {
   metricsPort: number | undefined;
   auth: AuthConfig;
   admission: AdmissionConfig;
+  idempotency: IdempotencyConfig;
 }
 
 /** SPEC §8 admission control, and the Redis it shares state through. */
@@ -136,6 +141,14 @@ export interface AdmissionConfig {
   redisUrl: string | undefined;
   /** REDIS_CA_FILE: PEM CA to trust for rediss:// instead of the system store. */
   redisCaFile: string | undefined;
+}
+
+/** SPEC §9: idempotency keys, in Redis when REDIS_URL is set, else in process. */
+export interface IdempotencyConfig {
+  /** IDEMPOTENCY_TTL: how long a key remembers its job. */
+  ttlMs: number;
+  /** IDEMPOTENCY_MAX_KEYS: bound of the in-process store. */
+  maxKeys: number;
 }
 
 export class ConfigError extends Error {
@@ -197,6 +210,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const auth = parseAuth(p, env, tls, problems);
   const admission = parseAdmission(p, problems);
 
+  // Idempotency keys (SPEC §9).
+  const idempotency: IdempotencyConfig = {
+    ttlMs: p.positiveDuration('IDEMPOTENCY_TTL') ?? DEFAULTS.idempotencyTtlMs,
+    maxKeys: p.positiveInt('IDEMPOTENCY_MAX_KEYS') ?? DEFAULTS.idempotencyMaxKeys,
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     grpcHost,
@@ -218,6 +237,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsPort,
     auth,
     admission,
+    idempotency,
   });
 }
 

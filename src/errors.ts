@@ -27,7 +27,9 @@ export type BulkReason =
   | 'internal_error'
   | 'permission_denied'
   | 'unregistered'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'idempotency_conflict'
+  | 'in_progress';
 
 export interface JackErrorOptions {
   cause?: unknown;

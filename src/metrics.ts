@@ -4,6 +4,19 @@ import type { Priority } from './queue/backend.js';
 export type JobOutcome = 'published' | 'scheduled' | 'refused' | 'failed';
 
 /**
+ * What an idempotency key did to one job (SPEC §9): claimed (new key),
+ * retried (same job id after an unknown outcome), duplicate (answered from
+ * the key), conflict, in_progress, store_error (the store failed).
+ */
+export type IdempotencyOutcome =
+  | 'claimed'
+  | 'retried'
+  | 'duplicate'
+  | 'conflict'
+  | 'in_progress'
+  | 'store_error';
+
+/**
  * What the service reports for monitoring. The Prometheus implementation
  * lives in `metrics/prometheus.ts` and is loaded only when METRICS_PORT is
  * set; otherwise `noopMetrics` costs nothing on the hot path.
@@ -30,6 +43,8 @@ export interface Metrics {
   jobsRejected(producer: string, reason: AdmissionReason, count: number): void;
   /** True while the shared (Redis) rate limiter serves from per-replica buckets. */
   rateLimiterFallback(active: boolean): void;
+  /** One job with an idempotency key, or one failed idempotency store operation. */
+  idempotencyAnswered(outcome: IdempotencyOutcome): void;
 }
 
 /** Why admission control refused a job (the EnqueueBulk reasons of SPEC §8). */
@@ -48,4 +63,5 @@ export const noopMetrics: Metrics = {
   jobsAdmitted() {},
   jobsRejected() {},
   rateLimiterFallback() {},
+  idempotencyAnswered() {},
 };

@@ -9,14 +9,16 @@ import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
 import type { Config } from '../config.js';
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
+import type { Idempotency } from '../idempotency/idempotency.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { withIdempotency } from './idempotent.js';
 import { type RoutingLookups, rememberingLookups, routeJob } from './routing.js';
-import { maxAttributeBytes, required, timestampInRange } from './validate.js';
+import { validateJobFields } from './validate.js';
 
 export interface EnqueueInput {
   producerId: string;
@@ -25,6 +27,10 @@ export interface EnqueueInput {
   runAt: Date | undefined;
   traceId: string;
   correlationId: string;
+  /** SPEC §9; '' or absent = none. */
+  idempotencyKey?: string;
+  /** Set by the idempotency step only: the job id its key owns. */
+  jobId?: string;
 }
 
 /** Outcome of one job; `error` is set when it was not accepted. */
@@ -32,6 +38,8 @@ export interface EnqueueOutcome {
   jobId: string;
   warnings: string[];
   error: JackError | undefined;
+  /** True when an idempotency key answered with an earlier job (SPEC §9). */
+  duplicate?: boolean;
 }
 
 export interface Enqueuer {
@@ -39,7 +47,10 @@ export interface Enqueuer {
    * Enqueues one job; throws its JackError when it was not accepted. A job
    * whose call is cancelled before it reaches the backend is not published.
    */
-  enqueue(input: EnqueueInput, ctx: CallContext): Promise<{ jobId: string; warnings: string[] }>;
+  enqueue(
+    input: EnqueueInput,
+    ctx: CallContext,
+  ): Promise<{ jobId: string; warnings: string[]; duplicate?: boolean }>;
   /** Enqueues many jobs concurrently; one outcome per input, in order. */
   enqueueMany(inputs: readonly EnqueueInput[], ctx: CallContext): Promise<EnqueueOutcome[]>;
 }
@@ -54,6 +65,8 @@ export interface EnqueuerDeps {
   scheduler: Scheduler | undefined;
   ids: JobIdGenerator;
   metrics: Metrics;
+  /** Idempotency keys (SPEC §9); without it a key is ignored. */
+  idempotency?: Idempotency;
   /** Current time; tests may fix it. */
   now?: () => number;
   /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
@@ -81,6 +94,12 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const { config, store, backend, scheduler, ids, metrics } = deps;
   const now = deps.now ?? Date.now;
 
+  /** Authorization, then the field checks (SPEC §2.1); the first failure is thrown. */
+  const checkJob = (input: EnqueueInput, ctx: CallContext): void => {
+    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
+    validateJobFields(input, config.maxPayloadBytes);
+  };
+
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
   const prepare = (
     input: EnqueueInput,
@@ -88,21 +107,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
-    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
-    required('producer_id', input.producerId);
-    required('job_type', input.jobType);
-    if (input.payload.length > config.maxPayloadBytes) {
-      throw new JackError(
-        'invalid_argument',
-        `payload is ${input.payload.length} bytes, larger than the limit of ${config.maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES)`,
-        { reason: 'payload_too_large' },
-      );
-    }
-    maxAttributeBytes('producer_id', input.producerId);
-    maxAttributeBytes('job_type', input.jobType);
-    maxAttributeBytes('trace_id', input.traceId);
-    maxAttributeBytes('correlation_id', input.correlationId);
-    if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
+    checkJob(input, ctx);
 
     const { priority, maxRetries } = routeJob(
       lookups,
@@ -118,7 +123,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const createdAt = new Date(nowMs);
     const runAt = input.runAt ?? createdAt;
     const job: Job = {
-      id: ids.next(input.producerId, input.jobType, nowMs),
+      id: input.jobId ?? ids.next(input.producerId, input.jobType, nowMs),
       producerId: input.producerId,
       jobType: input.jobType,
       priority,
@@ -167,7 +172,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       ? err
       : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
-  return {
+  const enqueuer: Enqueuer = {
     async enqueue(input, ctx) {
       const warnings: string[] = [];
       let prepared: Prepared;
@@ -273,4 +278,14 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       return outcomes;
     },
   };
+  // Keyed jobs claim their key, and so their job id, before `prepare`.
+  return deps.idempotency === undefined
+    ? enqueuer
+    : withIdempotency(enqueuer, {
+        idempotency: deps.idempotency,
+        metrics,
+        newJobId: (input) => ids.next(input.producerId, input.jobType, now()),
+        // Before the key is looked at: a caller learns nothing of a producer it may not act for.
+        check: checkJob,
+      });
 }

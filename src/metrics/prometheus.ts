@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import { JackError } from '../errors.js';
-import type { JobOutcome, Metrics } from '../metrics.js';
+import type { IdempotencyOutcome, JobOutcome, Metrics } from '../metrics.js';
 import { PRIORITIES, type Priority } from '../queue/backend.js';
 
 /**
@@ -40,6 +40,15 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const BULK_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+const IDEMPOTENCY_OUTCOMES: readonly IdempotencyOutcome[] = [
+  'claimed',
+  'retried',
+  'duplicate',
+  'conflict',
+  'in_progress',
+  'store_error',
+];
 
 type Labels = Record<string, string>;
 
@@ -221,6 +230,13 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   const bulkSizes = hot(
     new HotHistogram('jack_bulk_size_jobs', 'Jobs per EnqueueBulk call.', [], BULK_SIZE_BUCKETS),
   );
+  const idempotency = hot(
+    new HotCounter(
+      'jack_idempotency_total',
+      'Jobs with an idempotency key by outcome (claimed, retried, duplicate, conflict, in_progress), and failed idempotency store operations (store_error).',
+      ['outcome'],
+    ),
+  );
   // Cold paths: plain prom-client.
   const storeRefreshes = new Counter({
     name: 'jack_store_refreshes_total',
@@ -270,6 +286,7 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     publishSeconds.child(priority, 'ok');
   }
   jobs.child('none', 'refused');
+  for (const outcome of IDEMPOTENCY_OUTCOMES) idempotency.child(outcome);
   bulkSizes.child();
   storeRefreshes.labels('ok');
   storeRefreshes.labels('failed');
@@ -304,6 +321,9 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     rateLimiterFallback(active) {
       fallback.set(active ? 1 : 0);
+    },
+    idempotencyAnswered(outcome) {
+      idempotency.child(outcome).inc();
     },
   };
 }
