@@ -182,6 +182,9 @@ describe('loadConfig', () => {
     ['0', false],
     ['off', false],
     ['No', false],
+    // Every form of Go's strconv.ParseBool (SPEC §12).
+    ...['1', 't', 'T', 'TRUE', 'true', 'True'].map((v) => [v, true] as [string, boolean]),
+    ...['0', 'f', 'F', 'FALSE', 'false', 'False'].map((v) => [v, false] as [string, boolean]),
   ])('reads the boolean %j as %j', (value, expected) => {
     expect(loadConfig({ LEGACY_PAYLOAD_QUEUE_ROUTING: value }).legacyPayloadQueueRouting).toBe(
       expected,
@@ -237,7 +240,8 @@ describe('loadConfig', () => {
       },
       {
         env: { LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' },
-        problem: 'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true or false)',
+        problem:
+          'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true|t|1|yes|on or false|f|0|no|off, in any letter case)',
       },
       {
         env: { LOG_LEVEL: 'verbose' },

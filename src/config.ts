@@ -361,6 +361,19 @@ export function parseSizeBytes(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/**
+ * Boolean spellings, matched in any letter case: Jack's own words plus every
+ * form Go's `strconv.ParseBool` accepts (`t`, `f`, `1`, `0`, …), so an env
+ * file written for the Go service keeps working (SPEC §12).
+ */
+const TRUE_FORMS = ['true', 't', '1', 'yes', 'on'];
+const FALSE_FORMS = ['false', 'f', '0', 'no', 'off'];
+const BOOLEAN_FORMS: ReadonlyMap<string, boolean> = new Map([
+  ...TRUE_FORMS.map((form) => [form, true] as const),
+  ...FALSE_FORMS.map((form) => [form, false] as const),
+]);
+const BOOLEAN_WHAT = `a boolean (${TRUE_FORMS.join('|')} or ${FALSE_FORMS.join('|')}, in any letter case)`;
+
 /** Reads one variable at a time; records a problem naming the variable when it does not parse. */
 class Parser {
   constructor(
@@ -415,12 +428,7 @@ class Parser {
   }
 
   bool(name: string): boolean | undefined {
-    return this.parse(name, 'a boolean (true or false)', (s) => {
-      const v = s.toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
-      return undefined;
-    });
+    return this.parse(name, BOOLEAN_WHAT, (s) => BOOLEAN_FORMS.get(s.toLowerCase()));
   }
 
   url(name: string): string | undefined {

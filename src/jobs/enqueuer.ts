@@ -15,6 +15,9 @@ import type { Backend, Job, OutboundMessage, Priority } from '../queue/backend.j
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { legacyPayloadPriority } from './legacy-routing.js';
+
+export { legacyPayloadPriority };
 
 /** max_retries of a job routed without a registered job type (SPEC §2.5). */
 export const UNREGISTERED_MAX_RETRIES = 10;
@@ -66,33 +69,6 @@ const PRIORITY_OF_QUEUE: Record<number, Priority> = {
 /** Queue enum → priority; UNSPECIFIED (and anything unknown) routes as medium. */
 export function priorityOfQueue(queue: Queue): Priority {
   return PRIORITY_OF_QUEUE[queue] ?? 'medium';
-}
-
-const LEGACY_QUEUES: ReadonlySet<string> = new Set(['immediate', 'high', 'medium', 'low']);
-const QUEUE_KEY = Buffer.from('"queue"');
-/** A `\u` escape may spell the key (`"q\u0075eue"`), so such payloads are always parsed. */
-const UNICODE_ESCAPE = Buffer.from('\\u');
-
-/**
- * LEGACY_PAYLOAD_QUEUE_ROUTING: a JSON object payload whose `queue` is exactly
- * one of the four priority names picks that priority. Anything else → undefined.
- */
-export function legacyPayloadPriority(payload: Buffer): Priority | undefined {
-  // Cheap pre-check: most payloads never mention "queue", so skip the parse.
-  if (
-    payload.length === 0 ||
-    (payload.indexOf(QUEUE_KEY) === -1 && payload.indexOf(UNICODE_ESCAPE) === -1)
-  )
-    return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const queue = (parsed as { queue?: unknown }).queue;
-  return typeof queue === 'string' && LEGACY_QUEUES.has(queue) ? (queue as Priority) : undefined;
 }
 
 interface Prepared {
