@@ -14,7 +14,8 @@ import type { Config } from './config.js';
 import { toError } from './errors.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
-import { type Metrics, noopMetrics } from './metrics.js';
+import { fanOutMetrics } from './metrics/fan-out.js';
+import type { Metrics } from './metrics.js';
 import type { Backend } from './queue/backend.js';
 import { createNoopBackend } from './queue/noop.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -68,7 +69,7 @@ export async function startApp(
 ): Promise<App> {
   const releasers: Releaser[] = [];
   try {
-    let metrics: Metrics = noopMetrics;
+    const sinks: Metrics[] = [];
     let metricsPort: number | undefined;
     if (config.metricsPort !== undefined) {
       const { startPrometheusExporter } = await import('./metrics/prometheus.js');
@@ -78,9 +79,17 @@ export async function startApp(
         logger,
       });
       releasers.push(() => exporter.close());
-      metrics = exporter.metrics;
+      sinks.push(exporter.metrics);
       metricsPort = exporter.port;
     }
+    if (config.datadog !== undefined) {
+      const { startDogStatsd } = await import('./metrics/dogstatsd.js');
+      const dogstatsd = startDogStatsd({ ...config.datadog, logger });
+      releasers.push(() => dogstatsd.close());
+      sinks.push(dogstatsd.metrics);
+      logger.info({ host: config.datadog.host, port: config.datadog.port }, 'dogstatsd metrics on');
+    }
+    const metrics: Metrics = fanOutMetrics(sinks);
 
     const store = await openStore(config, logger, metrics, overrides);
     releasers.push(() => store.close());

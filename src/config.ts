@@ -123,6 +123,24 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  /** DogStatsD over UDP (SPEC §12); undefined = off. */
+  datadog: DatadogConfig | undefined;
+  /** OpenTelemetry export (SPEC §11); undefined = off (the API's no-op tracer). */
+  tracing: TracingConfig | undefined;
+}
+
+export interface DatadogConfig {
+  host: string;
+  port: number;
+  /** `key:value` tags on every metric, in the order the Go service sent them. */
+  globalTags: readonly string[];
+}
+
+export interface TracingConfig {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL of the OTLP/HTTP receiver; traces go to `/v1/traces`. */
+  endpoint: string;
+  /** OTEL_SERVICE_NAME, default `jack`. */
+  serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +199,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const shutdownGraceMs = p.duration('SHUTDOWN_GRACE_PERIOD') ?? DEFAULTS.shutdownGraceMs;
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
+  const datadog = parseDatadog(p);
+  const tracing = parseTracing(p);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -201,7 +221,50 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    datadog,
+    tracing,
   });
+}
+
+/** DogStatsD's default port, as datadog-go uses when the address has none. */
+const DOGSTATSD_DEFAULT_PORT = 8125;
+
+/**
+ * DATADOG_STATSD_ADDR (`host:port`, `[v6]:port` or `host`) and the global
+ * tags the Go service sent: its own `service:jack-service` and
+ * `env:$ENV` (default `development`), then what datadog-go adds from
+ * DD_ENTITY_ID, DD_ENV, DD_SERVICE and DD_VERSION when they are set.
+ */
+function parseDatadog(p: Parser): DatadogConfig | undefined {
+  const address = p.string('DATADOG_STATSD_ADDR');
+  if (address === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/[\]]+))(?::(\d{1,5}))?$/.exec(address);
+  const port = m?.[3] === undefined ? DOGSTATSD_DEFAULT_PORT : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) {
+    p.problem(
+      `DATADOG_STATSD_ADDR=${JSON.stringify(address)} is not host:port (DogStatsD goes over UDP, e.g. localhost:8125)`,
+    );
+    return undefined;
+  }
+  const globalTags = ['service:jack-service', `env:${p.string('ENV') ?? 'development'}`];
+  for (const [name, tag] of [
+    ['DD_ENTITY_ID', 'dd.internal.entity_id'],
+    ['DD_ENV', 'env'],
+    ['DD_SERVICE', 'service'],
+    ['DD_VERSION', 'version'],
+  ] as const) {
+    const value = p.string(name);
+    if (value !== undefined) globalTags.push(`${tag}:${value}`);
+  }
+  return { host: (m[1] ?? m[2]) as string, port, globalTags };
+}
+
+/** OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set and OTEL_SDK_DISABLED is not true. */
+function parseTracing(p: Parser): TracingConfig | undefined {
+  const endpoint = p.url('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const disabled = p.bool('OTEL_SDK_DISABLED') ?? false;
+  if (endpoint === undefined || disabled) return undefined;
+  return { endpoint, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
@@ -385,6 +448,11 @@ class Parser {
   string(name: string): string | undefined {
     const value = this.env[name];
     return nonEmpty(value) ? value.trim() : undefined;
+  }
+
+  /** Records a problem the typed readers cannot express. */
+  problem(message: string): void {
+    this.problems.push(message);
   }
 
   private parse<T>(name: string, what: string, fn: (s: string) => T | undefined): T | undefined {

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { isJackError, JackError, toError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
-import type { Metrics } from '../metrics.js';
+import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { Backend, Job, OutboundMessage, Priority } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -75,6 +75,8 @@ interface Prepared {
   message: OutboundMessage;
   runAt: Date;
   scheduled: boolean;
+  /** The job as metrics tag it. */
+  tags: DispatchedJob;
 }
 
 /** The store reads routing needs. */
@@ -144,7 +146,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       ? legacyPayloadPriority(input.payload)
       : undefined;
     let maxRetries = UNREGISTERED_MAX_RETRIES;
-    if (priority === undefined) {
+    if (priority !== undefined) {
+      metrics.legacyRouted({ producerId: input.producerId, jobType: input.jobType, priority });
+    } else {
       const jobType = lookups.getJobType(input.producerId, input.jobType);
       if (jobType === undefined) {
         warnings.push(`unregistered job_type: ${input.jobType} (producer: ${input.producerId})`);
@@ -174,14 +178,29 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const message = encodeMessage(job, config.messageFormat, createdAt);
     const scheduled =
       scheduler !== undefined && runAt.getTime() >= nowMs + config.scheduleThresholdMs;
-    return { message, runAt, scheduled };
+    const tags: DispatchedJob = {
+      producerId: input.producerId,
+      jobType: input.jobType,
+      priority,
+      scheduled,
+      payloadBytes: input.payload.length,
+    };
+    return { message, runAt, scheduled, tags };
   };
 
   /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
   const dispatch = async (prepared: Prepared): Promise<void> => {
     const { message } = prepared;
     if (prepared.scheduled && scheduler !== undefined) {
-      await scheduler.schedule(message, prepared.runAt);
+      const started = performance.now();
+      try {
+        await scheduler.schedule(message, prepared.runAt);
+      } catch (err) {
+        const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
+        metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');
+        throw err;
+      }
+      metrics.scheduleFinished(true, (performance.now() - started) / 1000);
       metrics.jobFinished(message.priority, 'scheduled');
       return;
     }
@@ -203,6 +222,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
 
   return {
     async enqueue(input, shadow) {
+      const started = performance.now();
       const warnings: string[] = [];
       let prepared: Prepared;
       try {
@@ -214,6 +234,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       try {
         await dispatch(prepared);
       } catch (err) {
+        metrics.jobDispatched('Enqueue', prepared.tags, false, 0);
         const error = asJackError(err);
         metrics.jobFinished(
           prepared.message.priority,
@@ -221,6 +242,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         );
         throw error;
       }
+      metrics.jobDispatched('Enqueue', prepared.tags, true, (performance.now() - started) / 1000);
       return { jobId: prepared.message.jobId, warnings };
     },
 
@@ -228,6 +250,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
+      const toPublishTags: DispatchedJob[] = [];
       const publishIndex: number[] = [];
       const scheduling: Promise<void>[] = [];
       for (let i = 0; i < inputs.length; i++) {
@@ -243,18 +266,23 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
           outcomes[i] = outcome;
           if (prepared.scheduled) {
             scheduling.push(
-              dispatch(prepared).catch((err: unknown) => {
-                const error = asJackError(err);
-                metrics.jobFinished(
-                  prepared.message.priority,
-                  error.code === 'invalid_argument' ? 'refused' : 'failed',
-                );
-                outcome.jobId = '';
-                outcome.error = error;
-              }),
+              dispatch(prepared).then(
+                () => metrics.jobDispatched('EnqueueBulk', prepared.tags, true, 0),
+                (err: unknown) => {
+                  metrics.jobDispatched('EnqueueBulk', prepared.tags, false, 0);
+                  const error = asJackError(err);
+                  metrics.jobFinished(
+                    prepared.message.priority,
+                    error.code === 'invalid_argument' ? 'refused' : 'failed',
+                  );
+                  outcome.jobId = '';
+                  outcome.error = error;
+                },
+              ),
             );
           } else {
             toPublish.push(prepared.message);
+            toPublishTags.push(prepared.tags);
             publishIndex.push(i);
           }
         } catch (err) {
@@ -272,7 +300,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const result = published[k] as PromiseSettledResult<string>;
         const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
         const priority = (toPublish[k] as OutboundMessage).priority;
-        metrics.publishFinished(priority, result.status === 'fulfilled', seconds);
+        metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
+        metrics.jobDispatched(
+          'EnqueueBulk',
+          toPublishTags[k] as DispatchedJob,
+          result.status === 'fulfilled',
+          seconds,
+        );
         if (result.status === 'fulfilled') {
           metrics.jobFinished(priority, 'published');
         } else {
