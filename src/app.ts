@@ -6,12 +6,17 @@
  */
 import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
-import { createCallTracker } from './api/handler.js';
+import { createCallTracker } from './api/call-tracker.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { loggingInterceptor } from './api/interceptors/logging.js';
+import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
+import { bindService, type Interceptor, type ServiceHandlers } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import type { Config } from './config.js';
 import { toError } from './errors.js';
+import { AdminServiceService } from './gen/jack/admin.js';
+import { BackgroundJobsService } from './gen/jack/jack.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import { fanOutMetrics } from './metrics/fan-out.js';
@@ -117,16 +122,22 @@ export async function startApp(
       ids: createJobIdGenerator(),
       metrics,
     });
+    // The order of concerns around every call (STYLE §11): written down once, here.
+    const interceptors: Interceptor[] = [loggingInterceptor(logger), metricsInterceptor(metrics)];
+    const pipeline = { interceptors, calls };
     const server = createGrpcServer({
-      jobService: createJobService({
-        enqueuer,
-        scheduler,
-        maxBulkJobs: config.maxBulkJobs,
-        logger,
-        metrics,
-        calls,
-      }),
-      adminService: createAdminService({ store, logger, metrics, calls }),
+      services: [
+        bindService(
+          BackgroundJobsService,
+          createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
+          pipeline,
+        ),
+        bindService(
+          AdminServiceService,
+          createAdminService({ store }) as ServiceHandlers<typeof AdminServiceService>,
+          pipeline,
+        ),
+      ],
       health: health.implementation,
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,

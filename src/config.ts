@@ -4,7 +4,7 @@
  * and throws one `ConfigError` whose message is a single line naming each bad
  * variable. `main.ts` prints it and exits non-zero before binding the port.
  */
-import type { Priority } from './queue/backend.js';
+import { PRIORITIES, type Priority } from './queue/backend.js';
 
 /** Every default, with its unit. */
 export const DEFAULTS = {
@@ -46,12 +46,7 @@ export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
 /** Room for the non-payload fields of an EnqueueRequest, bytes. */
 const REQUEST_OVERHEAD_BYTES = 8 * 1024;
 
-export const PRIORITIES = [
-  'immediate',
-  'high',
-  'medium',
-  'low',
-] as const satisfies readonly Priority[];
+export { PRIORITIES };
 
 export type MessageFormat = 'native' | 'legacy';
 

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { JackError } from '../errors.js';
-import type { AdminServiceServer } from '../gen/jack/admin.js';
+import type { AdminServiceService } from '../gen/jack/admin.js';
 import { Queue } from '../gen/jack/storage.js';
+import { maxAttributeBytes, required } from '../jobs/validate.js';
 import type { Store } from '../storage/store.js';
-import { type HandlerDeps, unary } from './handler.js';
-import { maxAttributeBytes, required } from './validate.js';
+import type { ServiceHandlers } from './pipeline.js';
 
 /** Defaults of SPEC §2 (AdminService). */
 export const PRODUCER_RATE_LIMIT_RPS = 1000;
 export const JOB_TYPE_DEFAULT_MAX_RETRIES = 3;
 
-export interface AdminServiceDeps extends HandlerDeps {
+export interface AdminServiceDeps {
   store: Store;
   now?: () => Date;
 }
@@ -29,12 +29,14 @@ export function newProducerId(): string {
 }
 
 /** jack.AdminService: producers and job types. */
-export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
+export function createAdminService(
+  deps: AdminServiceDeps,
+): Partial<ServiceHandlers<typeof AdminServiceService>> {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
   // The SPEC §10 RPCs are not served yet: grpc-js answers UNIMPLEMENTED for them.
-  const served: Partial<AdminServiceServer> = {
-    createProducer: unary(deps, 'CreateProducer', async (request) => {
+  return {
+    async createProducer(request) {
       required('name', request.name.trim());
       maxAttributeBytes('name', request.name);
       let producerId = newProducerId();
@@ -50,22 +52,21 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
         updatedAt: at,
       });
       return { producer };
-    }),
+    },
 
-    getProducer: unary(deps, 'GetProducer', async (request) => {
+    async getProducer(request) {
       required('producer_id', request.producerId);
       const producer = store.getProducer(request.producerId);
       if (producer === undefined)
         throw new JackError('not_found', `producer not found: ${request.producerId}`);
       return { producer };
-    }),
+    },
 
-    listProducers: unary(deps, 'ListProducers', async () => ({
-      producers: [...store.listProducers()],
-      nextPageToken: '',
-    })),
+    async listProducers() {
+      return { producers: [...store.listProducers()], nextPageToken: '' };
+    },
 
-    createJobType: unary(deps, 'CreateJobType', async (request) => {
+    async createJobType(request) {
       required('producer_id', request.producerId);
       required('name', request.name.trim());
       maxAttributeBytes('name', request.name);
@@ -86,12 +87,11 @@ export function createAdminService(deps: AdminServiceDeps): AdminServiceServer {
         updatedAt: at,
       });
       return { jobType };
-    }),
+    },
 
-    listJobTypes: unary(deps, 'ListJobTypes', async (request) => {
+    async listJobTypes(request) {
       required('producer_id', request.producerId);
       return { jobTypes: [...store.listJobTypes(request.producerId)], nextPageToken: '' };
-    }),
+    },
   };
-  return served as AdminServiceServer;
 }

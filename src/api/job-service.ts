@@ -1,13 +1,14 @@
+/** jack.BackgroundJobs: the gRPC face of the enqueuer and the scheduler. */
 import { JackError } from '../errors.js';
-import type { BackgroundJobsServer, EnqueueRequest } from '../gen/jack/jack.js';
+import type { BackgroundJobsService, EnqueueRequest } from '../gen/jack/jack.js';
 import { decodeJobId, isJobOfProducer } from '../jobid/job-id.js';
 import type { EnqueueInput, Enqueuer } from '../jobs/enqueuer.js';
+import { required } from '../jobs/validate.js';
 import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { type HandlerDeps, isShadow, unary } from './handler.js';
-import { required } from './validate.js';
+import type { ServiceHandlers } from './pipeline.js';
 
-export interface JobServiceDeps extends HandlerDeps {
+export interface JobServiceDeps {
   enqueuer: Enqueuer;
   scheduler: Scheduler | undefined;
   maxBulkJobs: number;
@@ -17,21 +18,22 @@ export interface JobServiceDeps extends HandlerDeps {
 /** A decoded request already has the enqueuer's input shape: no per-call copy. */
 const asInput = (request: EnqueueRequest): EnqueueInput => request;
 
-/** jack.BackgroundJobs: Enqueue, EnqueueBulk, CancelJob. */
-export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
+export function createJobService(
+  deps: JobServiceDeps,
+): ServiceHandlers<typeof BackgroundJobsService> {
   const { enqueuer, scheduler, maxBulkJobs, metrics } = deps;
   return {
-    enqueue: unary(deps, 'Enqueue', async (request, call) => {
-      const { jobId, warnings } = await enqueuer.enqueue(asInput(request), isShadow(call.metadata));
+    async enqueue(request, ctx) {
+      const { jobId, warnings } = await enqueuer.enqueue(asInput(request), ctx);
       return {
         jobId,
         errorMessages: warnings,
         correlationId: request.correlationId,
         duplicate: false,
       };
-    }),
+    },
 
-    enqueueBulk: unary(deps, 'EnqueueBulk', async (request, call) => {
+    async enqueueBulk(request, ctx) {
       const jobs = request.jobs;
       if (jobs.length === 0)
         throw new JackError('invalid_argument', 'jobs is empty: send at least one job');
@@ -42,7 +44,7 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
         );
       }
       metrics.bulkSize(jobs.length);
-      const outcomes = await enqueuer.enqueueMany(jobs, isShadow(call.metadata));
+      const outcomes = await enqueuer.enqueueMany(jobs, ctx);
       return {
         results: outcomes.map((outcome, index) => ({
           index,
@@ -54,9 +56,9 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
           duplicate: false,
         })),
       };
-    }),
+    },
 
-    cancelJob: unary(deps, 'CancelJob', async (request) => {
+    async cancelJob(request) {
       required('producer_id', request.producerId);
       required('job_id', request.jobId);
       const decoded = decodeJobId(request.jobId);
@@ -74,6 +76,6 @@ export function createJobService(deps: JobServiceDeps): BackgroundJobsServer {
       }
       await scheduler.cancel(request.jobId);
       return {};
-    }),
+    },
   };
 }

@@ -1,19 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { TlsConfig } from '../config.js';
 import { JackError } from '../errors.js';
-import { type AdminServiceServer, AdminServiceService } from '../gen/jack/admin.js';
-import { type BackgroundJobsServer, BackgroundJobsService } from '../gen/jack/jack.js';
-import type { CallTracker } from './handler.js';
+import type { CallTracker } from './call-tracker.js';
 import { loadReflectionDefinition } from './reflection.js';
 
+/** A service ready for grpc-js: see `bindService` in pipeline.ts. */
+export interface BoundService {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
 export interface GrpcServerDeps {
-  jobService: BackgroundJobsServer;
-  adminService: AdminServiceServer;
+  /** jack.BackgroundJobs and jack.AdminService, bound to the call pipeline. */
+  services: readonly BoundService[];
   health: HealthImplementation;
   calls: CallTracker;
   maxReceiveBytes: number;
@@ -71,8 +80,8 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     'grpc.max_receive_message_length': deps.maxReceiveBytes,
     'grpc.max_send_message_length': deps.maxReceiveBytes,
   });
-  server.addService(BackgroundJobsService, deps.jobService);
-  server.addService(AdminServiceService, deps.adminService);
+  for (const service of deps.services)
+    server.addService(service.definition, service.implementation);
   deps.health.addToServer(server);
   new ReflectionService(loadReflectionDefinition()).addToServer(server);
   let stopping: Promise<void> | undefined;

@@ -1,10 +1,12 @@
 /** The only place where errors become gRPC statuses. */
-import { status } from '@grpc/grpc-js';
+import { type Metadata, status } from '@grpc/grpc-js';
 import { type ErrorCode, JackError } from '../errors.js';
 
 export interface StatusObject {
   code: status;
   details: string;
+  /** Trailers to send with the status (e.g. `grpc-status-details-bin`). */
+  metadata?: Metadata;
 }
 
 const CODES: Record<ErrorCode, status> = {

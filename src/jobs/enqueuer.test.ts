@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
+import { internalContext } from '../context.js';
 import { JackError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
 import { createJobIdGenerator, decodeJobId } from '../jobid/job-id.js';
@@ -8,12 +9,8 @@ import { noopMetrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { createMemoryStore } from '../storage/memory.js';
-import {
-  createEnqueuer,
-  type EnqueueInput,
-  priorityOfQueue,
-  UNREGISTERED_MAX_RETRIES,
-} from './enqueuer.js';
+import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
+import { priorityOfQueue, UNREGISTERED_MAX_RETRIES } from './routing.js';
 
 describe('priorityOfQueue', () => {
   it.each([
@@ -83,7 +80,7 @@ function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
 describe('createEnqueuer', () => {
   it('stamps created_at (attribute and job id) with the clock, and run_at = created_at by default', async () => {
     const { enqueuer, backend } = await enqueuerWith();
-    const { jobId } = await enqueuer.enqueue(input(), false);
+    const { jobId } = await enqueuer.enqueue(input(), internalContext());
     expect(backend.last().attributes).toMatchObject({
       created_at: '2026-11-22T10:00:00.000Z',
       run_at: '2026-11-22T10:00:00.000Z',
@@ -113,7 +110,7 @@ describe('createEnqueuer', () => {
       createdAt: at,
       updatedAt: at,
     });
-    const { warnings } = await enqueuer.enqueue(input(), true);
+    const { warnings } = await enqueuer.enqueue(input(), internalContext({ shadow: true }));
     expect(warnings).toEqual([]);
     expect(backend.last().priority).toBe('immediate');
     expect(backend.last().attributes).toMatchObject({ max_retries: '2', shadow: 'true' });
@@ -130,7 +127,7 @@ describe('createEnqueuer', () => {
       const { scheduler, scheduled: held } = recordingScheduler();
       const { enqueuer, backend } = await enqueuerWith(scheduler);
       const runAt = new Date(NOW + offsetMs);
-      const { jobId } = await enqueuer.enqueue(input({ runAt }), false);
+      const { jobId } = await enqueuer.enqueue(input({ runAt }), internalContext());
       if (scheduled) {
         expect(held.map((s) => [s.message.jobId, s.runAt])).toEqual([[jobId, runAt]]);
         expect(held[0]?.message.attributes.run_at).toBe(runAt.toISOString());
@@ -144,7 +141,7 @@ describe('createEnqueuer', () => {
     it('publishes a future job at once, with its run_at, when there is no scheduler', async () => {
       const { enqueuer, backend } = await enqueuerWith(undefined);
       const runAt = new Date(NOW + 7 * 86_400_000);
-      await enqueuer.enqueue(input({ runAt }), false);
+      await enqueuer.enqueue(input({ runAt }), internalContext());
       expect(backend.last().attributes.run_at).toBe(runAt.toISOString());
     });
 
@@ -155,7 +152,7 @@ describe('createEnqueuer', () => {
       const { scheduler } = recordingScheduler(refusal);
       const { enqueuer } = await enqueuerWith(scheduler);
       const runAt = new Date(NOW + 40 * 86_400_000);
-      await expect(enqueuer.enqueue(input({ runAt }), false)).rejects.toBe(refusal);
+      await expect(enqueuer.enqueue(input({ runAt }), internalContext())).rejects.toBe(refusal);
     });
 
     it('in bulk, schedules future jobs, publishes the rest, and reports scheduler failures per job', async () => {
@@ -164,7 +161,7 @@ describe('createEnqueuer', () => {
       const future = new Date(NOW + 3_600_000);
       const outcomes = await enqueuer.enqueueMany(
         [input({ runAt: future }), input(), input({ jobType: '' })],
-        false,
+        internalContext(),
       );
       expect(outcomes.map((o) => o.error?.message)).toEqual([
         undefined,
@@ -179,11 +176,35 @@ describe('createEnqueuer', () => {
       );
       const [failed, published] = await failing.enqueuer.enqueueMany(
         [input({ runAt: future }), input()],
-        false,
+        internalContext(),
       );
       expect(failed).toMatchObject({ jobId: '', error: { reason: 'unavailable' } });
       expect(published?.error).toBeUndefined();
       expect(failing.backend.published).toHaveLength(1);
+    });
+  });
+
+  describe('a call cancelled before its job reaches the backend', () => {
+    const cancelledContext = () => {
+      const controller = new AbortController();
+      controller.abort();
+      return internalContext({ signal: controller.signal });
+    };
+
+    it('publishes nothing for Enqueue and answers CANCELLED', async () => {
+      const { enqueuer, backend } = await enqueuerWith();
+      await expect(enqueuer.enqueue(input(), cancelledContext())).rejects.toMatchObject({
+        code: 'cancelled',
+      });
+      expect(backend.published).toHaveLength(0);
+    });
+
+    it('publishes nothing for EnqueueBulk', async () => {
+      const { enqueuer, backend } = await enqueuerWith();
+      await expect(
+        enqueuer.enqueueMany([input(), input()], cancelledContext()),
+      ).rejects.toMatchObject({ code: 'cancelled' });
+      expect(backend.published).toHaveLength(0);
     });
   });
 });

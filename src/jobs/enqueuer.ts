@@ -5,22 +5,17 @@
  * share every step, so a job is treated the same either way.
  */
 
-import { maxAttributeBytes, required, timestampInRange } from '../api/validate.js';
 import type { Config } from '../config.js';
+import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
-import { Queue } from '../gen/jack/storage.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
 import type { DispatchedJob, Metrics } from '../metrics.js';
-import type { Backend, Job, OutboundMessage, Priority } from '../queue/backend.js';
+import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
-import { legacyPayloadPriority } from './legacy-routing.js';
-
-export { legacyPayloadPriority };
-
-/** max_retries of a job routed without a registered job type (SPEC §2.5). */
-export const UNREGISTERED_MAX_RETRIES = 10;
+import { type RoutingLookups, rememberingLookups, routeJob } from './routing.js';
+import { maxAttributeBytes, required, timestampInRange } from './validate.js';
 
 export interface EnqueueInput {
   producerId: string;
@@ -39,10 +34,13 @@ export interface EnqueueOutcome {
 }
 
 export interface Enqueuer {
-  /** Enqueues one job; throws its JackError when it was not accepted. */
-  enqueue(input: EnqueueInput, shadow: boolean): Promise<{ jobId: string; warnings: string[] }>;
+  /**
+   * Enqueues one job; throws its JackError when it was not accepted. A job
+   * whose call is cancelled before it reaches the backend is not published.
+   */
+  enqueue(input: EnqueueInput, ctx: CallContext): Promise<{ jobId: string; warnings: string[] }>;
   /** Enqueues many jobs concurrently; one outcome per input, in order. */
-  enqueueMany(inputs: readonly EnqueueInput[], shadow: boolean): Promise<EnqueueOutcome[]>;
+  enqueueMany(inputs: readonly EnqueueInput[], ctx: CallContext): Promise<EnqueueOutcome[]>;
 }
 
 export interface EnqueuerDeps {
@@ -59,18 +57,6 @@ export interface EnqueuerDeps {
   now?: () => number;
 }
 
-const PRIORITY_OF_QUEUE: Record<number, Priority> = {
-  [Queue.QUEUE_IMMEDIATE]: 'immediate',
-  [Queue.QUEUE_HIGH]: 'high',
-  [Queue.QUEUE_MEDIUM]: 'medium',
-  [Queue.QUEUE_LOW]: 'low',
-};
-
-/** Queue enum → priority; UNSPECIFIED (and anything unknown) routes as medium. */
-export function priorityOfQueue(queue: Queue): Priority {
-  return PRIORITY_OF_QUEUE[queue] ?? 'medium';
-}
-
 interface Prepared {
   message: OutboundMessage;
   runAt: Date;
@@ -79,38 +65,11 @@ interface Prepared {
   tags: DispatchedJob;
 }
 
-/** The store reads routing needs. */
-type RoutingLookups = Pick<Store, 'getProducer' | 'getJobType'>;
+const cancelled = () =>
+  new JackError('cancelled', 'the call was cancelled before the job was enqueued');
 
-/**
- * Store reads for one EnqueueBulk call that remember the last answer: the
- * jobs of a batch usually share producer and job type, and the loop that
- * prepares them is synchronous, so the store's snapshot cannot change
- * between two jobs of it.
- */
-function rememberingLookups(store: Store): RoutingLookups {
-  let producerId: string | undefined;
-  let producer: ReturnType<Store['getProducer']>;
-  let jobTypeProducerId: string | undefined;
-  let jobTypeName: string | undefined;
-  let jobType: ReturnType<Store['getJobType']>;
-  return {
-    getProducer(id) {
-      if (id !== producerId) {
-        producer = store.getProducer(id);
-        producerId = id;
-      }
-      return producer;
-    },
-    getJobType(id, name) {
-      if (id !== jobTypeProducerId || name !== jobTypeName) {
-        jobType = store.getJobType(id, name);
-        jobTypeProducerId = id;
-        jobTypeName = name;
-      }
-      return jobType;
-    },
-  };
+function throwIfCancelled(ctx: CallContext): void {
+  if (ctx.signal.aborted) throw cancelled();
 }
 
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
@@ -120,7 +79,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
   const prepare = (
     input: EnqueueInput,
-    shadow: boolean,
+    ctx: CallContext,
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
@@ -139,24 +98,16 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     maxAttributeBytes('correlation_id', input.correlationId);
     if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
 
-    if (lookups.getProducer(input.producerId) === undefined) {
-      warnings.push(`unregistered producer_id: ${input.producerId}`);
-    }
-    let priority = config.legacyPayloadQueueRouting
-      ? legacyPayloadPriority(input.payload)
-      : undefined;
-    let maxRetries = UNREGISTERED_MAX_RETRIES;
-    if (priority !== undefined) {
+    const { priority, maxRetries, fromPayload } = routeJob(
+      lookups,
+      input.producerId,
+      input.jobType,
+      input.payload,
+      config.legacyPayloadQueueRouting,
+      warnings,
+    );
+    if (fromPayload) {
       metrics.legacyRouted({ producerId: input.producerId, jobType: input.jobType, priority });
-    } else {
-      const jobType = lookups.getJobType(input.producerId, input.jobType);
-      if (jobType === undefined) {
-        warnings.push(`unregistered job_type: ${input.jobType} (producer: ${input.producerId})`);
-        priority = 'medium';
-      } else {
-        priority = priorityOfQueue(jobType.queue);
-        maxRetries = jobType.maxRetries;
-      }
     }
 
     const nowMs = now();
@@ -173,7 +124,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       traceId: input.traceId,
       correlationId: input.correlationId,
       maxRetries,
-      shadow,
+      shadow: ctx.shadow,
     };
     const message = encodeMessage(job, config.messageFormat, createdAt);
     const scheduled =
@@ -221,12 +172,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
   return {
-    async enqueue(input, shadow) {
+    async enqueue(input, ctx) {
       const started = performance.now();
       const warnings: string[] = [];
       let prepared: Prepared;
       try {
-        prepared = prepare(input, shadow, warnings);
+        prepared = prepare(input, ctx, warnings);
+        throwIfCancelled(ctx);
       } catch (err) {
         metrics.jobFinished(undefined, 'refused');
         throw err;
@@ -246,7 +198,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       return { jobId: prepared.message.jobId, warnings };
     },
 
-    async enqueueMany(inputs, shadow) {
+    async enqueueMany(inputs, ctx) {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
@@ -257,7 +209,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
-          const prepared = prepare(input, shadow, warnings, lookups);
+          const prepared = prepare(input, ctx, warnings, lookups);
           const outcome: EnqueueOutcome = {
             jobId: prepared.message.jobId,
             warnings,
@@ -289,6 +241,11 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
           metrics.jobFinished(undefined, 'refused');
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
+      }
+      if (ctx.signal.aborted) {
+        // The caller is gone: publish nothing it can no longer be told about.
+        metrics.jobFinished(undefined, 'refused');
+        throw cancelled();
       }
       const started = performance.now();
       const [published] = await Promise.all([

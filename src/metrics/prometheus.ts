@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import { JackError } from '../errors.js';
 import type { JobOutcome, Metrics } from '../metrics.js';
-import type { Priority } from '../queue/backend.js';
+import { PRIORITIES, type Priority } from '../queue/backend.js';
 
 export interface PrometheusOptions {
   host: string;
@@ -32,7 +32,6 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const BULK_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
-const PRIORITIES: readonly Priority[] = ['immediate', 'high', 'medium', 'low'];
 
 type Labels = Record<string, string>;
 

@@ -10,7 +10,10 @@
  * - scheduler: holds jobs whose run time is in the future (`scheduler/scheduler.ts`).
  */
 
-export type Priority = 'immediate' | 'high' | 'medium' | 'low';
+/** Every priority, most urgent first. */
+export const PRIORITIES = ['immediate', 'high', 'medium', 'low'] as const;
+
+export type Priority = (typeof PRIORITIES)[number];
 
 /** A validated, routed job, ready to be encoded. */
 export interface Job {

@@ -1,6 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { createCallTracker, isShadow } from './handler.js';
+import { createCallTracker } from './call-tracker.js';
+import { isShadow } from './context.js';
 
 function metadata(...values: string[]): Metadata {
   const md = new Metadata();

@@ -1,0 +1,85 @@
+/** Builds the per-call context (src/context.ts) from a grpc-js unary call. */
+import { randomUUID } from 'node:crypto';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import type { CallContext, Principal } from '../context.js';
+
+/** A caller-supplied request id is kept when it is short and plain (it lands in logs). */
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface MethodInfo {
+  /** `jack.BackgroundJobs` */
+  readonly service: string;
+  /** `Enqueue` */
+  readonly method: string;
+  /** `/jack.BackgroundJobs/Enqueue` */
+  readonly path: string;
+}
+
+/** `/jack.BackgroundJobs/Enqueue` → its service and method names. */
+export function methodInfo(path: string): MethodInfo {
+  const slash = path.lastIndexOf('/');
+  return { service: path.slice(1, slash), method: path.slice(slash + 1), path };
+}
+
+function firstText(metadata: Metadata, name: string): string | undefined {
+  const values = metadata.get(name);
+  const first = values[0];
+  return typeof first === 'string' ? first : undefined;
+}
+
+/** True when the call carries metadata `shadow: true` (value case-insensitive). */
+export function isShadow(metadata: Metadata): boolean {
+  const values = metadata.get('shadow');
+  return values.some((v) => typeof v === 'string' && v.trim().toLowerCase() === 'true');
+}
+
+/**
+ * The context of one call. The abort signal is made on first use: most calls
+ * never ask for it before they finish, and a cancel that came earlier is
+ * still seen (`call.cancelled`).
+ */
+class GrpcCallContext implements CallContext {
+  readonly service: string;
+  readonly method: string;
+  readonly requestId: string;
+  readonly shadow: boolean;
+  principal: Principal | undefined = undefined;
+  trace: unknown = undefined;
+  readonly #call: ServerUnaryCall<unknown, unknown>;
+  #controller: AbortController | undefined;
+
+  constructor(call: ServerUnaryCall<unknown, unknown>, method: MethodInfo) {
+    this.#call = call;
+    this.service = method.service;
+    this.method = method.method;
+    const given = firstText(call.metadata, 'x-request-id');
+    this.requestId = given !== undefined && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+    this.shadow = isShadow(call.metadata);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const call = this.#call;
+      if (call.cancelled) controller.abort();
+      else call.once('cancelled', () => controller.abort());
+    }
+    return this.#controller.signal;
+  }
+
+  header(name: string): string | undefined {
+    return firstText(this.#call.metadata, name);
+  }
+
+  peerCertificate() {
+    return this.#call.getAuthContext().sslPeerCertificate;
+  }
+}
+
+export function createCallContext(
+  call: ServerUnaryCall<unknown, unknown>,
+  method: MethodInfo,
+): CallContext {
+  return new GrpcCallContext(call, method);
+}

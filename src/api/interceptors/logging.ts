@@ -1,0 +1,48 @@
+/**
+ * One log line per failed call (and per call at debug), with the request id
+ * the client also received. The cause of an error goes here, never on the
+ * wire: the client gets the short message of `toStatus`.
+ */
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { JackError, toError } from '../../errors.js';
+import type { Interceptor } from '../pipeline.js';
+import { statusName, toStatus } from '../status.js';
+
+/** Codes that mean Jack itself has a problem: logged at error, the rest at warn. */
+const SERVER_FAULTS: ReadonlySet<status> = new Set([status.UNKNOWN, status.INTERNAL]);
+
+/** What went wrong underneath: the cause of a JackError, or the unexpected error itself. */
+function underlying(err: unknown): Error | undefined {
+  if (err instanceof JackError) return err.cause === undefined ? undefined : toError(err.cause);
+  return toError(err);
+}
+
+export function loggingInterceptor(logger: Logger): Interceptor {
+  return (next, info) => async (request, ctx) => {
+    const started = performance.now();
+    try {
+      const response = await next(request, ctx);
+      if (logger.isLevelEnabled('debug')) {
+        const ms = Math.round(performance.now() - started);
+        logger.debug({ method: info.method, code: 'OK', requestId: ctx.requestId, ms }, 'call');
+      }
+      return response;
+    } catch (err) {
+      const { code, details } = toStatus(err);
+      const fields = {
+        method: info.method,
+        code: statusName(code),
+        details,
+        requestId: ctx.requestId,
+        principal: ctx.principal?.id,
+        ms: Math.round(performance.now() - started),
+      };
+      const cause = underlying(err);
+      const line = cause === undefined ? fields : { ...fields, err: cause };
+      if (SERVER_FAULTS.has(code)) logger.error(line, 'call failed');
+      else logger.warn(line, 'call failed');
+      throw err;
+    }
+  };
+}

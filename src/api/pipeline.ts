@@ -1,0 +1,148 @@
+/**
+ * The one way a call travels: grpc-js → decode → CallContext → interceptors
+ * (composed once per method at startup) → service handler → response. Every
+ * error, whoever throws it, becomes a status in `toStatus` and nowhere else.
+ *
+ * We compose our own interceptors around the unary handler rather than use
+ * grpc-js's native server interceptors: those work on the HTTP/2 stream
+ * (metadata, raw messages) and have no typed request or per-call context to
+ * hand to the next layer, which is what auth, rate limits and idempotency
+ * need. This is the nice-grpc / connect-es shape: `(next) => (req, ctx) => …`.
+ */
+import {
+  Metadata,
+  type MethodDefinition,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { CallContext } from '../context.js';
+import { JackError } from '../errors.js';
+import type { CallTracker } from './call-tracker.js';
+import { createCallContext, type MethodInfo, methodInfo } from './context.js';
+import { toStatus } from './status.js';
+
+/** A service method seen by interceptors: request in, response out. */
+export type Handler = (request: unknown, ctx: CallContext) => Promise<unknown>;
+
+/**
+ * Wraps the next handler. Built once per method at startup (`method` says
+ * which), so an interceptor can decide per method without per-call work.
+ * To refuse a call it throws a JackError.
+ */
+export type Interceptor = (next: Handler, method: MethodInfo) => Handler;
+
+/** The handlers of a service, typed from its generated (ts-proto) definition. */
+export type ServiceHandlers<D> = {
+  [K in keyof D]: D[K] extends {
+    requestDeserialize(bytes: Buffer): infer Req;
+    responseSerialize(value: infer Res): Buffer;
+  }
+    ? (request: Req, ctx: CallContext) => Promise<Res>
+    : never;
+};
+
+/** What a request that could not be decoded turns into (grpc-js would answer INTERNAL). */
+const UNDECODABLE: unique symbol = Symbol('undecodable request');
+interface Undecodable {
+  readonly [UNDECODABLE]: unknown;
+}
+
+function isUndecodable(request: unknown): request is Undecodable {
+  return typeof request === 'object' && request !== null && UNDECODABLE in request;
+}
+
+export interface BindOptions {
+  interceptors: readonly Interceptor[];
+  calls: CallTracker;
+}
+
+/**
+ * Returns a copy of `definition` whose decoder never throws, and the grpc-js
+ * implementation that runs every method through the interceptors. Method
+ * names come from the definition, never typed by hand.
+ */
+export function bindService<D extends ServiceDefinition>(
+  definition: D,
+  handlers: ServiceHandlers<D>,
+  options: BindOptions,
+): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+  const safeDefinition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  const implementation: UntypedServiceImplementation = {};
+  for (const key of Object.keys(definition)) {
+    const method = definition[key] as MethodDefinition<unknown, unknown>;
+    const info = methodInfo(method.path);
+    safeDefinition[key] = { ...method, requestDeserialize: safeDecoder(method.requestDeserialize) };
+    const handler = (handlers as Record<string, Handler>)[key];
+    if (handler === undefined) continue; // grpc-js answers UNIMPLEMENTED
+    const chain = compose(options.interceptors, decodeCheck(handler, info), info);
+    implementation[key] = unaryCall(chain, info, options.calls);
+  }
+  return { definition: safeDefinition as ServiceDefinition, implementation };
+}
+
+function safeDecoder(decode: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return decode(bytes);
+    } catch (err) {
+      return { [UNDECODABLE]: err } satisfies Undecodable;
+    }
+  };
+}
+
+/** Refuses an undecodable request as INVALID_ARGUMENT, after the interceptors (auth first). */
+function decodeCheck(next: Handler, info: MethodInfo): Handler {
+  return (request, ctx) => {
+    if (isUndecodable(request)) {
+      throw new JackError(
+        'invalid_argument',
+        `the request is not a valid ${info.method} request message`,
+        { cause: request[UNDECODABLE] },
+      );
+    }
+    return next(request, ctx);
+  };
+}
+
+function compose(interceptors: readonly Interceptor[], handler: Handler, info: MethodInfo) {
+  let next = handler;
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    next = (interceptors[i] as Interceptor)(next, info);
+  }
+  return next;
+}
+
+function unaryCall(chain: Handler, info: MethodInfo, calls: CallTracker) {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    calls.start();
+    const ctx = createCallContext(call, info);
+    // try/catch around the chain: a synchronous throw must become a status too.
+    let result: Promise<unknown>;
+    try {
+      result = chain(call.request, ctx);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (response) => {
+        call.sendMetadata(requestIdHeader(ctx.requestId));
+        callback(null, response);
+        calls.finish();
+      },
+      (err: unknown) => {
+        const { code, details, metadata } = toStatus(err);
+        call.sendMetadata(requestIdHeader(ctx.requestId));
+        callback({ code, details, metadata: metadata ?? new Metadata() });
+        calls.finish();
+      },
+    );
+  };
+}
+
+function requestIdHeader(requestId: string): Metadata {
+  const md = new Metadata();
+  md.set('x-request-id', requestId);
+  return md;
+}
