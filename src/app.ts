@@ -4,6 +4,7 @@
  * only when chosen, so the noop/memory path never loads them. Everything is
  * released in reverse order of startup.
  */
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
@@ -28,12 +29,15 @@ import { createCachedStore } from './storage/cached-store.js';
 import { createLocalStore } from './storage/local.js';
 import { createMemoryObjects } from './storage/memory.js';
 import type { ObjectIO, Store } from './storage/store.js';
+import type { CallTracing } from './tracing/wiring.js';
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
   memoryObjects?: ObjectIO;
   /** Replaces the configured queue backend (tests record or fail publishes with it). */
   backend?: Backend;
+  /** Replaces the OTLP exporter when tracing is on (tests read spans from memory). */
+  spanExporter?: SpanExporter;
 }
 
 export interface App {
@@ -96,14 +100,29 @@ export async function startApp(
     }
     const metrics: Metrics = fanOutMetrics(sinks);
 
+    // Tracing off: nothing of OpenTelemetry's SDK is loaded, nothing wraps a call.
+    let tracing: CallTracing | undefined;
+    if (config.tracing !== undefined) {
+      const { startCallTracing } = await import('./tracing/wiring.js');
+      tracing = await startCallTracing(config.tracing, config.backend, {
+        exporter: overrides.spanExporter,
+      });
+      releasers.push((tracing as CallTracing).shutdown); // last out: flushes the final spans
+    }
+
     const store = await openStore(config, logger, metrics, overrides);
     releasers.push(() => store.close());
 
-    const backend = overrides.backend ?? (await openBackend(config, logger));
-    releasers.push(() => backend.close());
+    const untracedBackend = overrides.backend ?? (await openBackend(config, logger));
+    releasers.push(() => untracedBackend.close());
+    const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
 
-    const scheduler = await openScheduler(config, logger);
-    if (scheduler !== undefined) releasers.push(() => scheduler.close());
+    const untracedScheduler = await openScheduler(config, logger);
+    if (untracedScheduler !== undefined) releasers.push(() => untracedScheduler.close());
+    const scheduler =
+      untracedScheduler === undefined
+        ? undefined
+        : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
     const health = createHealthMonitor({
       backend,
@@ -123,7 +142,11 @@ export async function startApp(
       metrics,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
-    const interceptors: Interceptor[] = [loggingInterceptor(logger), metricsInterceptor(metrics)];
+    const interceptors: Interceptor[] = [
+      loggingInterceptor(logger),
+      metricsInterceptor(metrics),
+      tracing?.interceptor ?? ((next) => next),
+    ];
     const pipeline = { interceptors, calls };
     const server = createGrpcServer({
       services: [

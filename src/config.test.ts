@@ -454,10 +454,16 @@ describe('DogStatsD and tracing settings', () => {
   });
 
   it('turns OTLP export on with OTEL_EXPORTER_OTLP_ENDPOINT, off again with OTEL_SDK_DISABLED', () => {
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
-      endpoint: 'http://collector:4318',
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
       serviceName: 'jack',
     });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp',
+      }).tracing?.tracesUrl,
+    ).toBe('https://traces.example.com/otlp');
     expect(
       loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'jack-eu' })
         .tracing?.serviceName,

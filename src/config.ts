@@ -132,8 +132,11 @@ export interface DatadogConfig {
 }
 
 export interface TracingConfig {
-  /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL of the OTLP/HTTP receiver; traces go to `/v1/traces`. */
-  endpoint: string;
+  /**
+   * Where spans are POSTed (OTLP/HTTP): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+   * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, as the OTLP spec says.
+   */
+  tracesUrl: string;
   /** OTEL_SERVICE_NAME, default `jack`. */
   serviceName: string;
 }
@@ -259,7 +262,9 @@ function parseTracing(p: Parser): TracingConfig | undefined {
   const endpoint = p.url('OTEL_EXPORTER_OTLP_ENDPOINT');
   const disabled = p.bool('OTEL_SDK_DISABLED') ?? false;
   if (endpoint === undefined || disabled) return undefined;
-  return { endpoint, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
+  const tracesUrl =
+    p.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  return { tracesUrl, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
