@@ -128,6 +128,29 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set), spans in memory', () => 
   });
 });
 
+describe('log lines written while a call is handled', () => {
+  it('carry the trace and span ids of the call (pino mixin)', async () => {
+    const exporter = new InMemorySpanExporter();
+    const jack = await startJack(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+      { spanExporter: exporter },
+    );
+    try {
+      await call(jack.jobs, 'enqueue', job(), { traceparent: TRACEPARENT });
+      const [server] = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
+      // The noop backend logs each job at debug, inside the call.
+      const line = jack.logs.findLast((l) => l.msg === 'noop backend accepted job');
+      expect(line).toMatchObject({ trace_id: TRACE_ID, span_id: server?.spanContext().spanId });
+      // Lines outside a call carry none.
+      expect(jack.logs.find((l) => l.msg.startsWith('QUEUE_BACKEND=noop'))).not.toHaveProperty(
+        'trace_id',
+      );
+    } finally {
+      await jack.close();
+    }
+  });
+});
+
 describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   it('adds no trace attributes and no trace ids to log lines', async () => {
     const backend = createRecordingBackend();
