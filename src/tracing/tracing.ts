@@ -33,7 +33,7 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
-/** Version reported as the instrumentation scope of Jack's spans. */
+/** Instrumentation scope of Jack's own spans. */
 const SCOPE = 'jack';
 
 /** Loads the SDK and starts exporting. Only called when tracing is on. */
@@ -52,8 +52,10 @@ export async function startTracing(
       ? new base.BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))
       : new base.SimpleSpanProcessor(options.exporter);
   const provider = new NodeTracerProvider({
+    // SDK defaults, then OTEL_RESOURCE_ATTRIBUTES, then Jack's service name.
     resource: resources
       .defaultResource()
+      .merge(resources.detectResources({ detectors: [resources.envDetector] }))
       .merge(resources.resourceFromAttributes({ 'service.name': config.serviceName })),
     spanProcessors: [spanProcessor],
   });
