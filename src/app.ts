@@ -4,26 +4,32 @@
  * only when chosen, so the noop/memory path never loads them. Everything is
  * released in reverse order of startup.
  */
+import { readFile } from 'node:fs/promises';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
+import { createMemoryLimiter } from './admission/memory.js';
+import { createRateLimit, type RateLimit } from './admission/rate-limit.js';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
-import { bindService, type Interceptor, type ServiceHandlers } from './api/pipeline.js';
+import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import type { Config } from './config.js';
-import { toError } from './errors.js';
+import { JackError, toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';
+import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import { fanOutMetrics } from './metrics/fan-out.js';
 import type { Metrics } from './metrics.js';
 import type { Backend } from './queue/backend.js';
 import { createNoopBackend } from './queue/noop.js';
+import type { RedisConnection } from './redis.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import { createCachedStore } from './storage/cached-store.js';
 import { createLocalStore } from './storage/local.js';
@@ -113,6 +119,15 @@ export async function startApp(
     const store = await openStore(config, logger, metrics, overrides);
     releasers.push(() => store.close());
 
+    // After the store: AUTH_MODE=on needs to know whether an admin key exists.
+    const identity = await createIdentity({
+      config: config.auth,
+      grpcHost: config.grpcHost,
+      store,
+      logger,
+    });
+    if (identity !== undefined) releasers.push(async () => identity.close());
+
     const untracedBackend = overrides.backend ?? (await openBackend(config, logger));
     releasers.push(() => untracedBackend.close());
     const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
@@ -132,6 +147,12 @@ export async function startApp(
       logger,
       metrics,
     });
+    // One Redis connection (REDIS_URL) for all shared state (SPEC §8, §9).
+    const redis = await openRedis(config, logger);
+    if (redis !== undefined) releasers.push(() => redis.close());
+    const rateLimit = await openRateLimit(config, logger, metrics, store, redis);
+    releasers.push(() => rateLimit.close());
+
     const calls = createCallTracker();
     const enqueuer = createEnqueuer({
       config,
@@ -140,12 +161,16 @@ export async function startApp(
       scheduler,
       ids: createJobIdGenerator(),
       metrics,
+      authorize: identity?.authorizeJob,
+      validationMode: config.admission.validationMode,
+      rateLimit,
     });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger),
       metricsInterceptor(metrics),
       tracing?.interceptor ?? ((next) => next),
+      createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };
     const server = createGrpcServer({
@@ -155,16 +180,13 @@ export async function startApp(
           createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
           pipeline,
         ),
-        bindService(
-          AdminServiceService,
-          createAdminService({ store }) as ServiceHandlers<typeof AdminServiceService>,
-          pipeline,
-        ),
+        bindService(AdminServiceService, createAdminService({ store }), pipeline),
       ],
       health: health.implementation,
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,
       tls: config.tls,
+      clientCaFile: config.auth.clientCaFile,
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));
@@ -240,4 +262,63 @@ async function openScheduler(
   if (config.scheduler.kind === 'none' || config.backend.kind !== 'pubsub') return undefined;
   const { createCloudTasksScheduler } = await import('./scheduler/cloud-tasks.js');
   return createCloudTasksScheduler({ config: config.scheduler, pubsub: config.backend, logger });
+}
+
+/** How long startup waits for Redis before serving with per-replica fallbacks, ms. */
+const REDIS_STARTUP_WAIT_MS = 2000;
+
+/** The Redis connection when REDIS_URL is set; ioredis is loaded only then. */
+async function openRedis(
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<RedisConnection | undefined> {
+  const url = config.admission.redisUrl;
+  if (url === undefined) return undefined;
+  const { createRedisConnection } = await import('./redis.js');
+  const caFile = config.admission.redisCaFile;
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = await readFile(caFile, 'utf8');
+    } catch (err) {
+      throw new JackError(
+        'failed_precondition',
+        `REDIS_CA_FILE=${caFile} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+        { cause: err },
+      );
+    }
+  }
+  const redis = createRedisConnection({ url, logger, ca });
+  // Serving never waits for Redis (the limiter falls back), but a short
+  // wait lets the first calls share buckets in the normal case.
+  if (!(await redis.waitUntilReady(REDIS_STARTUP_WAIT_MS))) {
+    logger.warn({ redis: redis.target }, 'redis not reachable at startup; serving without it');
+  }
+  return redis;
+}
+
+/** SPEC §8 rate limits: off, per replica (memory), or shared through Redis. */
+async function openRateLimit(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+  store: Store,
+  redis: RedisConnection | undefined,
+): Promise<RateLimit> {
+  const { rateLimitMode, defaultRateLimitRps } = config.admission;
+  const options = { store, defaultRps: defaultRateLimitRps, metrics };
+  if (rateLimitMode === 'off') return createRateLimit({ ...options, limiter: undefined });
+  if (redis === undefined) {
+    logger.info('rate limits per replica (no REDIS_URL): N replicas admit up to N x each rate');
+    return createRateLimit({ ...options, limiter: createMemoryLimiter() });
+  }
+  const { createRedisLimiter } = await import('./admission/redis.js');
+  const limiter = createRedisLimiter({
+    connection: redis,
+    fallback: createMemoryLimiter(),
+    logger,
+    metrics,
+  });
+  logger.info({ redis: redis.target }, 'rate limits shared by every replica through redis');
+  return createRateLimit({ ...options, limiter });
 }

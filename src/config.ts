@@ -39,6 +39,8 @@ export const DEFAULTS = {
   /** How long in-flight calls may run after SIGTERM, ms. */
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
+  defaultRateLimitRps: 1000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */
@@ -122,6 +124,8 @@ export interface Config {
   datadog: DatadogConfig | undefined;
   /** OpenTelemetry export (SPEC §11); undefined = off (the API's no-op tracer). */
   tracing: TracingConfig | undefined;
+  auth: AuthConfig;
+  admission: AdmissionConfig;
 }
 
 export interface DatadogConfig {
@@ -139,6 +143,20 @@ export interface TracingConfig {
   tracesUrl: string;
   /** OTEL_SERVICE_NAME, default `jack`. */
   serviceName: string;
+}
+
+/** SPEC §8 admission control, and the Redis it shares state through. */
+export interface AdmissionConfig {
+  /** warn: unregistered producers/job types pass with a warning; enforce: NOT_FOUND. */
+  validationMode: 'warn' | 'enforce';
+  /** enforce: per-producer token buckets (rate_limit_rps). */
+  rateLimitMode: 'off' | 'enforce';
+  /** Rate of unregistered producers, jobs/s; ≤ 0 = unlimited. */
+  defaultRateLimitRps: number;
+  /** REDIS_URL (may hold a password: never log it); undefined = per-replica state. */
+  redisUrl: string | undefined;
+  /** REDIS_CA_FILE: PEM CA to trust for rediss:// instead of the system store. */
+  redisCaFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +217,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const metricsPort = p.port('METRICS_PORT');
   const datadog = parseDatadog(p);
   const tracing = parseTracing(p);
+  const auth = parseAuth(p, env, tls, problems);
+  const admission = parseAdmission(p, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -221,6 +241,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsPort,
     datadog,
     tracing,
+    auth,
+    admission,
   });
 }
 
@@ -265,6 +287,24 @@ function parseTracing(p: Parser): TracingConfig | undefined {
   const tracesUrl =
     p.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
   return { tracesUrl, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
+}
+
+function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
+  const validationMode = p.oneOf('VALIDATION_MODE', ['warn', 'enforce'] as const) ?? 'warn';
+  const rateLimitMode = p.oneOf('RATE_LIMIT_MODE', ['off', 'enforce'] as const) ?? 'off';
+  const defaultRateLimitRps = p.integer('DEFAULT_RATE_LIMIT_RPS') ?? DEFAULTS.defaultRateLimitRps;
+  const redisUrl = p.string('REDIS_URL');
+  // The value is never echoed: it may carry the Redis password.
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    problems.push(
+      'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+  }
+  const redisCaFile = p.string('REDIS_CA_FILE');
+  if (redisCaFile !== undefined && !redisUrl?.startsWith('rediss://')) {
+    problems.push('REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL');
+  }
+  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl, redisCaFile };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
@@ -378,6 +418,119 @@ function parseStore(p: Parser, problems: string[]): StoreConfig {
   return { kind: 'memory' };
 }
 
+// --- Identity (SPEC §7) ------------------------------------------------------
+
+export const MIN_BOOTSTRAP_ADMIN_KEY_CHARS = 32;
+
+/** A secret that stays out of logs: JSON and inspect show `[redacted]`; `reveal()` gives the value. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+export interface AuthConfig {
+  /** `off`: every caller may do everything (today's behaviour); `on`: SPEC §7. */
+  mode: 'off' | 'on';
+  /** AUTH_BOOTSTRAP_ADMIN_KEY: a secret accepted as an admin credential. Never logged. */
+  bootstrapAdminKey: Secret | undefined;
+  /** AUTH_ADMIN_PRINCIPALS: OIDC / certificate principals that are admins. */
+  adminPrincipals: readonly string[];
+  /** Set when AUTH_OIDC_ISSUER and AUTH_OIDC_AUDIENCE are. */
+  oidc: { issuer: string; audience: string; jwksUrl: string | undefined } | undefined;
+  /** TLS_CLIENT_CA_FILE: clients must present a certificate signed by this CA. */
+  clientCaFile: string | undefined;
+}
+
+function parseAuth(
+  p: Parser,
+  env: Env,
+  tls: TlsConfig | undefined,
+  problems: string[],
+): AuthConfig {
+  const mode = p.oneOf('AUTH_MODE', ['off', 'on'] as const) ?? 'off';
+  // Read by hand: the Parser's messages quote the value, and this one is a secret.
+  const bootstrapAdminKey = nonEmpty(env.AUTH_BOOTSTRAP_ADMIN_KEY)
+    ? env.AUTH_BOOTSTRAP_ADMIN_KEY.trim()
+    : undefined;
+  if (bootstrapAdminKey !== undefined && bootstrapAdminKey.length < MIN_BOOTSTRAP_ADMIN_KEY_CHARS) {
+    problems.push(
+      `AUTH_BOOTSTRAP_ADMIN_KEY is too short: at least ${MIN_BOOTSTRAP_ADMIN_KEY_CHARS} characters (value not shown)`,
+    );
+  }
+  const adminPrincipals = (p.string('AUTH_ADMIN_PRINCIPALS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const issuer = p.url('AUTH_OIDC_ISSUER');
+  const audience = p.string('AUTH_OIDC_AUDIENCE');
+  const jwksUrl = p.url('AUTH_OIDC_JWKS_URL');
+  let oidc: AuthConfig['oidc'];
+  if (issuer !== undefined && audience !== undefined) oidc = { issuer, audience, jwksUrl };
+  else if (issuer !== undefined || audience !== undefined) {
+    problems.push('AUTH_OIDC_ISSUER and AUTH_OIDC_AUDIENCE must be set together');
+  } else if (jwksUrl !== undefined) {
+    problems.push('AUTH_OIDC_JWKS_URL is set but AUTH_OIDC_ISSUER is not');
+  }
+  const clientCaFile = p.string('TLS_CLIENT_CA_FILE');
+  if (clientCaFile !== undefined && tls === undefined && !nonEmpty(env.TLS_CERT_FILE)) {
+    problems.push(
+      'TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates need TLS)',
+    );
+  }
+  if (adminPrincipals.length > 0 && oidc === undefined && clientCaFile === undefined) {
+    problems.push(
+      'AUTH_ADMIN_PRINCIPALS needs AUTH_OIDC_ISSUER or TLS_CLIENT_CA_FILE (nothing else yields principals)',
+    );
+  }
+  if (mode === 'off') {
+    // An operator who configured identity but not the switch must not run an
+    // open service believing it is closed (the same rule as QUEUE_BACKEND).
+    const stray = [
+      'AUTH_BOOTSTRAP_ADMIN_KEY',
+      'AUTH_ADMIN_PRINCIPALS',
+      'AUTH_OIDC_ISSUER',
+      'AUTH_OIDC_AUDIENCE',
+    ].filter((name) => nonEmpty(env[name]));
+    if (stray.length > 0) {
+      problems.push(
+        `${stray.join(', ')} set while AUTH_MODE=off (set AUTH_MODE=on to require credentials)`,
+      );
+    }
+  }
+  return {
+    mode,
+    bootstrapAdminKey: bootstrapAdminKey === undefined ? undefined : new Secret(bootstrapAdminKey),
+    adminPrincipals,
+    oidc,
+    clientCaFile,
+  };
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+      url.hostname !== '' &&
+      /^\/?\d*$/.test(url.pathname) &&
+      url.search === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -474,6 +627,14 @@ class Parser {
     return this.parse(name, 'a positive integer', (s) => {
       const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
       return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    });
+  }
+
+  /** Any whole number, negative and zero included. */
+  integer(name: string): number | undefined {
+    return this.parse(name, 'a whole number', (s) => {
+      const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
     });
   }
 

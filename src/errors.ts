@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'unavailable'
   | 'deadline_exceeded'
   | 'cancelled'
-  | 'internal';
+  | 'internal'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 /**
  * Machine-readable reason of a refused job in an EnqueueBulk result
@@ -22,23 +24,33 @@ export type BulkReason =
   | 'validation_error'
   | 'payload_too_large'
   | 'unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  | 'permission_denied'
+  | 'unregistered'
+  | 'rate_limited';
 
 export interface JackErrorOptions {
   cause?: unknown;
   /** Overrides the bulk reason derived from the code (e.g. payload_too_large). */
   reason?: BulkReason;
+  /**
+   * When the client may retry (ms from now); sent as a google.rpc.RetryInfo
+   * in the status details (SPEC §8 rate limits).
+   */
+  retryDelayMs?: number;
 }
 
 export class JackError extends Error {
   override readonly name = 'JackError';
   readonly code: ErrorCode;
   readonly reason: BulkReason;
+  readonly retryDelayMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: JackErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.reason = options.reason ?? reasonForCode(code);
+    this.retryDelayMs = options.retryDelayMs;
   }
 }
 
@@ -54,6 +66,8 @@ function reasonForCode(code: ErrorCode): BulkReason {
     case 'aborted':
     case 'resource_exhausted':
       return 'unavailable';
+    case 'permission_denied':
+      return 'permission_denied';
     default:
       return 'internal_error';
   }

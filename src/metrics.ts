@@ -54,7 +54,22 @@ export interface Metrics {
   storeRefreshed(ok: boolean): void;
   /** Current health of one service name ('' is the whole server). */
   healthChanged(service: string, serving: boolean): void;
+  /**
+   * Jobs let through admission control (SPEC §8), by producer: a registered
+   * producer id, or `UNREGISTERED_PRODUCER_LABEL` (bounded cardinality).
+   */
+  jobsAdmitted(producer: string, count: number): void;
+  /** Jobs refused by admission control, by producer (as above) and bulk reason. */
+  jobsRejected(producer: string, reason: AdmissionReason, count: number): void;
+  /** True while the shared (Redis) rate limiter serves from per-replica buckets. */
+  rateLimiterFallback(active: boolean): void;
 }
+
+/** Why admission control refused a job (the EnqueueBulk reasons of SPEC §8). */
+export type AdmissionReason = 'unregistered' | 'rate_limited';
+
+/** Producer label of jobs from producers that are not registered. */
+export const UNREGISTERED_PRODUCER_LABEL = '(unregistered)';
 
 export const noopMetrics: Metrics = {
   callFinished() {},
@@ -66,4 +81,7 @@ export const noopMetrics: Metrics = {
   bulkSize() {},
   storeRefreshed() {},
   healthChanged() {},
+  jobsAdmitted() {},
+  jobsRejected() {},
+  rateLimiterFallback() {},
 };

@@ -1,97 +1,61 @@
-import { randomBytes } from 'node:crypto';
-import { JackError } from '../errors.js';
+/**
+ * jack.AdminService over gRPC: a thin adapter from wire messages to the
+ * admin domain (src/admin/), which holds every rule.
+ */
+import { type AdminDeps, createAdmin } from '../admin/admin.js';
 import type { AdminServiceService } from '../gen/jack/admin.js';
-import { Queue } from '../gen/jack/storage.js';
-import { maxAttributeBytes, required } from '../jobs/validate.js';
-import type { Store } from '../storage/store.js';
 import type { ServiceHandlers } from './pipeline.js';
 
-/** Defaults of SPEC §2 (AdminService). */
-export const PRODUCER_RATE_LIMIT_RPS = 1000;
-export const JOB_TYPE_DEFAULT_MAX_RETRIES = 3;
+export type AdminServiceDeps = AdminDeps;
 
-export interface AdminServiceDeps {
-  store: Store;
-  now?: () => Date;
-}
-
-const VALID_QUEUES: ReadonlySet<number> = new Set([
-  Queue.QUEUE_UNSPECIFIED,
-  Queue.QUEUE_IMMEDIATE,
-  Queue.QUEUE_HIGH,
-  Queue.QUEUE_MEDIUM,
-  Queue.QUEUE_LOW,
-]);
-
-/** `prod_` + 8 lowercase hex digits (4 random bytes). */
-export function newProducerId(): string {
-  return `prod_${randomBytes(4).toString('hex')}`;
-}
-
-/** jack.AdminService: producers and job types. */
 export function createAdminService(
   deps: AdminServiceDeps,
-): Partial<ServiceHandlers<typeof AdminServiceService>> {
-  const { store } = deps;
-  const now = deps.now ?? (() => new Date());
-  // The SPEC §10 RPCs are not served yet: grpc-js answers UNIMPLEMENTED for them.
+): ServiceHandlers<typeof AdminServiceService> {
+  const admin = createAdmin(deps);
   return {
     async createProducer(request) {
-      required('name', request.name.trim());
-      maxAttributeBytes('name', request.name);
-      let producerId = newProducerId();
-      while (store.getProducer(producerId) !== undefined) producerId = newProducerId();
-      const at = now();
-      const producer = await store.createProducer({
-        producerId,
-        name: request.name,
-        description: request.description,
-        rateLimitRps: PRODUCER_RATE_LIMIT_RPS,
-        principals: [],
-        createdAt: at,
-        updatedAt: at,
-      });
-      return { producer };
+      return { producer: await admin.createProducer(request) };
     },
-
     async getProducer(request) {
-      required('producer_id', request.producerId);
-      const producer = store.getProducer(request.producerId);
-      if (producer === undefined)
-        throw new JackError('not_found', `producer not found: ${request.producerId}`);
-      return { producer };
+      return { producer: admin.getProducer(request.producerId) };
     },
-
-    async listProducers() {
-      return { producers: [...store.listProducers()], nextPageToken: '' };
+    async listProducers(request) {
+      const page = admin.listProducers(request);
+      return { producers: page.items, nextPageToken: page.nextPageToken };
+    },
+    async updateProducer(request) {
+      return { producer: await admin.updateProducer(request) };
+    },
+    async deleteProducer(request) {
+      await admin.deleteProducer(request.producerId);
+      return {};
     },
 
     async createJobType(request) {
-      required('producer_id', request.producerId);
-      required('name', request.name.trim());
-      maxAttributeBytes('name', request.name);
-      if (!VALID_QUEUES.has(request.queue)) {
-        throw new JackError(
-          'invalid_argument',
-          `queue ${request.queue} is not a valid Queue value (0-4)`,
-        );
-      }
-      const at = now();
-      const jobType = await store.createJobType({
-        producerId: request.producerId,
-        name: request.name,
-        queue: request.queue,
-        maxRetries: request.maxRetries > 0 ? request.maxRetries : JOB_TYPE_DEFAULT_MAX_RETRIES,
-        description: request.description,
-        createdAt: at,
-        updatedAt: at,
-      });
-      return { jobType };
+      return { jobType: await admin.createJobType(request) };
+    },
+    async getJobType(request) {
+      return { jobType: admin.getJobType(request.producerId, request.name) };
+    },
+    async listJobTypes(request) {
+      const page = admin.listJobTypes(request);
+      return { jobTypes: page.items, nextPageToken: page.nextPageToken };
+    },
+    async updateJobType(request) {
+      return { jobType: await admin.updateJobType(request) };
+    },
+    async deleteJobType(request) {
+      await admin.deleteJobType(request.producerId, request.name);
+      return {};
     },
 
-    async listJobTypes(request) {
-      required('producer_id', request.producerId);
-      return { jobTypes: [...store.listJobTypes(request.producerId)], nextPageToken: '' };
+    createApiKey: (request) => admin.createApiKey(request),
+    async listApiKeys(request) {
+      return { apiKeys: admin.listApiKeys(request.producerId) };
+    },
+    async revokeApiKey(request) {
+      await admin.revokeApiKey(request.keyId);
+      return {};
     },
   };
 }

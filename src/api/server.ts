@@ -27,6 +27,8 @@ export interface GrpcServerDeps {
   calls: CallTracker;
   maxReceiveBytes: number;
   tls: TlsConfig | undefined;
+  /** TLS_CLIENT_CA_FILE (SPEC §7.3): clients without a certificate signed by it fail the handshake. */
+  clientCaFile?: string | undefined;
 }
 
 export interface GrpcServer {
@@ -39,7 +41,10 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-async function credentials(tls: TlsConfig | undefined): Promise<ServerCredentials> {
+async function credentials(
+  tls: TlsConfig | undefined,
+  clientCaFile: string | undefined,
+): Promise<ServerCredentials> {
   if (tls === undefined) return ServerCredentials.createInsecure();
   const read = async (variable: string, path: string) => {
     try {
@@ -58,11 +63,31 @@ async function credentials(tls: TlsConfig | undefined): Promise<ServerCredential
     await read('TLS_CERT_FILE', tls.certFile),
     await read('TLS_KEY_FILE', tls.keyFile),
   ];
+  // identity (SPEC §7.3): with a client CA, the handshake itself refuses clients without a valid certificate.
+  const clientCa =
+    clientCaFile === undefined ? null : await read('TLS_CLIENT_CA_FILE', clientCaFile);
+  if (clientCa !== null) {
+    try {
+      createSecureContext({ ca: clientCa });
+    } catch (err) {
+      throw new JackError(
+        'failed_precondition',
+        'TLS_CLIENT_CA_FILE is not a usable PEM certificate',
+        {
+          cause: err,
+        },
+      );
+    }
+  }
   try {
     // grpc-js only parses the PEM when binding, and then names no variable:
     // build a context now so a bad pair is reported against its settings.
     createSecureContext({ cert, key });
-    return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+    return ServerCredentials.createSsl(
+      clientCa,
+      [{ cert_chain: cert, private_key: key }],
+      clientCa !== null,
+    );
   } catch (err) {
     throw new JackError(
       'failed_precondition',
@@ -88,7 +113,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
 
   return {
     async listen(host, port) {
-      const creds = await credentials(deps.tls);
+      const creds = await credentials(deps.tls, deps.clientCaFile);
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(address, creds, (err, boundPort) => {

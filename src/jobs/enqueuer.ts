@@ -5,6 +5,7 @@
  * share every step, so a job is treated the same either way.
  */
 
+import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
 import type { Config } from '../config.js';
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
@@ -55,6 +56,12 @@ export interface EnqueuerDeps {
   metrics: Metrics;
   /** Current time; tests may fix it. */
   now?: () => number;
+  /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
+  authorize?: (producerId: string, ctx: CallContext) => void;
+  /** SPEC §8 VALIDATION_MODE; default warn. */
+  validationMode?: 'warn' | 'enforce';
+  /** SPEC §8 rate limits (and admission metrics), asked once per call; undefined = none. */
+  rateLimit?: RateLimit;
 }
 
 /** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
@@ -81,6 +88,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
+    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
     required('producer_id', input.producerId);
     required('job_type', input.jobType);
     if (input.payload.length > config.maxPayloadBytes) {
@@ -103,6 +111,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       input.payload,
       config.legacyPayloadQueueRouting,
       warnings,
+      deps.validationMode,
     );
     if (fromPayload) {
       metrics.legacyRouted({ producerId: input.producerId, jobType: input.jobType, priority });
@@ -165,6 +174,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     metrics.jobFinished(message.priority, 'published');
   };
 
+  /** Counts a job refused by admission control (SPEC §8 metrics). */
+  const noteRefusal = (err: unknown, producerId: string) => {
+    if (isJackError(err) && err.reason === 'unregistered') {
+      metrics.jobsRejected(producerLabel(store, producerId), 'unregistered', 1);
+    }
+  };
+
   const asJackError = (err: unknown): JackError =>
     isJackError(err)
       ? err
@@ -178,8 +194,11 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       try {
         prepared = prepare(input, ctx, warnings);
         throwIfCancelled(ctx);
+        const refusal = (await deps.rateLimit?.admit([input.producerId]))?.[0];
+        if (refusal !== undefined) throw refusal;
       } catch (err) {
         metrics.jobFinished(undefined, 'refused');
+        noteRefusal(err, input.producerId);
         throw err;
       }
       try {
@@ -201,43 +220,20 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
-      const toPublishTags: DispatchedJob[] = [];
+      const toPublishJobs: DispatchedJob[] = [];
       const publishIndex: number[] = [];
       const scheduling: Promise<void>[] = [];
+      const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
       for (let i = 0; i < inputs.length; i++) {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
           const prepared = prepare(input, ctx, warnings, lookups);
-          const outcome: EnqueueOutcome = {
-            jobId: prepared.message.jobId,
-            warnings,
-            error: undefined,
-          };
-          outcomes[i] = outcome;
-          if (prepared.scheduled) {
-            scheduling.push(
-              dispatch(prepared).then(
-                () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
-                (err: unknown) => {
-                  metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
-                  const error = asJackError(err);
-                  metrics.jobFinished(
-                    prepared.message.priority,
-                    error.code === 'invalid_argument' ? 'refused' : 'failed',
-                  );
-                  outcome.jobId = '';
-                  outcome.error = error;
-                },
-              ),
-            );
-          } else {
-            toPublish.push(prepared.message);
-            toPublishTags.push(prepared);
-            publishIndex.push(i);
-          }
+          outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
+          preparedJobs[i] = prepared;
         } catch (err) {
           metrics.jobFinished(undefined, 'refused');
+          noteRefusal(err, input.producerId);
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
       }
@@ -245,6 +241,43 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         // The caller is gone: publish nothing it can no longer be told about.
         metrics.jobFinished(undefined, 'refused');
         throw cancelled();
+      }
+      // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
+      const refusals = await deps.rateLimit?.admit(
+        preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
+      );
+      for (let i = 0; i < inputs.length; i++) {
+        const prepared = preparedJobs[i];
+        const outcome = outcomes[i] as EnqueueOutcome;
+        if (prepared === undefined) continue;
+        const refusal = refusals?.[i];
+        if (refusal !== undefined) {
+          metrics.jobFinished(undefined, 'refused');
+          outcome.jobId = '';
+          outcome.error = refusal;
+          continue;
+        }
+        if (prepared.scheduled) {
+          scheduling.push(
+            dispatch(prepared).then(
+              () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
+              (err: unknown) => {
+                metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
+                const error = asJackError(err);
+                metrics.jobFinished(
+                  prepared.message.priority,
+                  error.code === 'invalid_argument' ? 'refused' : 'failed',
+                );
+                outcome.jobId = '';
+                outcome.error = error;
+              },
+            ),
+          );
+        } else {
+          toPublish.push(prepared.message);
+          toPublishJobs.push(prepared);
+          publishIndex.push(i);
+        }
       }
       const started = performance.now();
       const [published] = await Promise.all([
@@ -259,7 +292,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
         metrics.jobDispatched(
           'EnqueueBulk',
-          toPublishTags[k] as DispatchedJob,
+          toPublishJobs[k] as DispatchedJob,
           result.status === 'fulfilled',
           seconds,
         );

@@ -3,6 +3,7 @@
  * or (LEGACY_PAYLOAD_QUEUE_ROUTING) from the payload itself. Pure, apart from
  * the snapshot reads it is given.
  */
+import { JackError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
 import type { Priority } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
@@ -38,7 +39,10 @@ export interface Route {
 
 /**
  * Routes one job and pushes the SPEC §2.2 warnings (unregistered producer,
- * unregistered job type) onto `warnings`.
+ * unregistered job type) onto `warnings`; with VALIDATION_MODE=enforce
+ * (SPEC §8) the same findings are NOT_FOUND errors, bulk reason
+ * `unregistered`. A job routed by its payload never consults the job-type
+ * registry, in either mode (SPEC §2.5).
  */
 export function routeJob(
   lookups: RoutingLookups,
@@ -47,9 +51,16 @@ export function routeJob(
   payload: Buffer,
   legacyPayloadRouting: boolean,
   warnings: string[],
+  validationMode: 'warn' | 'enforce' = 'warn',
 ): Route {
+  const unregistered = (message: string) => {
+    if (validationMode === 'enforce') {
+      throw new JackError('not_found', message, { reason: 'unregistered' });
+    }
+    warnings.push(message);
+  };
   if (lookups.getProducer(producerId) === undefined) {
-    warnings.push(`unregistered producer_id: ${producerId}`);
+    unregistered(`unregistered producer_id: ${producerId}`);
   }
   const legacy = legacyPayloadRouting ? legacyPayloadPriority(payload) : undefined;
   if (legacy !== undefined) {
@@ -57,7 +68,7 @@ export function routeJob(
   }
   const registered = lookups.getJobType(producerId, jobType);
   if (registered === undefined) {
-    warnings.push(`unregistered job_type: ${jobType} (producer: ${producerId})`);
+    unregistered(`unregistered job_type: ${jobType} (producer: ${producerId})`);
     return { priority: 'medium', maxRetries: UNREGISTERED_MAX_RETRIES, fromPayload: false };
   }
   return {

@@ -115,8 +115,12 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     bulkSize(jobs) {
       distribution('jack.enqueue_bulk.jobs', jobs);
     },
+    // Jack's own events, which the Go service had no metric for.
     storeRefreshed() {},
     healthChanged() {},
+    jobsAdmitted() {},
+    jobsRejected() {},
+    rateLimiterFallback() {},
   };
 
   let closing: Promise<void> | undefined;

@@ -38,5 +38,14 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     healthChanged(service, serving) {
       for (const m of all) m.healthChanged(service, serving);
     },
+    jobsAdmitted(producer, count) {
+      for (const m of all) m.jobsAdmitted(producer, count);
+    },
+    jobsRejected(producer, reason, count) {
+      for (const m of all) m.jobsRejected(producer, reason, count);
+    },
+    rateLimiterFallback(active) {
+      for (const m of all) m.rateLimiterFallback(active);
+    },
   };
 }

@@ -12,6 +12,14 @@ import { JackError } from '../errors.js';
 import type { JobOutcome, Metrics } from '../metrics.js';
 import { PRIORITIES, type Priority } from '../queue/backend.js';
 
+/**
+ * Producer label values kept per exporter: callers pass registered producer
+ * ids only (unregistered ones share one label), and past this many distinct
+ * ids the rest are counted as '(other)', so a huge registry cannot blow up
+ * the series count either.
+ */
+const MAX_PRODUCER_LABELS = 500;
+
 export interface PrometheusOptions {
   host: string;
   port: number;
@@ -91,8 +99,8 @@ abstract class HotMetric<S extends { labels: Labels }> {
 class CounterSeries {
   value = 0;
   constructor(readonly labels: Labels) {}
-  inc(): void {
-    this.value += 1;
+  inc(by = 1): void {
+    this.value += by;
   }
 }
 
@@ -226,6 +234,32 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     labelNames: ['service'] as const,
     registers: [registry],
   });
+  const admitted = hot(
+    new HotCounter(
+      'jack_admission_admitted_jobs_total',
+      "Jobs let through admission control (SPEC §8), by producer ('(unregistered)' for unregistered producers).",
+      ['producer'],
+    ),
+  );
+  const rejected = hot(
+    new HotCounter(
+      'jack_admission_rejected_jobs_total',
+      'Jobs refused by admission control, by producer and reason (unregistered, rate_limited).',
+      ['producer', 'reason'],
+    ),
+  );
+  const fallback = new Gauge({
+    name: 'jack_rate_limiter_fallback',
+    help: '1 while the shared (Redis) rate limiter is unreachable and each replica limits on its own.',
+    registers: [registry],
+  });
+  const producerLabels = new Set<string>();
+  const producerLabel = (producer: string): string => {
+    if (producerLabels.has(producer)) return producer;
+    if (producerLabels.size >= MAX_PRODUCER_LABELS) return '(other)';
+    producerLabels.add(producer);
+    return producer;
+  };
   // Series that exist from the start, so dashboards see zeros, not gaps.
   for (const method of ['Enqueue', 'EnqueueBulk']) {
     calls.child(method, 'OK');
@@ -266,6 +300,15 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     healthChanged(service, serving) {
       health.labels(service).set(serving ? 1 : 0);
+    },
+    jobsAdmitted(producer, count) {
+      admitted.child(producerLabel(producer)).inc(count);
+    },
+    jobsRejected(producer, reason, count) {
+      rejected.child(producerLabel(producer), reason).inc(count);
+    },
+    rateLimiterFallback(active) {
+      fallback.set(active ? 1 : 0);
     },
   };
 }

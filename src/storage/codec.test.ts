@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../gen/jack/storage.js';
-import { decodeJobTypes, decodeProducers, encodeJobTypes, encodeProducers } from './codec.js';
+import {
+  decodeApiKeys,
+  decodeJobTypes,
+  decodeProducers,
+  encodeApiKeys,
+  encodeJobTypes,
+  encodeProducers,
+} from './codec.js';
 
 describe('codec', () => {
   it('round-trips producers and job types, writing camelCase', () => {
@@ -66,5 +73,39 @@ describe('codec', () => {
     expect(() => decodeJobTypes('{"jobTypes":[{"producerId":"p"}]}')).toThrow(
       'jobTypes[0] has no name',
     );
+  });
+
+  it('round-trips API keys with their hash as base64, and reads snake_case', () => {
+    const stored = {
+      key: {
+        keyId: 'key_0123456789abcdef',
+        producerId: 'prod_0a1b2c3d',
+        description: 'ci',
+        createdAt: new Date('2026-01-02T03:04:05Z'),
+      },
+      tokenSha256: Buffer.alloc(32, 7),
+    };
+    const text = encodeApiKeys([stored]);
+    expect(text).toContain('"apiKeys"');
+    expect(text).toContain(Buffer.alloc(32, 7).toString('base64'));
+    expect(decodeApiKeys(text)).toEqual([stored]);
+    const [snake] = decodeApiKeys(
+      '{"api_keys":[{"key":{"key_id":"key_1","producer_id":""},"token_sha256":"AAAA"}]}',
+    );
+    expect(snake?.key?.keyId).toBe('key_1');
+    expect(decodeApiKeys(undefined)).toEqual([]);
+  });
+
+  it.each([
+    ['{"apiKeys":[{"tokenSha256":"AAAA"}]}', 'apiKeys[0] has no key'],
+    ['{"apiKeys":[{"key":{},"tokenSha256":"AAAA"}]}', 'apiKeys[0] has no keyId'],
+    ['{"apiKeys":[{"key":{"keyId":"k"}}]}', 'apiKeys[0] has no base64 tokenSha256'],
+    ['{"apiKeys":[{"key":{"keyId":"k"},"tokenSha256":"not base64!"}]}', 'has no base64'],
+    [
+      '{"apiKeys":[{"key":{"keyId":"k","createdAt":"soon"},"tokenSha256":"AAAA"}]}',
+      'apiKeys[0].createdAt is not an RFC 3339 timestamp',
+    ],
+  ])('refuses an api_keys.json of the wrong shape: %s', (text, why) => {
+    expect(() => decodeApiKeys(text)).toThrow(why);
   });
 });

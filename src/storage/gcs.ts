@@ -39,7 +39,7 @@ const RETRY_OPTIONS = {
 const REQUEST_TIMEOUT_MS = 4_000;
 
 /**
- * The GCS config store: `producers.json` and `job_types.json` under
+ * The GCS config store: `producers.json`, `job_types.json` and `api_keys.json` under
  * `gs://GCS_BUCKET/GCS_PREFIX`, written with generation preconditions and
  * re-read on every refresh (one metadata call per object when unchanged).
  *
@@ -58,7 +58,7 @@ interface GcsObjects extends ObjectIO {
 }
 
 /**
- * Raw access to the two objects in a bucket. A custom endpoint (GCS_ENDPOINT
+ * Raw access to the store objects in a bucket. A custom endpoint (GCS_ENDPOINT
  * or the client's own STORAGE_EMULATOR_HOST) is an emulator: the client then
  * sends no credentials.
  */

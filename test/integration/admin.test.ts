@@ -68,12 +68,24 @@ describe('AdminService', () => {
       expect(err).toEqual({ code: status.INVALID_ARGUMENT, details: 'name is required' });
     });
 
-    it('refuses a name over 1024 bytes with INVALID_ARGUMENT', async () => {
-      const err = await callError(createProducer('é'.repeat(513)));
+    it('refuses a name over 256 bytes with INVALID_ARGUMENT (SPEC §6)', async () => {
+      await createProducer('é'.repeat(128));
+      const err = await callError(createProducer('é'.repeat(129)));
       expect(err).toEqual({
         code: status.INVALID_ARGUMENT,
-        details: 'name is longer than 1024 bytes (the Pub/Sub attribute limit)',
+        details: 'name is longer than 256 bytes',
       });
+    });
+
+    it('refuses a description over 4096 bytes, so no caller can poison the store', async () => {
+      await createProducer('long but fine', 'd'.repeat(4096));
+      const err = await callError(createProducer('poison', 'd'.repeat(1024 * 1024)));
+      expect(err).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: 'description is longer than 4096 bytes',
+      });
+      const listed = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
+      expect(listed.producers.some((p) => p.name === 'poison')).toBe(false);
     });
 
     it('generates prod_ + 8 hex digits, rate_limit_rps 1000, created_at = updated_at = now', async () => {
@@ -154,11 +166,16 @@ describe('AdminService', () => {
       expect(err).toEqual({ code: status.INVALID_ARGUMENT, details });
     });
 
-    it('refuses a name over 1024 bytes (it travels as the job_type attribute)', async () => {
-      const err = await callError(createJobType({ producerId, name: 'n'.repeat(1025) }));
-      expect(err).toEqual({
+    it('refuses a name over 256 bytes or a description over 4096 bytes (SPEC §6)', async () => {
+      expect(await callError(createJobType({ producerId, name: 'n'.repeat(257) }))).toEqual({
         code: status.INVALID_ARGUMENT,
-        details: 'name is longer than 1024 bytes (the Pub/Sub attribute limit)',
+        details: 'name is longer than 256 bytes',
+      });
+      expect(
+        await callError(createJobType({ producerId, name: 'ok', description: 'd'.repeat(4097) })),
+      ).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: 'description is longer than 4096 bytes',
       });
     });
 

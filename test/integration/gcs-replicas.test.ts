@@ -3,26 +3,16 @@
  * fake GCS server: what one learns the other learns within a refresh
  * interval, and a store outage leaves enqueue working from the snapshot.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
+import { eventually } from '../support/eventually.js';
 import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
 const BUCKET = 'jack-config';
-
-/** Polls `probe` until it returns true; fails after a generous bound (not a timing assertion). */
-async function eventually(what: string, probe: () => Promise<boolean>, boundMs = 10_000) {
-  const deadline = Date.now() + boundMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await sleep(50);
-  }
-  throw new Error(`${what}: not within ${boundMs} ms`);
-}
 
 /** A job of this producer and type with an empty JSON payload. */
 const job = (producerId: string, jobType: string) =>

@@ -2,7 +2,7 @@
  * Runs the store contract against every medium: memory, a local directory
  * and GCS (through the real client against the fake GCS server).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,7 @@ describeStoreContract('memory', async () => {
   const objects = createMemoryObjects();
   return {
     open: () => createMemoryStore({ logger, objects }),
+    readRaw: async (name) => (await objects.read(name)).text,
     dispose: async () => {},
   };
 });
@@ -30,6 +31,7 @@ describeStoreContract('local directory', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'jack-store-'));
   return {
     open: () => createLocalStore({ dir: join(dir, 'config'), logger, refreshIntervalMs: 0 }),
+    readRaw: (name) => readFile(join(dir, 'config', name), 'utf8').catch(() => undefined),
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -44,6 +46,7 @@ describeStoreContract('gcs (fake server, real client)', async () => {
         logger,
         refreshIntervalMs: 0,
       }),
+    readRaw: async (name) => gcs.getObject('jack-config', `env/${name}`)?.text,
     dispose: () => gcs.close(),
   };
 });

@@ -1,0 +1,179 @@
+/**
+ * SPEC §7.2 over a real socket, against a real local OIDC issuer (discovery
+ * + JWKS over HTTP, tokens signed with jose): admin and producer principals,
+ * and every refusal a client can meet.
+ */
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { type OidcIssuer, startOidcIssuer } from '../support/oidc-issuer.js';
+
+const AUDIENCE = 'https://jack.test';
+const ADMIN = 'admin@corp.test';
+const SERVICE = 'svc@corp.test';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const list = { pageSize: 0, pageToken: '' };
+
+describe('AUTH_MODE=on with OIDC ID tokens', () => {
+  let issuer: OidcIssuer;
+  let jack: RunningJack;
+  const tokens: string[] = [];
+  const token = async (...args: Parameters<OidcIssuer['token']>) => {
+    const t = await issuer.token(...args);
+    tokens.push(t);
+    return t;
+  };
+
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    jack = await startJack({
+      AUTH_MODE: 'on',
+      AUTH_OIDC_ISSUER: issuer.issuer,
+      AUTH_OIDC_AUDIENCE: AUDIENCE,
+      AUTH_ADMIN_PRINCIPALS: `${ADMIN}, ops-robot`,
+    });
+    const now = new Date();
+    for (const [producerId, principals] of [
+      ['prod_0000000a', [SERVICE]],
+      ['prod_0000000b', []],
+    ] as const) {
+      await jack.app.store.createProducer({
+        producerId,
+        name: producerId,
+        description: '',
+        rateLimitRps: 1000,
+        createdAt: now,
+        updatedAt: now,
+        principals: [...principals],
+      });
+    }
+  });
+  afterAll(async () => {
+    await jack?.close();
+    await issuer?.close();
+  });
+
+  it('discovers the keys at startup: a valid admin token costs no fetch', async () => {
+    const fetched = issuer.jwksFetches;
+    expect(fetched).toBe(1);
+    const admin = await token(
+      { sub: '1', email: ADMIN, email_verified: true },
+      { audience: AUDIENCE },
+    );
+    const response = await call(jack.admin, 'listProducers', list, bearer(admin));
+    expect(response.producers.length).toBeGreaterThanOrEqual(2);
+    await call(jack.admin, 'listProducers', list, bearer(admin));
+    expect(issuer.jwksFetches).toBe(fetched);
+    // sub is the principal when there is no verified email
+    const robot = await token({ sub: 'ops-robot' }, { audience: AUDIENCE });
+    await call(jack.admin, 'listProducers', list, bearer(robot));
+  });
+
+  it("lets a producer's principal enqueue for it, and nothing else", async () => {
+    const svc = await token(
+      { sub: '2', email: SERVICE, email_verified: true },
+      { audience: AUDIENCE },
+    );
+    const ok = await call(
+      jack.jobs,
+      'enqueue',
+      enqueueRequest({ producerId: 'prod_0000000a', jobType: 'x' }),
+      bearer(svc),
+    );
+    expect(ok.jobId).not.toBe('');
+    expect(
+      await callError(
+        call(
+          jack.jobs,
+          'enqueue',
+          enqueueRequest({ producerId: 'prod_0000000b', jobType: 'x' }),
+          bearer(svc),
+        ),
+      ),
+    ).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: `OIDC principal ${SERVICE} may not act for producer prod_0000000b`,
+    });
+    expect((await callError(call(jack.admin, 'listProducers', list, bearer(svc)))).code).toBe(
+      status.PERMISSION_DENIED,
+    );
+  });
+
+  it('sees a new producer listing the principal at once (the index follows the store snapshot)', async () => {
+    const svc = await token(
+      { sub: '2', email: SERVICE, email_verified: true },
+      { audience: AUDIENCE },
+    );
+    const request = enqueueRequest({ producerId: 'prod_0000000c', jobType: 'x' });
+    expect((await callError(call(jack.jobs, 'enqueue', request, bearer(svc)))).code).toBe(
+      status.PERMISSION_DENIED,
+    );
+    const now = new Date();
+    await jack.app.store.createProducer({
+      producerId: 'prod_0000000c',
+      name: 'c',
+      description: '',
+      rateLimitRps: 1000,
+      createdAt: now,
+      updatedAt: now,
+      principals: [SERVICE],
+    });
+    expect((await call(jack.jobs, 'enqueue', request, bearer(svc))).jobId).not.toBe('');
+  });
+
+  it('knows an unverified email by its sub: not an admin', async () => {
+    const unverified = await token(
+      { sub: 'sub-3', email: ADMIN, email_verified: false },
+      { audience: AUDIENCE },
+    );
+    expect(await callError(call(jack.admin, 'listProducers', list, bearer(unverified)))).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: 'OIDC principal sub-3 may not call jack.AdminService/ListProducers: admins only',
+    });
+  });
+
+  it('refuses expired, wrong-audience, wrong-issuer and forged tokens as UNAUTHENTICATED', async () => {
+    const claims = { sub: '1', email: ADMIN, email_verified: true };
+    const cases: Array<[string, string]> = [
+      [await token(claims, { audience: AUDIENCE, expiresIn: -300 }), 'bad token: it has expired'],
+      [
+        await token(claims, { audience: 'https://other.test' }),
+        'bad token: it is meant for another audience',
+      ],
+      [
+        await token(claims, { audience: AUDIENCE, issuer: 'https://evil.test' }),
+        'bad token: it was issued by another issuer',
+      ],
+      [
+        await token(claims, { audience: AUDIENCE, foreignKey: true }),
+        'bad token: its signature is invalid',
+      ],
+    ];
+    for (const [jwt, details] of cases) {
+      expect(await callError(call(jack.admin, 'listProducers', list, bearer(jwt)))).toEqual({
+        code: status.UNAUTHENTICATED,
+        details,
+      });
+    }
+  });
+
+  it('follows a key rotation with one JWKS fetch', async () => {
+    const before = issuer.jwksFetches;
+    await issuer.rotate({ dropOld: true });
+    const rotated = await token(
+      { sub: '1', email: ADMIN, email_verified: true },
+      { audience: AUDIENCE },
+    );
+    await call(jack.admin, 'listProducers', list, bearer(rotated));
+    expect(issuer.jwksFetches).toBe(before + 1);
+  });
+
+  it('never logs a token', () => {
+    const text = JSON.stringify(jack.logs);
+    expect(tokens.length).toBeGreaterThan(5);
+    for (const t of tokens) {
+      expect(text).not.toContain(t);
+      expect(text).not.toContain(t.split('.')[2]);
+    }
+  });
+});
