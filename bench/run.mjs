@@ -7,10 +7,11 @@
  * Knobs (env): BENCH_SECONDS (8) measured seconds per run, BENCH_WARMUP_SECONDS
  * (2), BENCH_ROUNDS (2) pairs per scenario, BENCH_STARTS (5) start-up pairs,
  * BENCH_GENERATOR (h2load | grpc-js), BENCH_SKIP_PUBSUB=1, BENCH_OUT (JSON file),
- * BENCH_ONLY (comma list of start, c1, c16, c64, bulk, ratelimit, pubsub; default all).
+ * BENCH_ONLY (comma list of start, c1, c16, c64, bulk, tracing, ratelimit, pubsub; default all).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'start,c1,c16,c64,bulk,ratelimit,pubsub').split(','),
+  (process.env.BENCH_ONLY ?? 'start,c1,c16,c64,bulk,tracing,ratelimit,pubsub').split(','),
 );
 const ENQUEUE = '/jack.BackgroundJobs/Enqueue';
 const ENQUEUE_BULK = '/jack.BackgroundJobs/EnqueueBulk';
@@ -312,6 +313,32 @@ async function alternate(name, pair, request, concurrency) {
   return { name, concurrency, baseline: summary('baseline'), jack: summary('jack') };
 }
 
+/** An OTLP/HTTP receiver that counts what it gets and answers 200 at once. */
+async function startCollectorStub() {
+  let requests = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      if (req.url === '/v1/traces') requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    bytes: () => bytes,
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 const results = { scenarios: [], started: new Date().toISOString() };
 const stopAll = [];
 try {
@@ -360,7 +387,33 @@ try {
     await Promise.all(stopAll.splice(0).map((stop) => stop()));
   }
 
-  // 2b. RATE_LIMIT_MODE=enforce, noop backend: memory buckets, then Redis (SPEC §8).
+  // 2b. Tracing on: every call sampled (no caller context: each is a new
+  // trace), spans batched over OTLP/HTTP to a local collector stub that
+  // answers 200 at once. The cost of tracing, against the same baseline.
+  if (ONLY.has('tracing')) {
+    const collector = await startCollectorStub();
+    stopAll.push(() => collector.stop());
+    const jack = await startJack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    stopAll.unshift(() => jack.stop());
+    const baseline = await startBaseline();
+    stopAll.unshift(() => baseline.stop());
+    const requests = await bodies(await registerProducer(jack.address), 'tracing');
+    results.scenarios.push(
+      await alternate(
+        'Enqueue noop 1 KiB c=16, tracing on (OTLP to a local stub)',
+        { baseline, jack },
+        { baseline: requests.enqueue, jack: requests.enqueue },
+        16,
+      ),
+    );
+    await Promise.all(stopAll.splice(0).map((stop) => stop()));
+    results.otlpExport = { requests: collector.requests(), bytes: collector.bytes() };
+    log(`OTLP stub received ${collector.requests()} exports, ${collector.bytes()} bytes`);
+    if (collector.requests() === 0)
+      throw new Error('tracing on, but no span reached the OTLP stub');
+  }
+
+  // 2c. RATE_LIMIT_MODE=enforce, noop backend: memory buckets, then Redis (SPEC §8).
   if (ONLY.has('ratelimit')) {
     const configDir = await rateLimitedConfigDir();
     const requests = await bodies(RATE_LIMITED_PRODUCER, 'ratelimit');

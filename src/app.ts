@@ -5,6 +5,7 @@
  * released in reverse order of startup.
  */
 import { readFile } from 'node:fs/promises';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { createMemoryLimiter } from './admission/memory.js';
 import { createRateLimit, type RateLimit } from './admission/rate-limit.js';
@@ -26,7 +27,8 @@ import { createMemoryIdempotencyStore } from './idempotency/memory.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
-import { type Metrics, noopMetrics } from './metrics.js';
+import { fanOutMetrics } from './metrics/fan-out.js';
+import type { Metrics } from './metrics.js';
 import type { Backend } from './queue/backend.js';
 import { createNoopBackend } from './queue/noop.js';
 import type { RedisConnection } from './redis.js';
@@ -35,12 +37,15 @@ import { createCachedStore } from './storage/cached-store.js';
 import { createLocalStore } from './storage/local.js';
 import { createMemoryObjects } from './storage/memory.js';
 import type { ObjectIO, Store } from './storage/store.js';
+import type { CallTracing } from './tracing/wiring.js';
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
   memoryObjects?: ObjectIO;
   /** Replaces the configured queue backend (tests record or fail publishes with it). */
   backend?: Backend;
+  /** Replaces the OTLP exporter when tracing is on (tests read spans from memory). */
+  spanExporter?: SpanExporter;
 }
 
 export interface App {
@@ -81,7 +86,7 @@ export async function startApp(
 ): Promise<App> {
   const releasers: Releaser[] = [];
   try {
-    let metrics: Metrics = noopMetrics;
+    const sinks: Metrics[] = [];
     let metricsPort: number | undefined;
     if (config.metricsPort !== undefined) {
       const { startPrometheusExporter } = await import('./metrics/prometheus.js');
@@ -91,8 +96,26 @@ export async function startApp(
         logger,
       });
       releasers.push(() => exporter.close());
-      metrics = exporter.metrics;
+      sinks.push(exporter.metrics);
       metricsPort = exporter.port;
+    }
+    if (config.datadog !== undefined) {
+      const { startDogStatsd } = await import('./metrics/dogstatsd.js');
+      const dogstatsd = startDogStatsd({ ...config.datadog, logger });
+      releasers.push(() => dogstatsd.close());
+      sinks.push(dogstatsd.metrics);
+      logger.info({ host: config.datadog.host, port: config.datadog.port }, 'dogstatsd metrics on');
+    }
+    const metrics: Metrics = fanOutMetrics(sinks);
+
+    // Tracing off: nothing of OpenTelemetry's SDK is loaded, nothing wraps a call.
+    let tracing: CallTracing | undefined;
+    if (config.tracing !== undefined) {
+      const { startCallTracing } = await import('./tracing/wiring.js');
+      tracing = await startCallTracing(config.tracing, config.backend, {
+        exporter: overrides.spanExporter,
+      });
+      releasers.push((tracing as CallTracing).shutdown); // last out: flushes the final spans
     }
 
     const store = await openStore(config, logger, metrics, overrides);
@@ -107,11 +130,16 @@ export async function startApp(
     });
     if (identity !== undefined) releasers.push(async () => identity.close());
 
-    const backend = overrides.backend ?? (await openBackend(config, logger));
-    releasers.push(() => backend.close());
+    const untracedBackend = overrides.backend ?? (await openBackend(config, logger));
+    releasers.push(() => untracedBackend.close());
+    const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
 
-    const scheduler = await openScheduler(config, logger);
-    if (scheduler !== undefined) releasers.push(() => scheduler.close());
+    const untracedScheduler = await openScheduler(config, logger);
+    if (untracedScheduler !== undefined) releasers.push(() => untracedScheduler.close());
+    const scheduler =
+      untracedScheduler === undefined
+        ? undefined
+        : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
     const health = createHealthMonitor({
       backend,
@@ -145,6 +173,7 @@ export async function startApp(
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger),
       metricsInterceptor(metrics),
+      tracing?.interceptor ?? ((next) => next),
       createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };

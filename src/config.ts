@@ -124,9 +124,30 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  /** DogStatsD over UDP (SPEC §12); undefined = off. */
+  datadog: DatadogConfig | undefined;
+  /** OpenTelemetry export (SPEC §11); undefined = off (the API's no-op tracer). */
+  tracing: TracingConfig | undefined;
   auth: AuthConfig;
   admission: AdmissionConfig;
   idempotency: IdempotencyConfig;
+}
+
+export interface DatadogConfig {
+  host: string;
+  port: number;
+  /** `key:value` tags on every metric, in the order the Go service sent them. */
+  globalTags: readonly string[];
+}
+
+export interface TracingConfig {
+  /**
+   * Where spans are POSTed (OTLP/HTTP): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+   * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, as the OTLP spec says.
+   */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME, default `jack`. */
+  serviceName: string;
 }
 
 /** SPEC §8 admission control, and the Redis it shares state through. */
@@ -207,6 +228,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const shutdownGraceMs = p.duration('SHUTDOWN_GRACE_PERIOD') ?? DEFAULTS.shutdownGraceMs;
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
+  const datadog = parseDatadog(p);
+  const tracing = parseTracing(p);
   const auth = parseAuth(p, env, tls, problems);
   const admission = parseAdmission(p, problems);
 
@@ -235,10 +258,55 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    datadog,
+    tracing,
     auth,
     admission,
     idempotency,
   });
+}
+
+/** DogStatsD's default port, as datadog-go uses when the address has none. */
+const DOGSTATSD_DEFAULT_PORT = 8125;
+
+/**
+ * DATADOG_STATSD_ADDR (`host:port`, `[v6]:port` or `host`) and the global
+ * tags the Go service sent: its own `service:jack-service` and
+ * `env:$ENV` (default `development`), then what datadog-go adds from
+ * DD_ENTITY_ID, DD_ENV, DD_SERVICE and DD_VERSION when they are set.
+ */
+function parseDatadog(p: Parser): DatadogConfig | undefined {
+  const address = p.string('DATADOG_STATSD_ADDR');
+  if (address === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/[\]]+))(?::(\d{1,5}))?$/.exec(address);
+  const port = m?.[3] === undefined ? DOGSTATSD_DEFAULT_PORT : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) {
+    p.problem(
+      `DATADOG_STATSD_ADDR=${JSON.stringify(address)} is not host:port (DogStatsD goes over UDP, e.g. localhost:8125)`,
+    );
+    return undefined;
+  }
+  const globalTags = ['service:jack-service', `env:${p.string('ENV') ?? 'development'}`];
+  for (const [name, tag] of [
+    ['DD_ENTITY_ID', 'dd.internal.entity_id'],
+    ['DD_ENV', 'env'],
+    ['DD_SERVICE', 'service'],
+    ['DD_VERSION', 'version'],
+  ] as const) {
+    const value = p.string(name);
+    if (value !== undefined) globalTags.push(`${tag}:${value}`);
+  }
+  return { host: (m[1] ?? m[2]) as string, port, globalTags };
+}
+
+/** OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set and OTEL_SDK_DISABLED is not true. */
+function parseTracing(p: Parser): TracingConfig | undefined {
+  const endpoint = p.url('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const disabled = p.bool('OTEL_SDK_DISABLED') ?? false;
+  if (endpoint === undefined || disabled) return undefined;
+  const tracesUrl =
+    p.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  return { tracesUrl, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
 }
 
 function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
@@ -529,6 +597,19 @@ export function parseSizeBytes(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/**
+ * Boolean spellings, matched in any letter case: Jack's own words plus every
+ * form Go's `strconv.ParseBool` accepts (`t`, `f`, `1`, `0`, …), so an env
+ * file written for the Go service keeps working (SPEC §12).
+ */
+const TRUE_FORMS = ['true', 't', '1', 'yes', 'on'];
+const FALSE_FORMS = ['false', 'f', '0', 'no', 'off'];
+const BOOLEAN_FORMS: ReadonlyMap<string, boolean> = new Map([
+  ...TRUE_FORMS.map((form) => [form, true] as const),
+  ...FALSE_FORMS.map((form) => [form, false] as const),
+]);
+const BOOLEAN_WHAT = `a boolean (${TRUE_FORMS.join('|')} or ${FALSE_FORMS.join('|')}, in any letter case)`;
+
 /** Reads one variable at a time; records a problem naming the variable when it does not parse. */
 class Parser {
   constructor(
@@ -540,6 +621,11 @@ class Parser {
   string(name: string): string | undefined {
     const value = this.env[name];
     return nonEmpty(value) ? value.trim() : undefined;
+  }
+
+  /** Records a problem the typed readers cannot express. */
+  problem(message: string): void {
+    this.problems.push(message);
   }
 
   private parse<T>(name: string, what: string, fn: (s: string) => T | undefined): T | undefined {
@@ -591,12 +677,7 @@ class Parser {
   }
 
   bool(name: string): boolean | undefined {
-    return this.parse(name, 'a boolean (true or false)', (s) => {
-      const v = s.toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
-      return undefined;
-    });
+    return this.parse(name, BOOLEAN_WHAT, (s) => BOOLEAN_FORMS.get(s.toLowerCase()));
   }
 
   url(name: string): string | undefined {

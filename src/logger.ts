@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { activeTraceFields } from './tracing/log-fields.js';
 
 export interface LoggerOptions {
   level: string;
@@ -15,6 +16,8 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
       base: { service: 'jack' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Lines logged while a call is handled carry its trace (tracing on).
+      mixin: activeTraceFields,
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );

@@ -3,6 +3,22 @@ import type { Priority } from './queue/backend.js';
 /** What happened to one job. */
 export type JobOutcome = 'published' | 'scheduled' | 'refused' | 'failed';
 
+/** A routed job as the Go service's DogStatsD metrics tag it (SPEC §12). */
+export interface RoutedJob {
+  producerId: string;
+  jobType: string;
+  priority: Priority;
+}
+
+/** A routed job handed to the backend or, when `scheduled`, to the scheduler. */
+export interface DispatchedJob extends RoutedJob {
+  scheduled: boolean;
+  payloadBytes: number;
+}
+
+/** Why the scheduler did not take a job: too big for it, or it failed to store it. */
+export type ScheduleFailure = 'too_large' | 'create';
+
 /**
  * What an idempotency key did to one job (SPEC §9): claimed (new key),
  * retried (same job id after an unknown outcome), duplicate (answered from
@@ -26,8 +42,25 @@ export interface Metrics {
   callFinished(method: string, code: string, seconds: number): void;
   /** One job's outcome; priority is undefined when the job failed validation. */
   jobFinished(priority: Priority | undefined, outcome: JobOutcome): void;
-  /** Time the backend took to accept one message. */
-  publishFinished(priority: Priority, ok: boolean, seconds: number): void;
+  /**
+   * Time the backend took to accept one message; `inBulk` when it was part of
+   * an EnqueueBulk call (then `seconds` is the whole batch's time).
+   */
+  publishFinished(priority: Priority, ok: boolean, seconds: number, inBulk?: boolean): void;
+  /**
+   * One routed job of an `Enqueue` or `EnqueueBulk` call was handed on, with
+   * its result; `seconds` runs from the start of the job's enqueue.
+   */
+  jobDispatched(
+    call: 'Enqueue' | 'EnqueueBulk',
+    job: DispatchedJob,
+    ok: boolean,
+    seconds: number,
+  ): void;
+  /** LEGACY_PAYLOAD_QUEUE_ROUTING took the job's priority from its payload. */
+  legacyRouted(job: RoutedJob): void;
+  /** The scheduler took one job (ok) or refused it (`failure` says why). */
+  scheduleFinished(ok: boolean, seconds: number, failure?: ScheduleFailure): void;
   /** Jobs in one EnqueueBulk call. */
   bulkSize(jobs: number): void;
   /** One refresh of the config store. */
@@ -57,6 +90,9 @@ export const noopMetrics: Metrics = {
   callFinished() {},
   jobFinished() {},
   publishFinished() {},
+  jobDispatched() {},
+  legacyRouted() {},
+  scheduleFinished() {},
   bulkSize() {},
   storeRefreshed() {},
   healthChanged() {},

@@ -11,7 +11,7 @@ import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
-import type { Metrics } from '../metrics.js';
+import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -77,10 +77,10 @@ export interface EnqueuerDeps {
   rateLimit?: RateLimit;
 }
 
-interface Prepared {
+/** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
+interface Prepared extends DispatchedJob {
   message: OutboundMessage;
   runAt: Date;
-  scheduled: boolean;
 }
 
 const cancelled = () =>
@@ -109,7 +109,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   ): Prepared => {
     checkJob(input, ctx);
 
-    const { priority, maxRetries } = routeJob(
+    const { priority, maxRetries, fromPayload } = routeJob(
       lookups,
       input.producerId,
       input.jobType,
@@ -118,6 +118,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       warnings,
       deps.validationMode,
     );
+    if (fromPayload) {
+      metrics.legacyRouted({ producerId: input.producerId, jobType: input.jobType, priority });
+    }
 
     const nowMs = now();
     const createdAt = new Date(nowMs);
@@ -138,14 +141,30 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const message = encodeMessage(job, config.messageFormat, createdAt);
     const scheduled =
       scheduler !== undefined && runAt.getTime() >= nowMs + config.scheduleThresholdMs;
-    return { message, runAt, scheduled };
+    return {
+      message,
+      runAt,
+      scheduled,
+      producerId: input.producerId,
+      jobType: input.jobType,
+      priority,
+      payloadBytes: input.payload.length,
+    };
   };
 
   /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
   const dispatch = async (prepared: Prepared): Promise<void> => {
     const { message } = prepared;
     if (prepared.scheduled && scheduler !== undefined) {
-      await scheduler.schedule(message, prepared.runAt);
+      const started = performance.now();
+      try {
+        await scheduler.schedule(message, prepared.runAt);
+      } catch (err) {
+        const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
+        metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');
+        throw err;
+      }
+      metrics.scheduleFinished(true, (performance.now() - started) / 1000);
       metrics.jobFinished(message.priority, 'scheduled');
       return;
     }
@@ -174,6 +193,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
 
   const enqueuer: Enqueuer = {
     async enqueue(input, ctx) {
+      const started = performance.now();
       const warnings: string[] = [];
       let prepared: Prepared;
       try {
@@ -189,6 +209,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       try {
         await dispatch(prepared);
       } catch (err) {
+        metrics.jobDispatched('Enqueue', prepared, false, 0);
         const error = asJackError(err);
         metrics.jobFinished(
           prepared.message.priority,
@@ -196,6 +217,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         );
         throw error;
       }
+      metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
       return { jobId: prepared.message.jobId, warnings };
     },
 
@@ -203,6 +225,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
+      const toPublishJobs: DispatchedJob[] = [];
       const publishIndex: number[] = [];
       const scheduling: Promise<void>[] = [];
       const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
@@ -241,18 +264,23 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         }
         if (prepared.scheduled) {
           scheduling.push(
-            dispatch(prepared).catch((err: unknown) => {
-              const error = asJackError(err);
-              metrics.jobFinished(
-                prepared.message.priority,
-                error.code === 'invalid_argument' ? 'refused' : 'failed',
-              );
-              outcome.jobId = '';
-              outcome.error = error;
-            }),
+            dispatch(prepared).then(
+              () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
+              (err: unknown) => {
+                metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
+                const error = asJackError(err);
+                metrics.jobFinished(
+                  prepared.message.priority,
+                  error.code === 'invalid_argument' ? 'refused' : 'failed',
+                );
+                outcome.jobId = '';
+                outcome.error = error;
+              },
+            ),
           );
         } else {
           toPublish.push(prepared.message);
+          toPublishJobs.push(prepared);
           publishIndex.push(i);
         }
       }
@@ -266,7 +294,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const result = published[k] as PromiseSettledResult<string>;
         const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
         const priority = (toPublish[k] as OutboundMessage).priority;
-        metrics.publishFinished(priority, result.status === 'fulfilled', seconds);
+        metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
+        metrics.jobDispatched(
+          'EnqueueBulk',
+          toPublishJobs[k] as DispatchedJob,
+          result.status === 'fulfilled',
+          seconds,
+        );
         if (result.status === 'fulfilled') {
           metrics.jobFinished(priority, 'published');
         } else {

@@ -304,6 +304,11 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     publishFinished(priority, ok, seconds) {
       publishSeconds.child(priority, ok ? 'ok' : 'failed').observe(seconds);
     },
+    // Already counted by jobFinished and publishFinished; the per-producer
+    // and per-job-type detail stays out of Prometheus to bound cardinality.
+    jobDispatched() {},
+    legacyRouted() {},
+    scheduleFinished() {},
     bulkSize(count) {
       bulkSizes.child().observe(count);
     },
