@@ -121,6 +121,8 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     jobsAdmitted() {},
     jobsRejected() {},
     rateLimiterFallback() {},
+    // The Go service had no idempotency keys: Prometheus alone reports them.
+    idempotencyAnswered() {},
   };
 
   let closing: Promise<void> | undefined;

@@ -35,6 +35,7 @@ describe('fanOutMetrics', () => {
     both.jobsAdmitted('p', 6);
     both.jobsRejected('p', 'rate_limited', 7);
     both.rateLimiterFallback(true);
+    both.idempotencyAnswered('duplicate');
     const methods = Object.keys(noopMetrics);
     expect(events).toHaveLength(methods.length * 2);
     for (const [i, method] of methods.entries()) {

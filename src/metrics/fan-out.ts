@@ -47,5 +47,8 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     rateLimiterFallback(active) {
       for (const m of all) m.rateLimiterFallback(active);
     },
+    idempotencyAnswered(outcome) {
+      for (const m of all) m.idempotencyAnswered(outcome);
+    },
   };
 }
