@@ -8,7 +8,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
-import { createServer } from 'node:net';
+import net, { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -406,6 +406,59 @@ export async function startPubSubEmulator(cpu) {
       const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * redis-server on a free port (no persistence), pinned like the Pub/Sub
+ * emulator: it is part of the environment, not the server under test.
+ * Resolves once it answers PING; undefined when redis-server is missing.
+ */
+export async function startRedisForBench(cpu) {
+  if (!hasCommand('redis-server')) return undefined;
+  const port = await freePort();
+  const argv = pinned(cpu, [
+    'redis-server',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  const ping = () =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.setTimeout(500, () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (chunk) => {
+        socket.destroy();
+        resolve(chunk.toString().startsWith('+PONG'));
+      });
+    });
+  while (!(await ping())) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('redis-server did not answer PING within 10 s');
+    }
+    await sleep(50);
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  BOOLEAN_FALSE,
-  BOOLEAN_TRUE,
-  ConfigError,
-  DEFAULTS,
-  loadConfig,
-  parseDurationMs,
-  parseSizeBytes,
-} from './config.js';
+import { ConfigError, DEFAULTS, loadConfig, parseDurationMs, parseSizeBytes } from './config.js';
 
 /** The ConfigError that `loadConfig(env)` throws; fails the test when it does not throw. */
 function configError(env: Record<string, string>): ConfigError {
@@ -63,6 +55,14 @@ describe('loadConfig', () => {
         oidc: undefined,
         clientCaFile: undefined,
       },
+      admission: {
+        validationMode: 'warn',
+        rateLimitMode: 'off',
+        defaultRateLimitRps: 1000,
+        redisUrl: undefined,
+        redisCaFile: undefined,
+      },
+      idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
     });
   });
 
@@ -120,6 +120,12 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_PERIOD: '0',
       LOG_LEVEL: 'debug',
       METRICS_PORT: '9464',
+      VALIDATION_MODE: 'enforce',
+      RATE_LIMIT_MODE: 'enforce',
+      DEFAULT_RATE_LIMIT_RPS: '250',
+      REDIS_URL: 'redis://cache:6379',
+      IDEMPOTENCY_TTL: '1h30m',
+      IDEMPOTENCY_MAX_KEYS: '500',
     });
     expect(config).toEqual({
       grpcHost: '127.0.0.1',
@@ -173,6 +179,14 @@ describe('loadConfig', () => {
         oidc: undefined,
         clientCaFile: undefined,
       },
+      admission: {
+        validationMode: 'enforce',
+        rateLimitMode: 'enforce',
+        defaultRateLimitRps: 250,
+        redisUrl: 'redis://cache:6379',
+        redisCaFile: undefined,
+      },
+      idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
     });
   });
 
@@ -236,21 +250,6 @@ describe('loadConfig', () => {
     expect(loadConfig(env).store).toEqual(store);
   });
 
-  it('accepts every boolean form its refusal lists, and only those', () => {
-    const message = configError({ LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' }).message;
-    for (const [forms, expected] of [
-      [BOOLEAN_TRUE, true],
-      [BOOLEAN_FALSE, false],
-    ] as const) {
-      for (const form of forms) {
-        expect(message).toContain(form);
-        expect(loadConfig({ LEGACY_PAYLOAD_QUEUE_ROUTING: form }).legacyPayloadQueueRouting).toBe(
-          expected,
-        );
-      }
-    }
-  });
-
   it.each([
     ['true', true],
     ['TRUE', true],
@@ -260,6 +259,9 @@ describe('loadConfig', () => {
     ['0', false],
     ['off', false],
     ['No', false],
+    // Every form of Go's strconv.ParseBool (SPEC §12).
+    ...['1', 't', 'T', 'TRUE', 'true', 'True'].map((v) => [v, true] as [string, boolean]),
+    ...['0', 'f', 'F', 'FALSE', 'false', 'False'].map((v) => [v, false] as [string, boolean]),
   ])('reads the boolean %j as %j', (value, expected) => {
     expect(loadConfig({ LEGACY_PAYLOAD_QUEUE_ROUTING: value }).legacyPayloadQueueRouting).toBe(
       expected,
@@ -316,7 +318,7 @@ describe('loadConfig', () => {
       {
         env: { LEGACY_PAYLOAD_QUEUE_ROUTING: 'maybe' },
         problem:
-          'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true, 1, yes, on or false, 0, no, off, in any case)',
+          'LEGACY_PAYLOAD_QUEUE_ROUTING="maybe" is not a boolean (true|t|1|yes|on or false|f|0|no|off, in any letter case)',
       },
       {
         env: { LOG_LEVEL: 'verbose' },
@@ -410,6 +412,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ MAX_PAYLOAD_BYTES: '10MB' }).maxPayloadBytes).toBe(10_000_000);
   });
 
+  it('refuses an idempotency TTL or key bound that is not positive, naming the variable', () => {
+    expect(configError({ IDEMPOTENCY_TTL: '0' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_TTL="0" is not a positive duration (e.g. 500ms, 10s, 1m)',
+    );
+    expect(configError({ IDEMPOTENCY_MAX_KEYS: '-1' }).message).toBe(
+      'invalid configuration: IDEMPOTENCY_MAX_KEYS="-1" is not a positive integer',
+    );
+  });
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://, without quoting it', () => {
+    expect(configError({ REDIS_URL: 'http://user:secret@host' }).message).toBe(
+      'invalid configuration: REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380' }).admission.redisUrl).toBe('rediss://h:6380');
+  });
+
   it('collects every problem into one line', () => {
     const err = configError({
       GRPC_PORT: 'abc',
@@ -478,4 +496,118 @@ describe('parseSizeBytes', () => {
       expect(parseSizeBytes(text)).toBeUndefined();
     },
   );
+});
+
+describe('DogStatsD and tracing settings', () => {
+  it('is off without DATADOG_STATSD_ADDR and OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    const config = loadConfig({ ENV: 'prod', DD_SERVICE: 'x', OTEL_SERVICE_NAME: 'y' });
+    expect(config.datadog).toBeUndefined();
+    expect(config.tracing).toBeUndefined();
+  });
+
+  it.each([
+    ['localhost:8125', 'localhost', 8125],
+    ['10.0.0.7:9125', '10.0.0.7', 9125],
+    ['[::1]:8125', '::1', 8125],
+    ['datadog-agent', 'datadog-agent', 8125],
+  ])('reads DATADOG_STATSD_ADDR=%s as host %s, port %i', (address, host, port) => {
+    expect(loadConfig({ DATADOG_STATSD_ADDR: address }).datadog).toMatchObject({ host, port });
+  });
+
+  it.each(['unix:///var/run/datadog/dsd.socket', 'host:0', 'host:70000', 'a b:1', ':8125'])(
+    'refuses DATADOG_STATSD_ADDR=%s naming the variable',
+    (address) => {
+      expect(() => loadConfig({ DATADOG_STATSD_ADDR: address })).toThrow(
+        `DATADOG_STATSD_ADDR=${JSON.stringify(address)} is not host:port (DogStatsD goes over UDP, e.g. localhost:8125)`,
+      );
+    },
+  );
+
+  it('sends the global tags the Go service sent: its own, then those datadog-go adds from DD_*', () => {
+    expect(loadConfig({ DATADOG_STATSD_ADDR: 'localhost:8125' }).datadog?.globalTags).toEqual([
+      'service:jack-service',
+      'env:development',
+    ]);
+    const config = loadConfig({
+      DATADOG_STATSD_ADDR: 'localhost:8125',
+      ENV: 'production',
+      DD_ENTITY_ID: 'pod-1',
+      DD_ENV: 'prod',
+      DD_SERVICE: 'jack',
+      DD_VERSION: 'abc123',
+    });
+    expect(config.datadog?.globalTags).toEqual([
+      'service:jack-service',
+      'env:production',
+      'dd.internal.entity_id:pod-1',
+      'env:prod',
+      'service:jack',
+      'version:abc123',
+    ]);
+  });
+
+  it('turns OTLP export on with OTEL_EXPORTER_OTLP_ENDPOINT, off again with OTEL_SDK_DISABLED', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'jack',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp',
+      }).tracing?.tracesUrl,
+    ).toBe('https://traces.example.com/otlp');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'jack-eu' })
+        .tracing?.serviceName,
+    ).toBe('jack-eu');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })
+        .tracing,
+    ).toBeUndefined();
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      'OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318" is not an http(s) URL',
+    );
+  });
+});
+
+describe('admission control config (SPEC §8)', () => {
+  it('reads the modes, the default rate (zero and negative = unlimited) and REDIS_URL', () => {
+    expect(
+      loadConfig({
+        VALIDATION_MODE: 'enforce',
+        RATE_LIMIT_MODE: 'enforce',
+        DEFAULT_RATE_LIMIT_RPS: '-1',
+        REDIS_URL: 'rediss://:p%40ss@10.0.0.3:6378/2',
+        REDIS_CA_FILE: '/etc/memorystore-ca.pem',
+      }).admission,
+    ).toEqual({
+      validationMode: 'enforce',
+      rateLimitMode: 'enforce',
+      defaultRateLimitRps: -1,
+      redisUrl: 'rediss://:p%40ss@10.0.0.3:6378/2',
+      redisCaFile: '/etc/memorystore-ca.pem',
+    });
+    expect(loadConfig({ REDIS_URL: 'redis://cache' }).admission.redisUrl).toBe('redis://cache');
+  });
+
+  it('rejects bad values, naming the variable and never echoing REDIS_URL', () => {
+    expect(
+      configError({
+        VALIDATION_MODE: 'strict',
+        RATE_LIMIT_MODE: 'on',
+        DEFAULT_RATE_LIMIT_RPS: '10.5',
+        REDIS_URL: 'http://:hunter2@cache:6379',
+      }).problems,
+    ).toEqual([
+      'VALIDATION_MODE="strict" is not one of warn|enforce',
+      'RATE_LIMIT_MODE="on" is not one of off|enforce',
+      'DEFAULT_RATE_LIMIT_RPS="10.5" is not a whole number',
+      'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    ]);
+    expect(configError({ REDIS_URL: 'redis://:hunter2@' }).message).not.toContain('hunter2');
+    expect(configError({ REDIS_URL: 'redis://cache', REDIS_CA_FILE: 'ca.pem' }).problems).toEqual([
+      'REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL',
+    ]);
+  });
 });

@@ -66,6 +66,12 @@ export const DEFAULTS = {
   tlsReloadIntervalMs: 60_000,
   /** Health Watch streams open at once on one connection. */
   maxHealthWatchesPerConnection: 16,
+  /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
+  defaultRateLimitRps: 1000,
+  /** How long an idempotency key remembers its job, ms (24 h). */
+  idempotencyTtlMs: 24 * 3_600_000,
+  /** Most idempotency keys one replica keeps in memory (without Redis). */
+  idempotencyMaxKeys: 100_000,
 } as const;
 
 export interface Http2Limits {
@@ -159,7 +165,52 @@ export interface Config {
   logLevel: string;
   /** Prometheus port; undefined = metrics off. */
   metricsPort: number | undefined;
+  /** DogStatsD over UDP (SPEC §12); undefined = off. */
+  datadog: DatadogConfig | undefined;
+  /** OpenTelemetry export (SPEC §11); undefined = off (the API's no-op tracer). */
+  tracing: TracingConfig | undefined;
   auth: AuthConfig;
+  admission: AdmissionConfig;
+  idempotency: IdempotencyConfig;
+}
+
+export interface DatadogConfig {
+  host: string;
+  port: number;
+  /** `key:value` tags on every metric, in the order the Go service sent them. */
+  globalTags: readonly string[];
+}
+
+export interface TracingConfig {
+  /**
+   * Where spans are POSTed (OTLP/HTTP): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+   * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, as the OTLP spec says.
+   */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME, default `jack`. */
+  serviceName: string;
+}
+
+/** SPEC §8 admission control, and the Redis it shares state through. */
+export interface AdmissionConfig {
+  /** warn: unregistered producers/job types pass with a warning; enforce: NOT_FOUND. */
+  validationMode: 'warn' | 'enforce';
+  /** enforce: per-producer token buckets (rate_limit_rps). */
+  rateLimitMode: 'off' | 'enforce';
+  /** Rate of unregistered producers, jobs/s; ≤ 0 = unlimited. */
+  defaultRateLimitRps: number;
+  /** REDIS_URL (may hold a password: never log it); undefined = per-replica state. */
+  redisUrl: string | undefined;
+  /** REDIS_CA_FILE: PEM CA to trust for rediss:// instead of the system store. */
+  redisCaFile: string | undefined;
+}
+
+/** SPEC §9: idempotency keys, in Redis when REDIS_URL is set, else in process. */
+export interface IdempotencyConfig {
+  /** IDEMPOTENCY_TTL: how long a key remembers its job. */
+  ttlMs: number;
+  /** IDEMPOTENCY_MAX_KEYS: bound of the in-process store. */
+  maxKeys: number;
 }
 
 export class ConfigError extends Error {
@@ -226,7 +277,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const shutdownGraceMs = p.duration('SHUTDOWN_GRACE_PERIOD') ?? DEFAULTS.shutdownGraceMs;
   const logLevel = p.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const metricsPort = p.port('METRICS_PORT');
+  const datadog = parseDatadog(p);
+  const tracing = parseTracing(p);
   const auth = parseAuth(p, env, tls, problems);
+  const admission = parseAdmission(p, problems);
+
+  // Idempotency keys (SPEC §9).
+  const idempotency: IdempotencyConfig = {
+    ttlMs: p.positiveDuration('IDEMPOTENCY_TTL') ?? DEFAULTS.idempotencyTtlMs,
+    maxKeys: p.positiveInt('IDEMPOTENCY_MAX_KEYS') ?? DEFAULTS.idempotencyMaxKeys,
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -249,7 +309,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs,
     logLevel,
     metricsPort,
+    datadog,
+    tracing,
     auth,
+    admission,
+    idempotency,
   });
 }
 
@@ -265,6 +329,67 @@ function parseHttp2Limits(p: Parser): Http2Limits {
     keepaliveTimeoutMs: p.positiveDuration('GRPC_KEEPALIVE_TIMEOUT') ?? d.keepaliveTimeoutMs,
     maxSessionMemoryMiB: p.positiveInt('GRPC_MAX_SESSION_MEMORY_MIB') ?? d.maxSessionMemoryMiB,
   };
+}
+
+/** DogStatsD's default port, as datadog-go uses when the address has none. */
+const DOGSTATSD_DEFAULT_PORT = 8125;
+
+/**
+ * DATADOG_STATSD_ADDR (`host:port`, `[v6]:port` or `host`) and the global
+ * tags the Go service sent: its own `service:jack-service` and
+ * `env:$ENV` (default `development`), then what datadog-go adds from
+ * DD_ENTITY_ID, DD_ENV, DD_SERVICE and DD_VERSION when they are set.
+ */
+function parseDatadog(p: Parser): DatadogConfig | undefined {
+  const address = p.string('DATADOG_STATSD_ADDR');
+  if (address === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/[\]]+))(?::(\d{1,5}))?$/.exec(address);
+  const port = m?.[3] === undefined ? DOGSTATSD_DEFAULT_PORT : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) {
+    p.problem(
+      `DATADOG_STATSD_ADDR=${JSON.stringify(address)} is not host:port (DogStatsD goes over UDP, e.g. localhost:8125)`,
+    );
+    return undefined;
+  }
+  const globalTags = ['service:jack-service', `env:${p.string('ENV') ?? 'development'}`];
+  for (const [name, tag] of [
+    ['DD_ENTITY_ID', 'dd.internal.entity_id'],
+    ['DD_ENV', 'env'],
+    ['DD_SERVICE', 'service'],
+    ['DD_VERSION', 'version'],
+  ] as const) {
+    const value = p.string(name);
+    if (value !== undefined) globalTags.push(`${tag}:${value}`);
+  }
+  return { host: (m[1] ?? m[2]) as string, port, globalTags };
+}
+
+/** OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set and OTEL_SDK_DISABLED is not true. */
+function parseTracing(p: Parser): TracingConfig | undefined {
+  const endpoint = p.url('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const disabled = p.bool('OTEL_SDK_DISABLED') ?? false;
+  if (endpoint === undefined || disabled) return undefined;
+  const tracesUrl =
+    p.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  return { tracesUrl, serviceName: p.string('OTEL_SERVICE_NAME') ?? 'jack' };
+}
+
+function parseAdmission(p: Parser, problems: string[]): AdmissionConfig {
+  const validationMode = p.oneOf('VALIDATION_MODE', ['warn', 'enforce'] as const) ?? 'warn';
+  const rateLimitMode = p.oneOf('RATE_LIMIT_MODE', ['off', 'enforce'] as const) ?? 'off';
+  const defaultRateLimitRps = p.integer('DEFAULT_RATE_LIMIT_RPS') ?? DEFAULTS.defaultRateLimitRps;
+  const redisUrl = p.string('REDIS_URL');
+  // The value is never echoed: it may carry the Redis password.
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    problems.push(
+      'REDIS_URL is not a redis:// or rediss:// URL (redis[s]://[user:password@]host[:port][/db])',
+    );
+  }
+  const redisCaFile = p.string('REDIS_CA_FILE');
+  if (redisCaFile !== undefined && !redisUrl?.startsWith('rediss://')) {
+    problems.push('REDIS_CA_FILE is set but REDIS_URL is not a rediss:// (TLS) URL');
+  }
+  return { validationMode, rateLimitMode, defaultRateLimitRps, redisUrl, redisCaFile };
 }
 
 function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
@@ -477,6 +602,20 @@ function parseAuth(
   };
 }
 
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+      url.hostname !== '' &&
+      /^\/?\d*$/.test(url.pathname) &&
+      url.search === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -523,11 +662,18 @@ export function parseSizeBytes(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-/** Spellings of a boolean setting, matched in any case. */
-export const BOOLEAN_TRUE: readonly string[] = ['true', '1', 'yes', 'on'];
-export const BOOLEAN_FALSE: readonly string[] = ['false', '0', 'no', 'off'];
-/** The refusal names every accepted form, derived from the lists so it cannot fall behind. */
-const BOOLEAN_DESCRIPTION = `a boolean (${BOOLEAN_TRUE.join(', ')} or ${BOOLEAN_FALSE.join(', ')}, in any case)`;
+/**
+ * Boolean spellings, matched in any letter case: Jack's own words plus every
+ * form Go's `strconv.ParseBool` accepts (`t`, `f`, `1`, `0`, …), so an env
+ * file written for the Go service keeps working (SPEC §12).
+ */
+const TRUE_FORMS = ['true', 't', '1', 'yes', 'on'];
+const FALSE_FORMS = ['false', 'f', '0', 'no', 'off'];
+const BOOLEAN_FORMS: ReadonlyMap<string, boolean> = new Map([
+  ...TRUE_FORMS.map((form) => [form, true] as const),
+  ...FALSE_FORMS.map((form) => [form, false] as const),
+]);
+const BOOLEAN_WHAT = `a boolean (${TRUE_FORMS.join('|')} or ${FALSE_FORMS.join('|')}, in any letter case)`;
 
 /** Reads one variable at a time; records a problem naming the variable when it does not parse. */
 class Parser {
@@ -540,6 +686,11 @@ class Parser {
   string(name: string): string | undefined {
     const value = this.env[name];
     return nonEmpty(value) ? value.trim() : undefined;
+  }
+
+  /** Records a problem the typed readers cannot express. */
+  problem(message: string): void {
+    this.problems.push(message);
   }
 
   private parse<T>(name: string, what: string, fn: (s: string) => T | undefined): T | undefined {
@@ -564,6 +715,14 @@ class Parser {
     });
   }
 
+  /** Any whole number, negative and zero included. */
+  integer(name: string): number | undefined {
+    return this.parse(name, 'a whole number', (s) => {
+      const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
+    });
+  }
+
   size(name: string): number | undefined {
     return this.parse(name, 'a size in bytes (e.g. 1048576, 512KiB, 16MiB)', (s) => {
       const n = parseSizeBytes(s);
@@ -583,12 +742,7 @@ class Parser {
   }
 
   bool(name: string): boolean | undefined {
-    return this.parse(name, BOOLEAN_DESCRIPTION, (s) => {
-      const v = s.toLowerCase();
-      if (BOOLEAN_TRUE.includes(v)) return true;
-      if (BOOLEAN_FALSE.includes(v)) return false;
-      return undefined;
-    });
+    return this.parse(name, BOOLEAN_WHAT, (s) => BOOLEAN_FORMS.get(s.toLowerCase()));
   }
 
   url(name: string): string | undefined {

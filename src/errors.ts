@@ -25,23 +25,34 @@ export type BulkReason =
   | 'payload_too_large'
   | 'unavailable'
   | 'internal_error'
-  | 'permission_denied';
+  | 'permission_denied'
+  | 'unregistered'
+  | 'rate_limited'
+  | 'idempotency_conflict'
+  | 'in_progress';
 
 export interface JackErrorOptions {
   cause?: unknown;
   /** Overrides the bulk reason derived from the code (e.g. payload_too_large). */
   reason?: BulkReason;
+  /**
+   * When the client may retry (ms from now); sent as a google.rpc.RetryInfo
+   * in the status details (SPEC §8 rate limits).
+   */
+  retryDelayMs?: number;
 }
 
 export class JackError extends Error {
   override readonly name = 'JackError';
   readonly code: ErrorCode;
   readonly reason: BulkReason;
+  readonly retryDelayMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: JackErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.reason = options.reason ?? reasonForCode(code);
+    this.retryDelayMs = options.retryDelayMs;
   }
 }
 

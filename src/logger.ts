@@ -1,5 +1,6 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { redactSecrets } from './redact.js';
+import { activeTraceFields } from './tracing/log-fields.js';
 
 export interface LoggerOptions {
   level: string;
@@ -18,6 +19,8 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       hooks: { streamWrite: redactSecrets },
+      // Lines logged while a call is handled carry its trace (tracing on).
+      mixin: activeTraceFields,
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );

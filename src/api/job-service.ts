@@ -24,12 +24,12 @@ export function createJobService(
   const { enqueuer, scheduler, maxBulkJobs, metrics } = deps;
   return {
     async enqueue(request, ctx) {
-      const { jobId, warnings } = await enqueuer.enqueue(asInput(request), ctx);
+      const { jobId, warnings, duplicate } = await enqueuer.enqueue(asInput(request), ctx);
       return {
         jobId,
         errorMessages: warnings,
         correlationId: request.correlationId,
-        duplicate: false,
+        duplicate: duplicate === true,
       };
     },
 
@@ -53,7 +53,7 @@ export function createJobService(
           errorMessages: outcome.warnings,
           correlationId: jobs[index]?.correlationId ?? '',
           reason: outcome.error?.reason ?? '',
-          duplicate: false,
+          duplicate: outcome.duplicate === true,
         })),
       };
     },

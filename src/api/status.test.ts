@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, JackError } from '../errors.js';
-import { statusName, toStatus } from './status.js';
+import { Status } from '../gen/google/rpc/status.js';
+import { decodeRetryDelayMs, STATUS_DETAILS_KEY, statusName, toStatus } from './status.js';
 
 describe('toStatus', () => {
   it.each<[ErrorCode, status]>([
@@ -50,5 +51,31 @@ describe('statusName', () => {
     [99 as status, '99'],
   ])('%i → %s', (code, name) => {
     expect(statusName(code)).toBe(name);
+  });
+});
+
+describe('toStatus with a retry delay', () => {
+  it('sends a google.rpc.Status with a RetryInfo in grpc-status-details-bin', () => {
+    const err = new JackError(
+      'resource_exhausted',
+      'rate limit exceeded for producer p (20 jobs/s)',
+      {
+        retryDelayMs: 1250.2,
+      },
+    );
+    const result = toStatus(err);
+    expect(result.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(result.details).toBe('rate limit exceeded for producer p (20 jobs/s)');
+    const [bin] = result.metadata?.get(STATUS_DETAILS_KEY) ?? [];
+    expect(Buffer.isBuffer(bin)).toBe(true);
+    const decoded = Status.decode(bin as Buffer);
+    expect(decoded.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(decoded.message).toBe(result.details);
+    expect(decoded.details[0]?.typeUrl).toBe('type.googleapis.com/google.rpc.RetryInfo');
+    expect(decodeRetryDelayMs(bin as Buffer)).toBe(1251);
+  });
+
+  it('sends no trailer metadata for an error without a delay', () => {
+    expect(toStatus(new JackError('resource_exhausted', 'full')).metadata).toBeUndefined();
   });
 });

@@ -1,13 +1,22 @@
 /** The only place where errors become gRPC statuses. */
-import { type Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { type ErrorCode, JackError } from '../errors.js';
+import { RetryInfo } from '../gen/google/rpc/error_details.js';
+import { Status } from '../gen/google/rpc/status.js';
 
 export interface StatusObject {
   code: status;
   details: string;
-  /** Trailers to send with the status (e.g. `grpc-status-details-bin`). */
+  /**
+   * Trailers to send with the status: `grpc-status-details-bin` (an encoded
+   * google.rpc.Status) when the error carries details, e.g. a RetryInfo.
+   */
   metadata?: Metadata;
 }
+
+/** The standard trailer of rich error details (gRPC error model). */
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
 const CODES: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
@@ -30,7 +39,15 @@ const CODES: Record<ErrorCode, status> = {
  * real error, which never reaches the wire).
  */
 export function toStatus(err: unknown): StatusObject {
-  if (err instanceof JackError) return { code: CODES[err.code], details: err.message };
+  if (err instanceof JackError) {
+    const code = CODES[err.code];
+    if (err.retryDelayMs === undefined) return { code, details: err.message };
+    return {
+      code,
+      details: err.message,
+      metadata: retryMetadata(code, err.message, err.retryDelayMs),
+    };
+  }
   if (err instanceof Error && err.name === 'AbortError') {
     return { code: status.CANCELLED, details: 'the call was cancelled' };
   }
@@ -40,4 +57,34 @@ export function toStatus(err: unknown): StatusObject {
 /** `status.OK` → `OK`, for logs and metric labels. */
 export function statusName(code: status): string {
   return status[code] ?? String(code);
+}
+
+/**
+ * A google.rpc.Status with one RetryInfo, in the `grpc-status-details-bin`
+ * trailer; its code and message repeat the status (the gRPC error model
+ * requires them to match).
+ */
+function retryMetadata(code: status, message: string, retryDelayMs: number): Metadata {
+  const ms = Math.max(0, Math.ceil(retryDelayMs));
+  const retryInfo = RetryInfo.encode({
+    retryDelay: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
+  }).finish();
+  const encoded = Status.encode({
+    code,
+    message,
+    details: [{ typeUrl: RETRY_INFO_TYPE_URL, value: Buffer.from(retryInfo) }],
+  }).finish();
+  const metadata = new Metadata();
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(encoded));
+  return metadata;
+}
+
+/** The RetryInfo delay in a `grpc-status-details-bin` value, ms; undefined when absent. */
+export function decodeRetryDelayMs(detailsBin: Buffer): number | undefined {
+  const decoded = Status.decode(detailsBin);
+  const any = decoded.details.find((d) => d.typeUrl === RETRY_INFO_TYPE_URL);
+  if (any === undefined) return undefined;
+  const delay = RetryInfo.decode(any.value).retryDelay;
+  if (delay === undefined) return undefined;
+  return delay.seconds * 1000 + delay.nanos / 1_000_000;
 }

@@ -10,39 +10,7 @@ import type { OutboundMessage } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { createMemoryStore } from '../storage/memory.js';
 import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
-import { legacyPayloadPriority, priorityOfQueue, UNREGISTERED_MAX_RETRIES } from './routing.js';
-
-describe('legacyPayloadPriority', () => {
-  it.each([
-    ['{"queue":"immediate"}', 'immediate'],
-    ['{"queue":"high"}', 'high'],
-    ['{"queue":"medium"}', 'medium'],
-    ['{"queue":"low"}', 'low'],
-    ['{"id":7,"args":[1],"queue":"low","x":{"queue":"high"}}', 'low'],
-    [' \n{ "queue" : "high" }\n', 'high'],
-    ['{"queue":"hi\\u0067h"}', 'high'],
-    ['{"q\\u0075eue":"low"}', 'low'],
-    ['{"\\u0071ueue":"immediate"}', 'immediate'],
-    ['{"note":"caf\\u00e9"}', undefined],
-    ['{"queue":"HIGH"}', undefined],
-    ['{"queue":"High"}', undefined],
-    ['{"queue":" high"}', undefined],
-    ['{"queue":"urgent"}', undefined],
-    ['{"queue":""}', undefined],
-    ['{"queue":1}', undefined],
-    ['{"queue":null}', undefined],
-    ['{"queue":["high"]}', undefined],
-    ['{"args":{"queue":"high"}}', undefined],
-    ['{"Queue":"high"}', undefined],
-    ['[{"queue":"high"}]', undefined],
-    ['"queue"', undefined],
-    ['{"queue":"high"', undefined],
-    ['queue=high', undefined],
-    ['', undefined],
-  ])('%j → %s', (payload, priority) => {
-    expect(legacyPayloadPriority(Buffer.from(payload))).toBe(priority);
-  });
-});
+import { priorityOfQueue, UNREGISTERED_MAX_RETRIES } from './routing.js';
 
 describe('priorityOfQueue', () => {
   it.each([

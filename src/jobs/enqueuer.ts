@@ -5,17 +5,20 @@
  * share every step, so a job is treated the same either way.
  */
 
+import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
 import type { Config } from '../config.js';
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
+import type { Idempotency } from '../idempotency/idempotency.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
-import type { Metrics } from '../metrics.js';
+import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { withIdempotency } from './idempotent.js';
 import { type RoutingLookups, rememberingLookups, routeJob } from './routing.js';
-import { maxAttributeBytes, required, timestampInRange } from './validate.js';
+import { validateJobFields } from './validate.js';
 
 export interface EnqueueInput {
   producerId: string;
@@ -24,6 +27,10 @@ export interface EnqueueInput {
   runAt: Date | undefined;
   traceId: string;
   correlationId: string;
+  /** SPEC §9; '' or absent = none. */
+  idempotencyKey?: string;
+  /** Set by the idempotency step only: the job id its key owns. */
+  jobId?: string;
 }
 
 /** Outcome of one job; `error` is set when it was not accepted. */
@@ -31,6 +38,8 @@ export interface EnqueueOutcome {
   jobId: string;
   warnings: string[];
   error: JackError | undefined;
+  /** True when an idempotency key answered with an earlier job (SPEC §9). */
+  duplicate?: boolean;
 }
 
 export interface Enqueuer {
@@ -38,7 +47,10 @@ export interface Enqueuer {
    * Enqueues one job; throws its JackError when it was not accepted. A job
    * whose call is cancelled before it reaches the backend is not published.
    */
-  enqueue(input: EnqueueInput, ctx: CallContext): Promise<{ jobId: string; warnings: string[] }>;
+  enqueue(
+    input: EnqueueInput,
+    ctx: CallContext,
+  ): Promise<{ jobId: string; warnings: string[]; duplicate?: boolean }>;
   /** Enqueues many jobs concurrently; one outcome per input, in order. */
   enqueueMany(inputs: readonly EnqueueInput[], ctx: CallContext): Promise<EnqueueOutcome[]>;
 }
@@ -53,16 +65,22 @@ export interface EnqueuerDeps {
   scheduler: Scheduler | undefined;
   ids: JobIdGenerator;
   metrics: Metrics;
+  /** Idempotency keys (SPEC §9); without it a key is ignored. */
+  idempotency?: Idempotency;
   /** Current time; tests may fix it. */
   now?: () => number;
   /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
   authorize?: (producerId: string, ctx: CallContext) => void;
+  /** SPEC §8 VALIDATION_MODE; default warn. */
+  validationMode?: 'warn' | 'enforce';
+  /** SPEC §8 rate limits (and admission metrics), asked once per call; undefined = none. */
+  rateLimit?: RateLimit;
 }
 
-interface Prepared {
+/** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
+interface Prepared extends DispatchedJob {
   message: OutboundMessage;
   runAt: Date;
-  scheduled: boolean;
 }
 
 const cancelled = () =>
@@ -76,6 +94,12 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const { config, store, backend, scheduler, ids, metrics } = deps;
   const now = deps.now ?? Date.now;
 
+  /** Authorization, then the field checks (SPEC §2.1); the first failure is thrown. */
+  const checkJob = (input: EnqueueInput, ctx: CallContext): void => {
+    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
+    validateJobFields(input, config.maxPayloadBytes);
+  };
+
   /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
   const prepare = (
     input: EnqueueInput,
@@ -83,36 +107,26 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     warnings: string[],
     lookups: RoutingLookups = store,
   ): Prepared => {
-    deps.authorize?.(input.producerId, ctx); // before any check: a job it may not send reveals nothing
-    required('producer_id', input.producerId);
-    required('job_type', input.jobType);
-    if (input.payload.length > config.maxPayloadBytes) {
-      throw new JackError(
-        'invalid_argument',
-        `payload is ${input.payload.length} bytes, larger than the limit of ${config.maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES)`,
-        { reason: 'payload_too_large' },
-      );
-    }
-    maxAttributeBytes('producer_id', input.producerId);
-    maxAttributeBytes('job_type', input.jobType);
-    maxAttributeBytes('trace_id', input.traceId);
-    maxAttributeBytes('correlation_id', input.correlationId);
-    if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
+    checkJob(input, ctx);
 
-    const { priority, maxRetries } = routeJob(
+    const { priority, maxRetries, fromPayload } = routeJob(
       lookups,
       input.producerId,
       input.jobType,
       input.payload,
       config.legacyPayloadQueueRouting,
       warnings,
+      deps.validationMode,
     );
+    if (fromPayload) {
+      metrics.legacyRouted({ producerId: input.producerId, jobType: input.jobType, priority });
+    }
 
     const nowMs = now();
     const createdAt = new Date(nowMs);
     const runAt = input.runAt ?? createdAt;
     const job: Job = {
-      id: ids.next(input.producerId, input.jobType, nowMs),
+      id: input.jobId ?? ids.next(input.producerId, input.jobType, nowMs),
       producerId: input.producerId,
       jobType: input.jobType,
       priority,
@@ -127,14 +141,30 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const message = encodeMessage(job, config.messageFormat, createdAt);
     const scheduled =
       scheduler !== undefined && runAt.getTime() >= nowMs + config.scheduleThresholdMs;
-    return { message, runAt, scheduled };
+    return {
+      message,
+      runAt,
+      scheduled,
+      producerId: input.producerId,
+      jobType: input.jobType,
+      priority,
+      payloadBytes: input.payload.length,
+    };
   };
 
   /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
   const dispatch = async (prepared: Prepared): Promise<void> => {
     const { message } = prepared;
     if (prepared.scheduled && scheduler !== undefined) {
-      await scheduler.schedule(message, prepared.runAt);
+      const started = performance.now();
+      try {
+        await scheduler.schedule(message, prepared.runAt);
+      } catch (err) {
+        const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
+        metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');
+        throw err;
+      }
+      metrics.scheduleFinished(true, (performance.now() - started) / 1000);
       metrics.jobFinished(message.priority, 'scheduled');
       return;
     }
@@ -149,25 +179,37 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     metrics.jobFinished(message.priority, 'published');
   };
 
+  /** Counts a job refused by admission control (SPEC §8 metrics). */
+  const noteRefusal = (err: unknown, producerId: string) => {
+    if (isJackError(err) && err.reason === 'unregistered') {
+      metrics.jobsRejected(producerLabel(store, producerId), 'unregistered', 1);
+    }
+  };
+
   const asJackError = (err: unknown): JackError =>
     isJackError(err)
       ? err
       : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
-  return {
+  const enqueuer: Enqueuer = {
     async enqueue(input, ctx) {
+      const started = performance.now();
       const warnings: string[] = [];
       let prepared: Prepared;
       try {
         prepared = prepare(input, ctx, warnings);
         throwIfCancelled(ctx);
+        const refusal = (await deps.rateLimit?.admit([input.producerId]))?.[0];
+        if (refusal !== undefined) throw refusal;
       } catch (err) {
         metrics.jobFinished(undefined, 'refused');
+        noteRefusal(err, input.producerId);
         throw err;
       }
       try {
         await dispatch(prepared);
       } catch (err) {
+        metrics.jobDispatched('Enqueue', prepared, false, 0);
         const error = asJackError(err);
         metrics.jobFinished(
           prepared.message.priority,
@@ -175,6 +217,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         );
         throw error;
       }
+      metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
       return { jobId: prepared.message.jobId, warnings };
     },
 
@@ -182,37 +225,20 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       const lookups = rememberingLookups(store);
       const outcomes: EnqueueOutcome[] = new Array(inputs.length);
       const toPublish: OutboundMessage[] = [];
+      const toPublishJobs: DispatchedJob[] = [];
       const publishIndex: number[] = [];
       const scheduling: Promise<void>[] = [];
+      const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
       for (let i = 0; i < inputs.length; i++) {
         const input = inputs[i] as EnqueueInput;
         const warnings: string[] = [];
         try {
           const prepared = prepare(input, ctx, warnings, lookups);
-          const outcome: EnqueueOutcome = {
-            jobId: prepared.message.jobId,
-            warnings,
-            error: undefined,
-          };
-          outcomes[i] = outcome;
-          if (prepared.scheduled) {
-            scheduling.push(
-              dispatch(prepared).catch((err: unknown) => {
-                const error = asJackError(err);
-                metrics.jobFinished(
-                  prepared.message.priority,
-                  error.code === 'invalid_argument' ? 'refused' : 'failed',
-                );
-                outcome.jobId = '';
-                outcome.error = error;
-              }),
-            );
-          } else {
-            toPublish.push(prepared.message);
-            publishIndex.push(i);
-          }
+          outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
+          preparedJobs[i] = prepared;
         } catch (err) {
           metrics.jobFinished(undefined, 'refused');
+          noteRefusal(err, input.producerId);
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
       }
@@ -220,6 +246,43 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         // The caller is gone: publish nothing it can no longer be told about.
         metrics.jobFinished(undefined, 'refused');
         throw cancelled();
+      }
+      // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
+      const refusals = await deps.rateLimit?.admit(
+        preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
+      );
+      for (let i = 0; i < inputs.length; i++) {
+        const prepared = preparedJobs[i];
+        const outcome = outcomes[i] as EnqueueOutcome;
+        if (prepared === undefined) continue;
+        const refusal = refusals?.[i];
+        if (refusal !== undefined) {
+          metrics.jobFinished(undefined, 'refused');
+          outcome.jobId = '';
+          outcome.error = refusal;
+          continue;
+        }
+        if (prepared.scheduled) {
+          scheduling.push(
+            dispatch(prepared).then(
+              () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
+              (err: unknown) => {
+                metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
+                const error = asJackError(err);
+                metrics.jobFinished(
+                  prepared.message.priority,
+                  error.code === 'invalid_argument' ? 'refused' : 'failed',
+                );
+                outcome.jobId = '';
+                outcome.error = error;
+              },
+            ),
+          );
+        } else {
+          toPublish.push(prepared.message);
+          toPublishJobs.push(prepared);
+          publishIndex.push(i);
+        }
       }
       const started = performance.now();
       const [published] = await Promise.all([
@@ -231,7 +294,13 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         const result = published[k] as PromiseSettledResult<string>;
         const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
         const priority = (toPublish[k] as OutboundMessage).priority;
-        metrics.publishFinished(priority, result.status === 'fulfilled', seconds);
+        metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
+        metrics.jobDispatched(
+          'EnqueueBulk',
+          toPublishJobs[k] as DispatchedJob,
+          result.status === 'fulfilled',
+          seconds,
+        );
         if (result.status === 'fulfilled') {
           metrics.jobFinished(priority, 'published');
         } else {
@@ -243,4 +312,14 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       return outcomes;
     },
   };
+  // Keyed jobs claim their key, and so their job id, before `prepare`.
+  return deps.idempotency === undefined
+    ? enqueuer
+    : withIdempotency(enqueuer, {
+        idempotency: deps.idempotency,
+        metrics,
+        newJobId: (input) => ids.next(input.producerId, input.jobType, now()),
+        // Before the key is looked at: a caller learns nothing of a producer it may not act for.
+        check: checkJob,
+      });
 }

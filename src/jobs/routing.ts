@@ -3,9 +3,11 @@
  * or (LEGACY_PAYLOAD_QUEUE_ROUTING) from the payload itself. Pure, apart from
  * the snapshot reads it is given.
  */
+import { JackError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
 import type { Priority } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
+import { legacyPayloadPriority } from './legacy-routing.js';
 
 /** max_retries of a job routed without a registered job type (SPEC §2.5). */
 export const UNREGISTERED_MAX_RETRIES = 10;
@@ -22,32 +24,8 @@ export function priorityOfQueue(queue: Queue): Priority {
   return PRIORITY_OF_QUEUE[queue] ?? 'medium';
 }
 
-const LEGACY_QUEUES: ReadonlySet<string> = new Set(['immediate', 'high', 'medium', 'low']);
-const QUEUE_KEY = Buffer.from('"queue"');
-/** A `\u` escape may spell the key (`"q\u0075eue"`), so such payloads are always parsed. */
-const UNICODE_ESCAPE = Buffer.from('\\u');
-
-/**
- * LEGACY_PAYLOAD_QUEUE_ROUTING: a JSON object payload whose `queue` is exactly
- * one of the four priority names picks that priority. Anything else → undefined.
- */
-export function legacyPayloadPriority(payload: Buffer): Priority | undefined {
-  // Cheap pre-check: most payloads never mention "queue", so skip the parse.
-  if (
-    payload.length === 0 ||
-    (payload.indexOf(QUEUE_KEY) === -1 && payload.indexOf(UNICODE_ESCAPE) === -1)
-  )
-    return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const queue = (parsed as { queue?: unknown }).queue;
-  return typeof queue === 'string' && LEGACY_QUEUES.has(queue) ? (queue as Priority) : undefined;
-}
+/** Go-compatible reading of the payload's `queue` key (SPEC §12): see legacy-routing.ts. */
+export { legacyPayloadPriority };
 
 /** The store reads routing needs. */
 export type RoutingLookups = Pick<Store, 'getProducer' | 'getJobType'>;
@@ -55,11 +33,16 @@ export type RoutingLookups = Pick<Store, 'getProducer' | 'getJobType'>;
 export interface Route {
   priority: Priority;
   maxRetries: number;
+  /** True when LEGACY_PAYLOAD_QUEUE_ROUTING took the priority from the payload. */
+  fromPayload: boolean;
 }
 
 /**
  * Routes one job and pushes the SPEC §2.2 warnings (unregistered producer,
- * unregistered job type) onto `warnings`.
+ * unregistered job type) onto `warnings`; with VALIDATION_MODE=enforce
+ * (SPEC §8) the same findings are NOT_FOUND errors, bulk reason
+ * `unregistered`. A job routed by its payload never consults the job-type
+ * registry, in either mode (SPEC §2.5).
  */
 export function routeJob(
   lookups: RoutingLookups,
@@ -68,18 +51,31 @@ export function routeJob(
   payload: Buffer,
   legacyPayloadRouting: boolean,
   warnings: string[],
+  validationMode: 'warn' | 'enforce' = 'warn',
 ): Route {
+  const unregistered = (message: string) => {
+    if (validationMode === 'enforce') {
+      throw new JackError('not_found', message, { reason: 'unregistered' });
+    }
+    warnings.push(message);
+  };
   if (lookups.getProducer(producerId) === undefined) {
-    warnings.push(`unregistered producer_id: ${producerId}`);
+    unregistered(`unregistered producer_id: ${producerId}`);
   }
   const legacy = legacyPayloadRouting ? legacyPayloadPriority(payload) : undefined;
-  if (legacy !== undefined) return { priority: legacy, maxRetries: UNREGISTERED_MAX_RETRIES };
+  if (legacy !== undefined) {
+    return { priority: legacy, maxRetries: UNREGISTERED_MAX_RETRIES, fromPayload: true };
+  }
   const registered = lookups.getJobType(producerId, jobType);
   if (registered === undefined) {
-    warnings.push(`unregistered job_type: ${jobType} (producer: ${producerId})`);
-    return { priority: 'medium', maxRetries: UNREGISTERED_MAX_RETRIES };
+    unregistered(`unregistered job_type: ${jobType} (producer: ${producerId})`);
+    return { priority: 'medium', maxRetries: UNREGISTERED_MAX_RETRIES, fromPayload: false };
   }
-  return { priority: priorityOfQueue(registered.queue), maxRetries: registered.maxRetries };
+  return {
+    priority: priorityOfQueue(registered.queue),
+    maxRetries: registered.maxRetries,
+    fromPayload: false,
+  };
 }
 
 /**

@@ -43,3 +43,31 @@ export function timestampInRange(field: string, value: Date): void {
     );
   }
 }
+
+/** The fields of one job that the wire checks look at. */
+export interface CheckedFields {
+  producerId: string;
+  jobType: string;
+  payload: Buffer;
+  runAt: Date | undefined;
+  traceId: string;
+  correlationId: string;
+}
+
+/** The field checks of one job, in the order of SPEC §2.1; the first failure is thrown. */
+export function validateJobFields(input: CheckedFields, maxPayloadBytes: number): void {
+  required('producer_id', input.producerId);
+  required('job_type', input.jobType);
+  if (input.payload.length > maxPayloadBytes) {
+    throw new JackError(
+      'invalid_argument',
+      `payload is ${input.payload.length} bytes, larger than the limit of ${maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES)`,
+      { reason: 'payload_too_large' },
+    );
+  }
+  maxAttributeBytes('producer_id', input.producerId);
+  maxAttributeBytes('job_type', input.jobType);
+  maxAttributeBytes('trace_id', input.traceId);
+  maxAttributeBytes('correlation_id', input.correlationId);
+  if (input.runAt !== undefined) timestampInRange('run_at', input.runAt);
+}

@@ -9,8 +9,16 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import { JackError } from '../errors.js';
-import type { JobOutcome, Metrics } from '../metrics.js';
+import type { IdempotencyOutcome, JobOutcome, Metrics } from '../metrics.js';
 import { PRIORITIES, type Priority } from '../queue/backend.js';
+
+/**
+ * Producer label values kept per exporter: callers pass registered producer
+ * ids only (unregistered ones share one label), and past this many distinct
+ * ids the rest are counted as '(other)', so a huge registry cannot blow up
+ * the series count either.
+ */
+const MAX_PRODUCER_LABELS = 500;
 
 export interface PrometheusOptions {
   host: string;
@@ -32,6 +40,15 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const BULK_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+const IDEMPOTENCY_OUTCOMES: readonly IdempotencyOutcome[] = [
+  'claimed',
+  'retried',
+  'duplicate',
+  'conflict',
+  'in_progress',
+  'store_error',
+];
 
 type Labels = Record<string, string>;
 
@@ -91,8 +108,8 @@ abstract class HotMetric<S extends { labels: Labels }> {
 class CounterSeries {
   value = 0;
   constructor(readonly labels: Labels) {}
-  inc(): void {
-    this.value += 1;
+  inc(by = 1): void {
+    this.value += by;
   }
 }
 
@@ -213,6 +230,13 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   const bulkSizes = hot(
     new HotHistogram('jack_bulk_size_jobs', 'Jobs per EnqueueBulk call.', [], BULK_SIZE_BUCKETS),
   );
+  const idempotency = hot(
+    new HotCounter(
+      'jack_idempotency_total',
+      'Jobs with an idempotency key by outcome (claimed, retried, duplicate, conflict, in_progress), and failed idempotency store operations (store_error).',
+      ['outcome'],
+    ),
+  );
   // Cold paths: plain prom-client.
   const storeRefreshes = new Counter({
     name: 'jack_store_refreshes_total',
@@ -226,6 +250,32 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     labelNames: ['service'] as const,
     registers: [registry],
   });
+  const admitted = hot(
+    new HotCounter(
+      'jack_admission_admitted_jobs_total',
+      "Jobs let through admission control (SPEC §8), by producer ('(unregistered)' for unregistered producers).",
+      ['producer'],
+    ),
+  );
+  const rejected = hot(
+    new HotCounter(
+      'jack_admission_rejected_jobs_total',
+      'Jobs refused by admission control, by producer and reason (unregistered, rate_limited).',
+      ['producer', 'reason'],
+    ),
+  );
+  const fallback = new Gauge({
+    name: 'jack_rate_limiter_fallback',
+    help: '1 while the shared (Redis) rate limiter is unreachable and each replica limits on its own.',
+    registers: [registry],
+  });
+  const producerLabels = new Set<string>();
+  const producerLabel = (producer: string): string => {
+    if (producerLabels.has(producer)) return producer;
+    if (producerLabels.size >= MAX_PRODUCER_LABELS) return '(other)';
+    producerLabels.add(producer);
+    return producer;
+  };
   // Series that exist from the start, so dashboards see zeros, not gaps.
   for (const method of ['Enqueue', 'EnqueueBulk']) {
     calls.child(method, 'OK');
@@ -236,6 +286,7 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     publishSeconds.child(priority, 'ok');
   }
   jobs.child('none', 'refused');
+  for (const outcome of IDEMPOTENCY_OUTCOMES) idempotency.child(outcome);
   bulkSizes.child();
   storeRefreshes.labels('ok');
   storeRefreshes.labels('failed');
@@ -253,6 +304,11 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     publishFinished(priority, ok, seconds) {
       publishSeconds.child(priority, ok ? 'ok' : 'failed').observe(seconds);
     },
+    // Already counted by jobFinished and publishFinished; the per-producer
+    // and per-job-type detail stays out of Prometheus to bound cardinality.
+    jobDispatched() {},
+    legacyRouted() {},
+    scheduleFinished() {},
     bulkSize(count) {
       bulkSizes.child().observe(count);
     },
@@ -261,6 +317,18 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     healthChanged(service, serving) {
       health.labels(service).set(serving ? 1 : 0);
+    },
+    jobsAdmitted(producer, count) {
+      admitted.child(producerLabel(producer)).inc(count);
+    },
+    jobsRejected(producer, reason, count) {
+      rejected.child(producerLabel(producer), reason).inc(count);
+    },
+    rateLimiterFallback(active) {
+      fallback.set(active ? 1 : 0);
+    },
+    idempotencyAnswered(outcome) {
+      idempotency.child(outcome).inc();
     },
   };
 }

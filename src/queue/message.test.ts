@@ -78,7 +78,7 @@ describe('encodeMessage legacy', () => {
     const data = JSON.parse(legacy({}));
     expect(data).toEqual({
       id: 'pjob_TEST',
-      run_at: '2026-11-22T11:00:00.000Z',
+      run_at: '2026-11-22T11:00:00Z',
       queue: 'high',
       args: { to: 'a@example.com' },
       status: 'not_published',
@@ -90,10 +90,13 @@ describe('encodeMessage legacy', () => {
     });
   });
 
-  it('embeds args verbatim: key order, number formatting and whitespace preserved', () => {
-    const args = '{"z":1.50,"a":1e3, "big":12345678901234567890,"s":"\\u00e9"}';
-    expect(legacy({ payload: Buffer.from(args) })).toMatchInlineSnapshot(
-      `"{"id":"pjob_TEST","run_at":"2026-11-22T11:00:00.000Z","queue":"high","args":{"z":1.50,"a":1e3, "big":12345678901234567890,"s":"\\u00e9"},"status":"not_published","created_at":"2026-11-22T10:20:30.456Z","updated_at":"2026-11-22T10:20:30.456Z","job_type":"send_email","published_at":"2026-11-22T10:20:30.789Z","error_count":0}"`,
+  it('writes the envelope byte for byte as the Go service: args compacted and HTML-escaped, times as Go writes them', () => {
+    const args = ' {"z": 1.50, "a":1e3,\n "big":12345678901234567890,"s":"\\u00e9 <b> & </b>  "}\n';
+    expect(legacy({ payload: Buffer.from(args), jobType: 'a<b>&c' })).toBe(
+      '{"id":"pjob_TEST","run_at":"2026-11-22T11:00:00Z","queue":"high",' +
+        '"args":{"z":1.50,"a":1e3,"big":12345678901234567890,"s":"\\u00e9 \\u003cb\\u003e \\u0026 \\u003c/b\\u003e  "},' +
+        '"status":"not_published","created_at":"2026-11-22T10:20:30.456Z","updated_at":"2026-11-22T10:20:30.456Z",' +
+        '"job_type":"a\\u003cb\\u003e\\u0026c","published_at":"2026-11-22T10:20:30.789Z","error_count":0}',
     );
   });
 

@@ -7,6 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { MessageFormat } from '../config.js';
 import { JackError } from '../errors.js';
 import type { Job, OutboundMessage } from './backend.js';
+import { goCompactJson, goJsonString, goTime } from './go-json.js';
 
 /**
  * `toISOString` with a one-entry cache: under load many jobs share the same
@@ -53,28 +54,33 @@ export function encodeMessage(job: Job, format: MessageFormat, now: Date): Outbo
 }
 
 function legacyData(job: Job, attributes: Record<string, string>, now: Date): Buffer {
-  let args = 'null';
+  let args: Buffer = NULL_ARGS;
   if (job.payload.length > 0) {
-    args = job.payload.toString('utf8');
     try {
       // JSON text is UTF-8 (RFC 8259): invalid bytes would otherwise be
       // replaced by U+FFFD and the job's arguments silently changed.
       if (!isUtf8(job.payload)) throw new Error('not UTF-8');
-      JSON.parse(args);
+      JSON.parse(job.payload.toString('utf8'));
     } catch {
       throw new JackError(
         'invalid_argument',
         'payload is not valid JSON, which MESSAGE_FORMAT=legacy requires (it is embedded as "args")',
       );
     }
+    // Go's json.Marshal of a json.RawMessage: the caller's JSON compacted
+    // and HTML-escaped, otherwise verbatim (key order, number spelling).
+    args = goCompactJson(job.payload);
   }
-  // Built by hand so that `args` is the caller's JSON verbatim (key order,
-  // number formatting), not a re-serialisation of it.
-  const text =
-    `{"id":${JSON.stringify(job.id)},"run_at":${JSON.stringify(attributes.run_at)},` +
-    `"queue":${JSON.stringify(job.priority)},"args":${args},"status":"not_published",` +
-    `"created_at":${JSON.stringify(attributes.created_at)},"updated_at":${JSON.stringify(attributes.created_at)},` +
-    `"job_type":${JSON.stringify(job.jobType)},"published_at":${JSON.stringify(now.toISOString())},` +
+  // The Go service's legacyPubsubJob, field for field, in its order.
+  const createdAt = goTime(attributes.created_at as string);
+  const head =
+    `{"id":${goJsonString(job.id)},"run_at":${goTime(attributes.run_at as string)},` +
+    `"queue":"${job.priority}","args":`;
+  const tail =
+    `,"status":"not_published","created_at":${createdAt},"updated_at":${createdAt},` +
+    `"job_type":${goJsonString(job.jobType)},"published_at":${goTime(now.toISOString())},` +
     `"error_count":0}`;
-  return Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from(head), args, Buffer.from(tail)]);
 }
+
+const NULL_ARGS = Buffer.from('null');

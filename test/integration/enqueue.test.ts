@@ -415,12 +415,13 @@ describe('Enqueue (default configuration)', () => {
   });
 });
 
-describe('Enqueue with LEGACY_PAYLOAD_QUEUE_ROUTING=true', () => {
+describe('Enqueue with LEGACY_PAYLOAD_QUEUE_ROUTING=t', () => {
   let h: Harness;
   let producerId: string;
 
   beforeAll(async () => {
-    h = await startWithRecorder({ LEGACY_PAYLOAD_QUEUE_ROUTING: 'true' });
+    // `t`: a Go strconv.ParseBool spelling, as the Go service's env files may have it.
+    h = await startWithRecorder({ LEGACY_PAYLOAD_QUEUE_ROUTING: 't' });
     producerId = await createProducer(h.jack);
     await createJobType(h.jack, producerId, 'low_job', Queue.QUEUE_LOW, 7);
   });
@@ -445,6 +446,15 @@ describe('Enqueue with LEGACY_PAYLOAD_QUEUE_ROUTING=true', () => {
       expect(h.backend.last().attributes.max_retries).toBe('10');
     },
   );
+
+  it.each([
+    { payload: '{"Queue":"high"}', priority: 'high' },
+    { payload: '{"QUEUE":"immediate"}', priority: 'immediate' },
+    { payload: '{"queue":"high","Queue":"low"}', priority: 'low' },
+  ])('matches the key as Go does: $payload → $priority', async ({ payload, priority }) => {
+    await enqueue(job({ producerId, jobType: 'medium_or_unknown', payload: Buffer.from(payload) }));
+    expect(h.backend.last().priority).toBe(priority);
+  });
 
   it('gives no job-type warning for an unregistered type routed by its payload', async () => {
     const res = await enqueue(

@@ -252,9 +252,9 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: messages on the topics'
     });
   });
 
-  it('legacy format: every field, args verbatim, null for an empty payload', async () => {
+  it('legacy format: every field, args as Go wrote them, null for an empty payload', async () => {
     const { pubsub, jack } = await setup({ MESSAGE_FORMAT: 'legacy' });
-    const args = '{"b": 1.50, "a":[1,2,{"z":null}]}';
+    const args = '{"b": 1.50, "a":[1,2,{"z":null}], "h":"<a & b>"}';
     const runAt = new Date('2030-01-01T00:00:00.000Z');
     const res = await call(
       jack.jobs,
@@ -266,7 +266,10 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: messages on the topics'
     const messages = await pubsub.pull('medium', 2);
     const withArgs = messages.find((m) => m.attributes.job_id === res.jobId);
     const text = withArgs?.data.toString('utf8') ?? '';
-    expect(text).toContain(`"args":${args},`);
+    // Go's json.Marshal of a json.RawMessage: compact, <>& escaped, else verbatim.
+    expect(text).toContain(
+      '"args":{"b":1.50,"a":[1,2,{"z":null}],"h":"\\u003ca \\u0026 b\\u003e"},',
+    );
     const body = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(body)).toEqual([
       'id',
@@ -282,15 +285,18 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: messages on the topics'
     ]);
     expect(body).toMatchObject({
       id: res.jobId,
-      run_at: '2030-01-01T00:00:00.000Z',
+      run_at: '2030-01-01T00:00:00Z',
       queue: 'medium',
-      args: { b: 1.5, a: [1, 2, { z: null }] },
+      args: { b: 1.5, a: [1, 2, { z: null }], h: '<a & b>' },
       status: 'not_published',
-      created_at: withArgs?.attributes.created_at,
-      updated_at: withArgs?.attributes.created_at,
       job_type: 'send_email',
       error_count: 0,
     });
+    // Same instant as the attribute, written as Go writes times (zeros of the fraction cut).
+    expect(Date.parse(body.created_at as string)).toBe(
+      Date.parse(withArgs?.attributes.created_at ?? ''),
+    );
+    expect(body.updated_at).toBe(body.created_at);
     expect(body.published_at).toMatch(RFC3339_UTC);
     expect(withArgs?.attributes).toMatchObject({
       job_id: res.jobId,

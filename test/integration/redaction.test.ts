@@ -16,6 +16,7 @@ describe('secrets in URL settings', () => {
           // A closed port: the store cannot be read, startup fails naming it.
           GCS_ENDPOINT: 'http://gcs-user:s3cret-gcs@127.0.0.1:9',
           PUBSUB_REST_ENDPOINT: 'https://ps-user:s3cret-ps@pubsub.invalid',
+          REDIS_URL: 'redis://default:s3cret-redis@127.0.0.1:9/0',
         },
       },
       60_000,

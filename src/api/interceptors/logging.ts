@@ -6,6 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { JackError, toError } from '../../errors.js';
+import { traceLogFields } from '../../tracing/log-fields.js';
 import type { Interceptor } from '../pipeline.js';
 import { statusName, toStatus } from '../status.js';
 
@@ -25,7 +26,16 @@ export function loggingInterceptor(logger: Logger): Interceptor {
       const response = await next(request, ctx);
       if (logger.isLevelEnabled('debug')) {
         const ms = Math.round(performance.now() - started);
-        logger.debug({ method: info.method, code: 'OK', requestId: ctx.requestId, ms }, 'call');
+        logger.debug(
+          {
+            method: info.method,
+            code: 'OK',
+            requestId: ctx.requestId,
+            ms,
+            ...traceLogFields(ctx.trace),
+          },
+          'call',
+        );
       }
       return response;
     } catch (err) {
@@ -37,6 +47,7 @@ export function loggingInterceptor(logger: Logger): Interceptor {
         requestId: ctx.requestId,
         principal: ctx.principal?.id,
         ms: Math.round(performance.now() - started),
+        ...traceLogFields(ctx.trace),
       };
       const cause = underlying(err);
       const line = cause === undefined ? fields : { ...fields, err: cause };

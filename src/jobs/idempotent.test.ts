@@ -1,0 +1,178 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createRecordingBackend } from '../../test/support/recording-backend.js';
+import { internalContext } from '../context.js';
+import { JackError } from '../errors.js';
+import { createIdempotency } from '../idempotency/idempotency.js';
+import { createMemoryIdempotencyStore } from '../idempotency/memory.js';
+import type { IdempotencyStore } from '../idempotency/store.js';
+import { noopMetrics } from '../metrics.js';
+import { createMemoryStore } from '../storage/memory.js';
+import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
+
+const logger = pino({ level: 'silent' });
+
+async function setup(
+  store: IdempotencyStore = createMemoryIdempotencyStore({ maxKeys: 100 }),
+  authorize?: (producerId: string) => void,
+) {
+  const backend = createRecordingBackend();
+  let n = 0;
+  const enqueuer = createEnqueuer({
+    config: {
+      maxPayloadBytes: 1000,
+      legacyPayloadQueueRouting: false,
+      messageFormat: 'native',
+      scheduleThresholdMs: 60_000,
+    },
+    store: await createMemoryStore({ logger }),
+    backend,
+    scheduler: undefined,
+    ids: { next: () => `pjob_${++n}` },
+    metrics: noopMetrics,
+    authorize,
+    idempotency: createIdempotency({
+      store,
+      ttlMs: 3_600_000,
+      leaseMs: 3_600_000,
+      metrics: noopMetrics,
+      logger,
+    }),
+  });
+  return { enqueuer, backend };
+}
+
+function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
+  return {
+    producerId: 'prod_1',
+    jobType: 'type_1',
+    payload: Buffer.from('{}'),
+    runAt: undefined,
+    traceId: '',
+    correlationId: '',
+    idempotencyKey: 'k',
+    ...fields,
+  };
+}
+
+const cancelledContext = () => {
+  const controller = new AbortController();
+  controller.abort();
+  return internalContext({ signal: controller.signal });
+};
+
+describe('enqueuer with idempotency keys', () => {
+  it('publishes under the claimed job id and answers a repeat without publishing', async () => {
+    const { enqueuer, backend } = await setup();
+    const first = await enqueuer.enqueue(input(), internalContext());
+    expect(first).toEqual({ jobId: 'pjob_1', warnings: expect.any(Array) });
+    expect(await enqueuer.enqueue(input(), internalContext())).toEqual({
+      jobId: 'pjob_1',
+      warnings: [],
+      duplicate: true,
+    });
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+  });
+
+  it('authorizes before the key is looked at: no job id leaks to another producer', async () => {
+    let allowed = 'prod_1';
+    const { enqueuer } = await setup(undefined, (producerId) => {
+      if (producerId !== allowed) throw new JackError('permission_denied', 'not yours');
+    });
+    await enqueuer.enqueue(input(), internalContext());
+    allowed = 'prod_2';
+    await expect(enqueuer.enqueue(input(), internalContext())).rejects.toMatchObject({
+      code: 'permission_denied',
+    });
+    const [outcome] = await enqueuer.enqueueMany([input()], internalContext());
+    expect(outcome).toMatchObject({ jobId: '', error: { code: 'permission_denied' } });
+  });
+
+  it('never touches the key store for a job without a key', async () => {
+    const broken: IdempotencyStore = {
+      ...createMemoryIdempotencyStore({ maxKeys: 1 }),
+      claim: () => Promise.reject(new Error('store down')),
+    };
+    const { enqueuer } = await setup(broken);
+    const plain = input({ idempotencyKey: '' });
+    await expect(enqueuer.enqueue(plain, internalContext())).resolves.toMatchObject({
+      jobId: 'pjob_1',
+    });
+    const outcomes = await enqueuer.enqueueMany(
+      [plain, input({ idempotencyKey: undefined })],
+      internalContext(),
+    );
+    expect(outcomes.map((o) => o.error)).toEqual([undefined, undefined]);
+    await expect(enqueuer.enqueue(input(), internalContext())).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+  });
+
+  it('releases the key of a call cancelled before publishing: the next call is new', async () => {
+    const { enqueuer, backend } = await setup();
+    await expect(enqueuer.enqueue(input(), cancelledContext())).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+    // A different request may use the key now.
+    const next = await enqueuer.enqueue(input({ payload: Buffer.from('[]') }), internalContext());
+    expect(next.jobId).toBe('pjob_2');
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_2']);
+  });
+
+  it('after an unknown outcome, publishes the retry under the same job id', async () => {
+    const { enqueuer, backend } = await setup();
+    backend.failWith = () => 'unavailable';
+    await expect(enqueuer.enqueue(input(), internalContext())).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    backend.failWith = () => undefined;
+    const retry = await enqueuer.enqueue(input(), internalContext());
+    expect(retry.jobId).toBe('pjob_1');
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+  });
+
+  it('EnqueueBulk cancelled as a whole: the keys keep their job ids (outcome unknown)', async () => {
+    const { enqueuer, backend } = await setup();
+    await expect(
+      enqueuer.enqueueMany([input(), input({ idempotencyKey: 'other' })], cancelledContext()),
+    ).rejects.toMatchObject({ code: 'cancelled' });
+    const retry = await enqueuer.enqueueMany(
+      [input(), input({ idempotencyKey: 'other' })],
+      internalContext(),
+    );
+    expect(retry.map((o) => o.jobId)).toEqual(['pjob_1', 'pjob_2']);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1', 'pjob_2']);
+  });
+
+  it('EnqueueBulk: a repeat of a failed first job gets its error, another request in_progress', async () => {
+    const { enqueuer, backend } = await setup();
+    backend.failWith = () => 'internal';
+    const outcomes = await enqueuer.enqueueMany(
+      [input(), input(), input({ payload: Buffer.from('[]') }), input({ jobType: '' })],
+      internalContext(),
+    );
+    expect(outcomes.map((o) => [o.jobId, o.error?.code, o.error?.reason])).toEqual([
+      ['', 'internal', 'internal_error'],
+      ['', 'internal', 'internal_error'],
+      ['', 'aborted', 'in_progress'],
+      ['', 'invalid_argument', 'validation_error'],
+    ]);
+    expect(backend.published).toEqual([]);
+  });
+
+  it('EnqueueBulk: jobs with and without keys share one batch, in request order', async () => {
+    const { enqueuer, backend } = await setup();
+    const outcomes = await enqueuer.enqueueMany(
+      [input({ idempotencyKey: '' }), input(), input({ idempotencyKey: '' }), input()],
+      internalContext(),
+    );
+    // The keyed job's id is minted when its key is claimed, before the batch.
+    expect(outcomes.map((o) => [o.jobId, o.duplicate ?? false])).toEqual([
+      ['pjob_2', false],
+      ['pjob_1', false],
+      ['pjob_3', false],
+      ['pjob_1', true],
+    ]);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_2', 'pjob_1', 'pjob_3']);
+  });
+});

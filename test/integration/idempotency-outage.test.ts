@@ -1,0 +1,80 @@
+/**
+ * SPEC §9, unknown outcome: with Pub/Sub gone a keyed Enqueue answers
+ * UNAVAILABLE; the key keeps the job id it was given, so the retry after
+ * recovery publishes under that same id (minted before the outage), and
+ * consumers can de-duplicate by `job_id`. Uses a PRIVATE emulator, since
+ * stopping the shared one would break the other test files.
+ */
+import { status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeJobId } from '../../src/jobid/job-id.js';
+import { skipWithoutEmulator } from '../support/emulator.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { type PubSubEmulator, startPubSubEmulator } from '../support/pubsub-emulator.js';
+import { waitForHealth } from '../support/pubsub-health.js';
+import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
+
+/** Well above PUBSUB_PUBLISH_TIMEOUT=1s. */
+const CLIENT_DEADLINE_MS = 8_000;
+
+describe.skipIf(skipWithoutEmulator())('idempotent enqueue: Pub/Sub outage', () => {
+  const emulators: PubSubEmulator[] = [];
+  let pubsub: PubSubFixture | undefined;
+  let jack: RunningJack | undefined;
+  afterEach(async () => {
+    await jack?.close();
+    await pubsub?.close();
+    for (const emulator of emulators.splice(0)) await emulator.stop();
+  });
+
+  it('retries after UNAVAILABLE under the same job id, and only that id lands', async () => {
+    const first = await startPubSubEmulator();
+    emulators.push(first);
+    pubsub = await createPubSubFixture(first.host, { priorities: ['medium'] });
+    jack = await startJack({
+      ...pubsub.env(['medium']),
+      PUBSUB_PUBLISH_TIMEOUT: '1s',
+      HEALTH_CHECK_INTERVAL: '200ms',
+      LOG_LEVEL: 'info',
+    });
+    await waitForHealth(jack.address, 'SERVING', 'jack.BackgroundJobs');
+    const request = enqueueRequest({
+      producerId: 'prod_outage',
+      jobType: 'charge_card',
+      payload: Buffer.from('{"amount":100}'),
+      idempotencyKey: 'charge-42',
+    });
+
+    const outageStarted = Date.now();
+    await first.stop();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const err = await callError(call(jack.jobs, 'enqueue', request, {}, CLIENT_DEADLINE_MS));
+      expect(err.code).toBe(status.UNAVAILABLE);
+    }
+    // The job may exist: the key is not free for another request.
+    const other = await callError(
+      call(jack.jobs, 'enqueue', { ...request, payload: Buffer.from('{"amount":1}') }),
+    );
+    expect(other.code).toBe(status.ALREADY_EXISTS);
+
+    const second = await startPubSubEmulator({ port: first.port });
+    emulators.push(second);
+    await pubsub.createTopics(['medium']);
+    await waitForHealth(jack.address, 'SERVING', 'jack.BackgroundJobs');
+    const recovered = Date.now();
+
+    const retry = await call(jack.jobs, 'enqueue', request, {}, CLIENT_DEADLINE_MS);
+    expect(retry.duplicate).toBe(false);
+    // The id was minted by the first attempt, during the outage.
+    const mintedAt = decodeJobId(retry.jobId).createdAt.getTime();
+    expect(mintedAt).toBeGreaterThanOrEqual(outageStarted);
+    expect(mintedAt).toBeLessThan(recovered);
+    const messages = await pubsub.pull('medium', 1);
+    expect(new Set(messages.map((m) => m.attributes.job_id))).toEqual(new Set([retry.jobId]));
+
+    expect(await call(jack.jobs, 'enqueue', request)).toMatchObject({
+      jobId: retry.jobId,
+      duplicate: true,
+    });
+  }, 90_000); // two emulator starts (JVM) dominate
+});

@@ -1,0 +1,74 @@
+/**
+ * Runs the idempotency store contract against both media: in process, and
+ * a real redis-server shared by two connections (two replicas).
+ */
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isJackError } from '../../src/errors.js';
+import { createMemoryIdempotencyStore } from '../../src/idempotency/memory.js';
+import { createRedisIdempotencyStore } from '../../src/idempotency/redis.js';
+import type { IdempotencyStore } from '../../src/idempotency/store.js';
+import { createRedisConnection } from '../../src/redis.js';
+import { describeIdempotencyStoreContract } from '../contract/idempotency-store.contract.js';
+import { type RedisServer, redisAvailable, startRedisServer } from '../support/redis.js';
+
+const logger = pino({ level: 'silent' });
+
+describeIdempotencyStoreContract('memory', false, async () => ({
+  open: async () => createMemoryIdempotencyStore({ maxKeys: 1000 }),
+  dispose: async () => {},
+}));
+
+const withRedis = redisAvailable();
+/** One redis-server for the whole file, started by the first fixture. */
+let server: Promise<RedisServer> | undefined;
+afterAll(async () => {
+  await (await server)?.stop();
+});
+
+/** A store on its own connection (= one replica); closing it closes the connection. */
+async function openRedisStore(url: string): Promise<IdempotencyStore> {
+  const connection = createRedisConnection({ url, logger });
+  if (!(await connection.waitUntilReady(5000))) throw new Error('redis did not become ready');
+  const store = createRedisIdempotencyStore({ connection });
+  return { ...store, close: () => connection.close() };
+}
+
+describe.skipIf(!withRedis)('redis (real redis-server)', () => {
+  describeIdempotencyStoreContract('redis', true, async () => {
+    server ??= startRedisServer();
+    const { url } = await server;
+    return { open: () => openRedisStore(url), dispose: async () => {} };
+  });
+
+  it('answers UNAVAILABLE at once while Redis is down, and works again after it is back', async () => {
+    server ??= startRedisServer();
+    const redis = await server;
+    const store = await openRedisStore(redis.url);
+    const request = {
+      key: `outage-${Date.now()}`,
+      fingerprint: 'fp',
+      jobId: 'pjob_1',
+      leaseMs: 60_000,
+      ttlMs: 60_000,
+    };
+    try {
+      await redis.stop();
+      const started = Date.now();
+      const err = await store.claim(request).catch((e: unknown) => e);
+      expect(isJackError(err, 'unavailable')).toBe(true);
+      expect((err as Error).message).toBe('the idempotency store (Redis) cannot be reached');
+      expect(Date.now() - started).toBeLessThan(3000);
+      await redis.restart();
+      const deadline = Date.now() + 10_000;
+      let result = await store.claim(request).catch(() => undefined);
+      while (result === undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        result = await store.claim(request).catch(() => undefined);
+      }
+      expect(result).toMatchObject({ kind: 'claimed', jobId: 'pjob_1' });
+    } finally {
+      await store.close();
+    }
+  });
+});
