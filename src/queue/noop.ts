@@ -42,8 +42,8 @@ export function createNoopBackend(logger: Logger, options: NoopBackendOptions = 
         priority: message.priority,
         payloadBytes: message.data.length,
       };
-      if (one) logger.info(fields, 'noop backend accepted job (not delivered)');
-      else logger.debug(fields, 'noop backend accepted job (not delivered)');
+      if (one) logger.info(fields, 'noop backend accepted job');
+      else logger.debug(fields, 'noop backend accepted job');
     }
     if (sequence === firstLogged) {
       logger.info(

@@ -31,7 +31,7 @@ describe('the built service with no settings', () => {
         enqueueRequest({ producerId: 'prod_new', jobType: 'hello', payload: Buffer.from('{}') }),
       );
       const accepted = await started.waitForLog(
-        (l) => l.msg === 'noop backend accepted job (not delivered)',
+        (l) => l.msg === 'noop backend accepted job',
         5_000,
       );
       expect(accepted).toMatchObject({ level: 'info', jobId, jobType: 'hello' });
