@@ -100,6 +100,29 @@ describe('bad input (raw bytes over a socket)', () => {
     expect(jack.app.store.listProducers()).toEqual([]);
   });
 
+  it('UpdateProducer: names nested fields, repeated ones with their index', async () => {
+    const update = '/jack.AdminService/UpdateProducer';
+    const producer = (fields: Buffer) => field(1, fields);
+    expect(
+      await invoke(
+        update,
+        producer(Buffer.concat([field(1, 'prod_00000001'), field(7, 'ok'), field(7, BAD)])),
+      ),
+    ).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'producer.principals[1] is not valid UTF-8',
+    });
+    expect(
+      await invoke(
+        update,
+        Buffer.concat([producer(field(1, 'prod_00000001')), field(2, field(1, BAD))]),
+      ),
+    ).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'update_mask.paths[0] is not valid UTF-8',
+    });
+  });
+
   it('accepts a real U+FFFD (valid UTF-8 EF BF BD) as any other character', async () => {
     const result = await invoke(CREATE_PRODUCER, field(1, 'ok \uFFFD'));
     expect(result.code).toBe(status.OK);
