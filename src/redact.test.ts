@@ -25,6 +25,18 @@ describe('redactUrl / redactSecrets', () => {
     );
   });
 
+  it('masks API key secrets (keeping the key id) and bearer tokens', () => {
+    const token = `jk_0123456789abcdef_${'A'.repeat(43)}`;
+    expect(redactSecrets(`refused ${token} for prod_1`)).toBe(
+      'refused jk_0123456789abcdef_*** for prod_1',
+    );
+    expect(redactSecrets('{"authorization":"Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}')).toBe(
+      '{"authorization":"Bearer ***"}',
+    );
+    expect(redactSecrets('a bearer token is required')).toBe('a bearer token is required');
+    expect(redactSecrets('expected "Bearer <token>"')).toBe('expected "Bearer <token>"');
+  });
+
   it('redactDeep copies objects and arrays, leaving other values alone', () => {
     const config = {
       store: { kind: 'gcs', apiEndpoint: 'http://u:p@h', port: 1 },

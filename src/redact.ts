@@ -2,8 +2,8 @@
  * Secrets never reach a log line (SPEC §6). URLs in the configuration
  * (GCS_ENDPOINT, PUBSUB_REST_ENDPOINT, REDIS_URL, …) may carry credentials
  * as `user:password@` or as a token in the query; an error text of a client
- * library may repeat them. These helpers mask both, wherever they occur in a
- * string: the logger applies `redactSecrets` to every line it writes, and
+ * library may repeat them. These helpers mask both, and API key secrets and
+ * bearer tokens too, wherever they occur in a string: the logger applies `redactSecrets` to every line it writes, and
  * the startup failure line on stderr goes through it too.
  */
 
@@ -28,6 +28,12 @@ const SECRET_QUERY = new RegExp(
   'gi',
 );
 
+/** An API key token (`jk_<key id>_<secret>`): the key id stays, it names the key. */
+const API_KEY_SECRET = /\b(jk_[0-9a-f]{16}_)[A-Za-z0-9_-]{20,}/g;
+
+/** `Bearer <token>` as an authorization value carries it (16+ token characters: not prose). */
+const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/gi;
+
 export const REDACTED = '***';
 
 /** `https://user:pass@host/p?token=t&x=1` → `https://***@host/p?token=***&x=1`. */
@@ -35,13 +41,19 @@ export function redactUrl(url: string): string {
   return redactSecrets(url);
 }
 
-/** Masks URL credentials anywhere in `text` (a log line, an error message). */
+/**
+ * Masks secrets anywhere in `text` (a log line, an error message): URL
+ * credentials, API key secrets and bearer tokens.
+ */
 export function redactSecrets(text: string): string {
-  // Fast path: most lines carry no URL at all.
-  if (!text.includes('://')) return text;
   let out = text;
-  if (out.includes('@')) out = out.replace(USERINFO, `$1${REDACTED}@`);
-  if (out.includes('?')) out = out.replace(SECRET_QUERY, `$1${REDACTED}`);
+  // Each pattern runs only when its marker is present: most lines carry none.
+  if (out.includes('://')) {
+    if (out.includes('@')) out = out.replace(USERINFO, `$1${REDACTED}@`);
+    if (out.includes('?')) out = out.replace(SECRET_QUERY, `$1${REDACTED}`);
+  }
+  if (out.includes('jk_')) out = out.replace(API_KEY_SECRET, `$1${REDACTED}`);
+  if (out.includes('earer')) out = out.replace(BEARER, `$1${REDACTED}`);
   return out;
 }
 
