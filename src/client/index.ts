@@ -112,7 +112,9 @@ const prepare: Record<string, (init: Record<string, unknown>) => Record<string, 
   enqueue: (init) => withIdempotencyKey(init as Init<EnqueueRequest>),
   enqueueBulk: (init) => ({
     ...init,
-    jobs: ((init.jobs as Init<EnqueueRequest>[] | undefined) ?? []).map(withIdempotencyKey),
+    jobs: ((init.jobs as Init<EnqueueRequest>[] | undefined) ?? []).map((job) =>
+      nested.enqueueRequest(withIdempotencyKey(job)),
+    ),
   }),
   updateProducer: (init) => ({
     ...init,

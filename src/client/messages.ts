@@ -4,6 +4,7 @@
  * yields exactly the proto3 defaults), nested messages too, so nothing here
  * restates a message by hand.
  */
+import { EnqueueRequest } from '../gen/jack/jack.js';
 import { JobType, Producer } from '../gen/jack/storage.js';
 
 /** A message with every field optional, nested messages included. */
@@ -35,6 +36,8 @@ export function withDefaults<T extends object>(
 
 /** Nested messages of requests, completed the same way before encoding. */
 export const nested = {
+  enqueueRequest: (init: Init<EnqueueRequest>) =>
+    withDefaults((b) => EnqueueRequest.decode(b), init),
   producer: (init: Init<Producer> | undefined) =>
     init === undefined ? undefined : withDefaults((b) => Producer.decode(b), init),
   jobType: (init: Init<JobType> | undefined) =>
