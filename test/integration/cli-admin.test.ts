@@ -4,12 +4,15 @@
  * bulk retry loop, against test/support/fake-jack.ts: the request the CLI
  * sends (fields, update mask, bearer token) and how it prints the answer.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { BUILT_CLI, runCli } from '../support/cli.js';
 import { type FakeJack, startFakeJack } from '../support/fake-jack.js';
 
 let fake: FakeJack;
@@ -133,6 +136,27 @@ describe('admin commands (wire contract of SPEC §10)', () => {
   });
 });
 
+describe('bulk progress', () => {
+  // script(1) is util-linux, on every Debian; only a laptop without it skips (never CI).
+  it.skipIf(!existsSync('/usr/bin/script') && process.env.CI !== 'true')(
+    'shows count, rate and ETA when stderr is a terminal',
+    async () => {
+      const input = join(dir, 'tty.jsonl');
+      const output = join(dir, 'tty.results');
+      await writeFile(input, '{"producer_id":"p","job_type":"t"}\n'.repeat(50));
+      // script(1) runs the command on a pseudo-terminal and copies what it wrote.
+      const command = [process.execPath, BUILT_CLI, 'bulk', input, '--output', output]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+        env: { PATH: process.env.PATH ?? '', JACK_ADDR: fake.address, TERM: 'xterm' },
+      });
+      expect(stdout).toMatch(/bulk \[[^\]]+\] 50\/50 jobs \| \d+ jobs\/s \| ETA/);
+      expect(stdout).toContain('50 enqueued');
+    },
+  );
+});
+
 describe('bulk retry loop', () => {
   it('retries passing failures with the same keys until every job is in, one result line each', async () => {
     // Attempt 1: the whole call UNAVAILABLE (with RetryInfo); attempt 2: job 1 in_progress,
@@ -157,6 +181,8 @@ describe('bulk retry loop', () => {
     );
     const result = await jackCli(['bulk', input, '--output', output, '--json']);
     expect(result.code).toBe(0);
+    // stderr is not a terminal here: no progress bar, nothing at all.
+    expect(result.stderr).toBe('');
     expect(result.json()).toMatchObject({ lines: 4, enqueued: 4, failed: 0, retried: 7 });
 
     const calls = fake.callsOf('enqueueBulk');

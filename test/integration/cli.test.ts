@@ -6,12 +6,15 @@
  * the one-line error format. (Commands whose RPCs other issues are still
  * building run against test/support/fake-jack.ts in cli-admin.test.ts.)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJobId, hashPrefix } from '../../src/jobid/job-id.js';
-import { type CliResult, runCli } from '../support/cli.js';
+import { BUILT_CLI, type CliResult, runCli } from '../support/cli.js';
 import { type SpawnedJack, startBuiltJack } from '../support/spawn.js';
 import { selfSignedCertificate } from '../support/tls.js';
 
@@ -236,6 +239,26 @@ describe('jack against a running Jack', () => {
     expect(result.stderr).toMatch(/^jack: .+ \(failed_precondition\)\n$/);
     const wrong = await jackCli(['cancel', 'prod_other', enqueued.jobId]);
     expect(wrong.stderr).toMatch(/\((invalid_argument|failed_precondition)\)\n$/);
+  });
+});
+
+describe('the package', () => {
+  it("exports the typed client as 'jack/client' with its types", async () => {
+    const root = join(BUILT_CLI, '..', '..', '..');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const m = await import('jack/client'); console.log(typeof m.createJackClient, typeof m.JackClientError)",
+      ],
+      { cwd: root },
+    );
+    expect(stdout).toBe('function function\n');
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    expect(manifest.bin).toEqual({ jack: 'dist/cli/main.js' });
+    expect(existsSync(join(root, manifest.exports['./client'].types))).toBe(true);
+    expect((await readFile(BUILT_CLI, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 });
 
