@@ -78,6 +78,13 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
       [2499, '{"job_type": "import", "payload": 1}'],
     ]);
     const lines = Array.from({ length: 2500 }, (_, i) => invalid.get(i) ?? jobLine(i));
+    // camelCase names and a binary payload are accepted too.
+    lines[5] = JSON.stringify({
+      producerId: 'prod_bulk',
+      jobType: 'import',
+      payloadBase64: Buffer.from([0xff, 0, 1]).toString('base64'),
+      correlationId: 'line-5',
+    });
     await writeFile(input, `${lines.join('\n')}\n`);
 
     const run = await runCli(['bulk', input, '--output', output, '--json', '--addr', address], {
@@ -85,6 +92,8 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     });
     expect(run.code, run.stderr).toBe(1);
     expect(summaryOf(run)).toMatchObject({ lines: 2500, enqueued: 2497, failed: 3, skipped: 0 });
+    // stderr is not a terminal: no progress bar, only the one-line verdict.
+    expect(run.stderr).toBe(`jack: 3 jobs failed (see ${output}) (bulk_failed)\n`);
     const results = await readResults(output);
     expect(results).toHaveLength(2500);
     expect(results.filter((r) => !r.job_id).map((r) => [r.index, r.reason])).toEqual(
@@ -104,6 +113,9 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     );
     const byLine = new Map(messages.map((m) => [m.attributes.correlation_id, m.data.toString()]));
     expect(byLine.get('line-7')).toBe('{"i":7}');
+    expect(messages.find((m) => m.attributes.correlation_id === 'line-5')?.data).toEqual(
+      Buffer.from([0xff, 0, 1]),
+    );
 
     const resumed = await runCli(
       ['bulk', input, '--output', output, '--resume', '--json', '--addr', address],
@@ -113,6 +125,44 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     expect(summaryOf(resumed)).toMatchObject({ enqueued: 0, failed: 3, skipped: 2497 });
     expect(await pubsub.drain('medium')).toEqual([]);
     expect(await readResults(output)).toHaveLength(2500);
+  });
+
+  it('enqueue delivers the payload bytes untouched, with --shadow and --run-at as attributes', async () => {
+    pubsub = await createPubSubFixture(pubsubEmulatorHost(), { priorities: ['medium'] });
+    jack = await startBuiltJack({ ...pubsub.env(['medium']) });
+    const address = (jack as SpawnedJack & { address: string }).address;
+    const payloadFile = join(dir, 'payload.bin');
+    const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x0a]);
+    await writeFile(payloadFile, bytes);
+    const fromFile = await runCli([
+      'enqueue',
+      'prod_cli',
+      'resize',
+      '--file',
+      payloadFile,
+      '--shadow',
+      '--run-at',
+      '2030-01-02T03:04:05Z',
+      '--json',
+      '--addr',
+      address,
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const fromStdin = await runCli(
+      ['enqueue', 'prod_cli', 'resize', '-', '--json', '--addr', address],
+      {
+        input: 'from stdin',
+      },
+    );
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    const messages = await pubsub.pull('medium', 2);
+    const byId = new Map(messages.map((m) => [m.attributes.job_id, m]));
+    const file = byId.get(fromFile.json<{ jobId: string }>().jobId);
+    expect(file?.data).toEqual(bytes);
+    expect(file?.attributes).toMatchObject({ shadow: 'true', run_at: '2030-01-02T03:04:05.000Z' });
+    const stdin = byId.get(fromStdin.json<{ jobId: string }>().jobId);
+    expect(stdin?.data.toString()).toBe('from stdin');
+    expect(stdin?.attributes.shadow).toBe('false');
   });
 
   it('Pub/Sub unreachable for a few seconds: every job delivered exactly once in the end', async () => {
