@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { createJackClient, type JackClient } from '../client/index.js';
+import { createJackClient, type JackClient, JackClientError } from '../client/index.js';
 
 export const DEFAULT_ADDR = 'localhost:50051';
 
@@ -80,9 +80,34 @@ export async function withClient<T>(
   const client = clientFor(options);
   try {
     return await body(client, options);
+  } catch (err) {
+    throw err instanceof JackClientError ? connectionError(err, options.addr) : err;
   } finally {
     client.close();
   }
+}
+
+/**
+ * grpc-js words a failed connection in its own terms ("No connection
+ * established. Last error: Error: connect ECONNREFUSED …. Resolution note:");
+ * say it in one short line that names the address. Jack's own UNAVAILABLE
+ * messages (e.g. its backend is down) pass unchanged.
+ */
+export function connectionError(err: JackClientError, addr: string): Error {
+  if (err.codeName !== 'unavailable') return err;
+  if (err.details.startsWith('Name resolution failed')) {
+    return new CliError(`cannot resolve the host of ${addr}`, 'unavailable');
+  }
+  if (err.details.startsWith('No connection established')) {
+    const cause =
+      /\bE[A-Z]{4,}\b/.exec(err.details) ??
+      /\b(certificate|self[- ]signed)[^.;]*/i.exec(err.details);
+    return new CliError(
+      `cannot reach Jack at ${addr}${cause ? `: ${cause[0].trim()}` : ''}`,
+      'unavailable',
+    );
+  }
+  return err;
 }
 
 /** Prints `doc` as JSON with --json, else the human text. */

@@ -58,6 +58,9 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   // grpc-js would log its own warnings on stderr; the CLI reports one line of its own.
   setLogVerbosity(logVerbosity.NONE);
+  // Node's deprecation notices (e.g. DEP0123 when grpc-js dials TLS by IP
+  // address) are not the user's concern and would break the one-line rule.
+  process.noDeprecation = true;
   try {
     await buildProgram().parseAsync(argv);
     return EXIT_OK;

@@ -128,8 +128,10 @@ describe('jack against a running Jack', () => {
       'jack: producer not found: prod_00000000 (not_found)\n',
     ]);
     const unreachable = await runCli(['health', '--addr', '127.0.0.1:1']);
-    expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/^jack: .+ \(unavailable\)\n$/);
+    expect([unreachable.code, unreachable.stderr]).toEqual([
+      1,
+      'jack: cannot reach Jack at 127.0.0.1:1: ECONNREFUSED (unavailable)\n',
+    ]);
   });
 
   it('usage errors exit 2 with one line', async () => {
@@ -276,11 +278,18 @@ describe('jack over TLS', () => {
         '--ca',
         files.cert,
       ]);
-      expect(trusted.code).toBe(0);
+      expect([trusted.code, trusted.stderr]).toEqual([0, '']);
       expect(trusted.json()).toMatchObject({ serving: true });
       const untrusted = await runCli(['health', '--addr', tlsJack.address, '--tls']);
-      expect(untrusted.code).toBe(1);
-      expect(untrusted.stderr).toMatch(/\(unavailable\)\n$/);
+      expect([untrusted.code, untrusted.stderr]).toEqual([
+        1,
+        `jack: cannot reach Jack at ${tlsJack.address}: self-signed certificate (unavailable)\n`,
+      ]);
+      const plaintext = await runCli(['health', '--addr', tlsJack.address]);
+      expect([plaintext.code, plaintext.stderr]).toEqual([
+        1,
+        `jack: cannot reach Jack at ${tlsJack.address} (unavailable)\n`,
+      ]);
     } finally {
       await tlsJack.kill();
       await rm(tlsDir, { recursive: true, force: true });
