@@ -147,6 +147,22 @@ describe('retries', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('an aborted signal ends the call and its pending retries', async () => {
+    fake.fail('enqueue', { code: status.UNAVAILABLE, retryDelayMs: 2_000 });
+    const slow = createJackClient({ addr: fake.address, retry: { maxBackoffMs: 10_000 } });
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = slow.enqueue({ producerId: 'p', jobType: 't' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    const err = await rejection(call);
+    slow.close();
+    expect(err.codeName).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(fake.callsOf('enqueue')).toHaveLength(1);
+    await rejection(client.enqueue({}, { signal: AbortSignal.abort() }));
+    expect(fake.callsOf('enqueue')).toHaveLength(1);
+  });
+
   it('retry: false sends once', async () => {
     fake.fail('enqueue', { code: status.UNAVAILABLE });
     await rejection(client.enqueue({ producerId: 'p', jobType: 't' }, { retry: false }));

@@ -185,6 +185,9 @@ export function createJackClient(options: JackClientOptions): JackClient {
     for (const [key, value] of Object.entries(callOptions.metadata ?? {})) metadata.set(key, value);
 
     for (let n = 1; ; n++) {
+      if (callOptions.signal?.aborted) {
+        throw new JackClientError(status.CANCELLED, 'call cancelled', { attempts: n - 1 });
+      }
       try {
         return await attempt(def, request, metadata, deadline, callOptions.signal);
       } catch (err) {
