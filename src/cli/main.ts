@@ -4,6 +4,7 @@
  * Exit 0 on success, 1 on failure, 2 on a usage error; an error is one line
  * `jack: <what> (<code>)` on stderr.
  */
+import { createRequire } from 'node:module';
 import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
 import { JackClientError } from '../client/index.js';
@@ -15,6 +16,15 @@ import { jobTypesCommand } from './commands/job-types.js';
 import { keysCommand } from './commands/keys.js';
 import { producersCommand } from './commands/producers.js';
 import { addGlobalOptions, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
+
+/** The version of the installed package (dist/cli/main.js → ../../package.json). */
+function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 function fail(what: string, code: string): void {
   process.stderr.write(`jack: ${what.replace(/\s+/g, ' ').trim()} (${code})\n`);
@@ -36,7 +46,7 @@ export function buildProgram(): Command {
   const program = addGlobalOptions(
     new Command('jack')
       .description('Talk to Jack, the background-job enqueue service')
-      .version(process.env.npm_package_version ?? '0.1.0', '--version'),
+      .version(packageVersion(), '--version'),
   );
   program
     .addCommand(healthCommand())

@@ -21,6 +21,9 @@ async function countLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
+const MAX_CONCURRENCY = 64;
+const MAX_ATTEMPTS = 100;
+
 interface BulkCommandOptions {
   output: string;
   resume?: boolean;
@@ -55,6 +58,12 @@ export function bulkCommand(): Command {
     .option('--shadow', 'mark every job as shadow traffic')
     .addHelpText('after', HELP)
     .action(async (file: string, opts: BulkCommandOptions, cmd: Command) => {
+      if (opts.concurrency > MAX_CONCURRENCY) {
+        // Memory is bounded by concurrency × batch size: keep that bound small.
+        throw usageError(`--concurrency is at most ${MAX_CONCURRENCY}`);
+      }
+      if (opts.maxAttempts > MAX_ATTEMPTS)
+        throw usageError(`--max-attempts is at most ${MAX_ATTEMPTS}`);
       if (opts.batchSize > MAX_BULK_JOBS) {
         throw usageError(`--batch-size is at most ${MAX_BULK_JOBS} (the server's MAX_BULK_JOBS)`);
       }
