@@ -222,7 +222,7 @@ describe('jack bulk memory', () => {
 
   async function writeJobs(path: string, count: number): Promise<void> {
     const out = createWriteStream(path);
-    const filler = 'x'.repeat(200);
+    const filler = 'x'.repeat(400);
     for (let i = 0; i < count; i++) {
       const line = `${JSON.stringify({ producer_id: 'prod_mem', job_type: 'load', payload: { i, filler } })}\n`;
       if (!out.write(line)) await once(out, 'drain');
@@ -231,7 +231,7 @@ describe('jack bulk memory', () => {
     await once(out, 'finish');
   }
 
-  it('a 100 000-line file streams with flat memory (peak RSS close to a 10 000-line run)', async () => {
+  it('a 100 000-line file streams with flat memory (32 MB heap cap, peak RSS measured)', async () => {
     jack = await startBuiltJack({});
     const address = (jack as SpawnedJack & { address: string }).address;
     const runs: { lines: number; peakKiB: number; summary: Summary }[] = [];
@@ -244,7 +244,7 @@ describe('jack bulk memory', () => {
         {
           timeoutMs: 170_000,
           measureMemory: true,
-          env: { NODE_OPTIONS: '--max-old-space-size=48' },
+          env: { NODE_OPTIONS: '--max-old-space-size=32' },
         },
       );
       expect(result.code, result.stderr).toBe(0);
@@ -256,9 +256,11 @@ describe('jack bulk memory', () => {
         `100k: ${JSON.stringify(large?.summary)}`,
     );
     expect(large?.summary).toMatchObject({ lines: 100_000, enqueued: 100_000, failed: 0 });
-    // The 100k file is ~25 MB; loading it would add far more than this to the heap.
+    // The proof of streaming is the heap cap: the 100k file is ~45 MB, its lines as strings
+    // would not fit in 32 MB of old generation, so a CLI that kept them would die of OOM.
+    // Peak RSS (Node, grpc-js, V8's young generation, allocator slack) varies with GC timing
+    // on a loaded machine by ±30 MB, so it gets an absolute bound only.
     expect(large!.peakKiB).toBeGreaterThan(0);
-    expect(large!.peakKiB - small!.peakKiB).toBeLessThan(40 * 1024);
     expect(large!.peakKiB).toBeLessThan(200 * 1024);
   }, 180_000);
 });
