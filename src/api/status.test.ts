@@ -2,7 +2,13 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, JackError } from '../errors.js';
 import { Status } from '../gen/google/rpc/status.js';
-import { decodeRetryDelayMs, STATUS_DETAILS_KEY, statusName, toStatus } from './status.js';
+import {
+  decodeRetryDelayMs,
+  MAX_DETAILS_CHARS,
+  STATUS_DETAILS_KEY,
+  statusName,
+  toStatus,
+} from './status.js';
 
 describe('toStatus', () => {
   it.each<[ErrorCode, status]>([
@@ -77,5 +83,29 @@ describe('toStatus with a retry delay', () => {
 
   it('sends no trailer metadata for an error without a delay', () => {
     expect(toStatus(new JackError('resource_exhausted', 'full')).metadata).toBeUndefined();
+  });
+});
+
+describe('toStatus bounds the message', () => {
+  it('keeps a message of MAX_DETAILS_CHARS whole and cuts a longer one with …', () => {
+    const exact = 'x'.repeat(MAX_DETAILS_CHARS);
+    expect(toStatus(new JackError('not_found', exact)).details).toBe(exact);
+    const cut = toStatus(new JackError('not_found', `producer not found: ${'p'.repeat(100_000)}`));
+    expect(cut.details).toHaveLength(MAX_DETAILS_CHARS);
+    expect(cut.details).toMatch(/^producer not found: p+…$/);
+  });
+
+  it('never splits a surrogate pair, and the RetryInfo status repeats the cut message', () => {
+    for (const prefix of ['', 'a']) {
+      const emoji = toStatus(new JackError('not_found', `${prefix}${'😀'.repeat(2000)}`)).details;
+      // A lone surrogate would not survive a UTF-8 round trip.
+      expect(Buffer.from(emoji, 'utf8').toString('utf8')).toBe(emoji);
+      expect(emoji.endsWith('😀…')).toBe(true);
+    }
+    const limited = toStatus(
+      new JackError('resource_exhausted', 'r'.repeat(5000), { retryDelayMs: 10 }),
+    );
+    const [bin] = limited.metadata?.get(STATUS_DETAILS_KEY) ?? [];
+    expect(Status.decode(bin as Buffer).message).toBe(limited.details);
   });
 });

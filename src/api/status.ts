@@ -18,6 +18,27 @@ export interface StatusObject {
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
+/**
+ * Longest status message sent, characters. Messages name the ids a caller
+ * sent (`producer not found: <id>`), and request fields are only bounded by
+ * GRPC_MAX_RECEIVE_BYTES: echoed whole, a 100 KB id made a `grpc-message`
+ * trailer larger than HTTP/2 clients accept, and the client saw INTERNAL
+ * "Protocol error" with its whole connection torn down. 1024 keeps every
+ * message about an id Jack issued intact and stays far below the smallest
+ * common client limit (grpc-java: 8 KiB of metadata, after percent-encoding).
+ */
+export const MAX_DETAILS_CHARS = 1024;
+
+/** `message` cut to MAX_DETAILS_CHARS on a code point boundary, with `…` when cut. */
+export function boundedDetails(message: string): string {
+  if (message.length <= MAX_DETAILS_CHARS) return message;
+  let end = MAX_DETAILS_CHARS - 1;
+  // Never split a surrogate pair: half of one is not valid UTF-8.
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${message.slice(0, end)}…`;
+}
+
 const CODES: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   not_found: status.NOT_FOUND,
@@ -34,19 +55,16 @@ const CODES: Record<ErrorCode, status> = {
 };
 
 /**
- * A JackError keeps its code and message; an abort becomes CANCELLED;
+ * A JackError keeps its code and message (cut to MAX_DETAILS_CHARS); an abort becomes CANCELLED;
  * anything else becomes UNKNOWN with a generic message (the caller logs the
  * real error, which never reaches the wire).
  */
 export function toStatus(err: unknown): StatusObject {
   if (err instanceof JackError) {
     const code = CODES[err.code];
-    if (err.retryDelayMs === undefined) return { code, details: err.message };
-    return {
-      code,
-      details: err.message,
-      metadata: retryMetadata(code, err.message, err.retryDelayMs),
-    };
+    const details = boundedDetails(err.message);
+    if (err.retryDelayMs === undefined) return { code, details };
+    return { code, details, metadata: retryMetadata(code, details, err.retryDelayMs) };
   }
   if (err instanceof Error && err.name === 'AbortError') {
     return { code: status.CANCELLED, details: 'the call was cancelled' };
