@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from '../../src/gen/jack/storage.js';
+import { createHealthClient } from '../support/health-client.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { createReflectionClient } from '../support/reflection-client.js';
 
 const BOOTSTRAP = `boot-${randomBytes(24).toString('hex')}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -87,6 +89,36 @@ describe('QA §7: AUTH_MODE=on edges', () => {
         )
       ).code,
     ).toBe(status.FAILED_PRECONDITION);
+  });
+
+  it('serves health (Check, Watch) and reflection (v1, v1alpha) without a credential', async () => {
+    const health = createHealthClient(jack.address);
+    const v1 = createReflectionClient(jack.address, 'v1');
+    const v1alpha = createReflectionClient(jack.address, 'v1alpha');
+    try {
+      for (const service of ['', 'jack.BackgroundJobs', 'jack.AdminService']) {
+        expect(await health.check(service)).toBe('SERVING');
+      }
+      const watch = health.watch('jack.AdminService');
+      await watch.until('SERVING');
+      watch.cancel();
+      for (const reflection of [v1, v1alpha]) {
+        expect(await reflection.listServices()).toEqual(
+          expect.arrayContaining([
+            'jack.BackgroundJobs',
+            'jack.AdminService',
+            'grpc.health.v1.Health',
+          ]),
+        );
+        expect((await reflection.fileContainingSymbol('jack.AdminService')).length).toBeGreaterThan(
+          0,
+        );
+      }
+    } finally {
+      health.close();
+      v1.close();
+      v1alpha.close();
+    }
   });
 
   it('UNAUTHENTICATED says what was wrong and never echoes what was sent', async () => {
