@@ -188,6 +188,32 @@ describe('QA §7: AUTH_MODE=on edges', () => {
     expect(text).not.toContain(BOOTSTRAP);
   });
 
+  it('audits refused admin writes also when the credential is missing or bad', async () => {
+    await callError(call(jack.admin, 'createProducer', { name: 'anon', description: '' }));
+    await callError(call(jack.admin, 'deleteProducer', { producerId: prodB }, bearer('jk_bad')));
+    await callError(
+      call(jack.admin, 'deleteProducer', { producerId: 'p'.repeat(100_000) }, bearer(keyA.token)),
+    );
+    const audit = jack.logs.filter((l) => l.audit === true);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'unauthenticated',
+        method: 'AdminService/CreateProducer',
+        outcome: 'UNAUTHENTICATED',
+      }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'unauthenticated',
+        method: 'AdminService/DeleteProducer',
+        target: { producerId: prodB },
+        outcome: 'UNAUTHENTICATED',
+      }),
+    );
+    const long = audit.find((l) => l.outcome === 'PERMISSION_DENIED');
+    expect((long?.target as { producerId: string }).producerId).toHaveLength(257);
+  });
+
   it('a producer id far longer than any Jack issues: PERMISSION_DENIED with a bounded message', async () => {
     const err = await callError(
       call(
