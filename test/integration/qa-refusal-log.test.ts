@@ -65,14 +65,16 @@ describe('QA: the log of a producer flooding past its rate limit', () => {
 
     const warned = refusalLines(noisy, 'warn');
     expect(warned.length).toBeGreaterThanOrEqual(2);
-    expect(warned.length).toBeLessThanOrEqual(3); // a slow machine may straddle one window edge
+    // 40+ refusals; a slow machine may straddle a window edge or two.
+    expect(warned.length).toBeLessThanOrEqual(4);
     expect(warned[0]?.suppressed).toBe(0);
     const reported = warned.reduce((sum, l) => sum + 1 + Number(l.suppressed), 0);
     expect(reported).toBe(refused);
     // Held back from warn, not lost: each refusal still has its debug line.
     expect(warned.length + refusalLines(noisy, 'debug').length).toBe(refused);
     // The other producer's refusals have their own window.
-    expect(refusalLines(other, 'warn')).toHaveLength(1);
+    expect(refusalLines(other, 'warn').length).toBeGreaterThanOrEqual(1);
+    expect(refusalLines(other, 'warn')[0]?.suppressed).toBe(0);
   });
 
   it('keeps one warn line per failed call for every other failure', async () => {
