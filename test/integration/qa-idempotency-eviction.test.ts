@@ -45,7 +45,7 @@ describe('QA §9: a full in-process key store while a keyed call is in flight', 
     await jack?.close();
   });
 
-  it('answers ABORTED for the in-flight key after twenty other keys, and publishes it once', async () => {
+  it('answers ABORTED (bulk: in_progress) for the in-flight key after twenty other keys, and publishes it once', async () => {
     const held = enqueueRequest({ producerId: 'prod_q', jobType: 'slow', idempotencyKey: 'held' });
     const first = call(jack.jobs, 'enqueue', held);
     await started;
@@ -60,6 +60,14 @@ describe('QA §9: a full in-process key store while a keyed call is in flight', 
       code: status.ABORTED,
       details: 'a call with this idempotency key is in progress',
     });
+    // In a bulk call the same key fails alone with reason in_progress.
+    const { results } = await call(jack.jobs, 'enqueueBulk', {
+      jobs: [held, enqueueRequest({ producerId: 'prod_q', jobType: 'fast', correlationId: 'x' })],
+    });
+    expect(results.map((r) => [r.reason, r.error, r.jobId === ''])).toEqual([
+      ['in_progress', 'a call with this idempotency key is in progress', true],
+      ['', '', false],
+    ]);
     open();
     const { jobId } = await first;
     // A later repeat is a duplicate of the one job.
