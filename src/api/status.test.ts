@@ -4,7 +4,7 @@ import { type ErrorCode, JackError } from '../errors.js';
 import { Status } from '../gen/google/rpc/status.js';
 import {
   decodeRetryDelayMs,
-  MAX_DETAILS_CHARS,
+  MAX_DETAILS_BYTES,
   STATUS_DETAILS_KEY,
   statusName,
   toStatus,
@@ -87,24 +87,37 @@ describe('toStatus with a retry delay', () => {
 });
 
 describe('toStatus bounds the message', () => {
-  it('keeps a message of MAX_DETAILS_CHARS whole and cuts a longer one with …', () => {
-    const exact = 'x'.repeat(MAX_DETAILS_CHARS);
+  const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+  it('keeps a message of MAX_DETAILS_BYTES whole and cuts a longer one with …', () => {
+    const exact = 'x'.repeat(MAX_DETAILS_BYTES);
     expect(toStatus(new JackError('not_found', exact)).details).toBe(exact);
     const cut = toStatus(new JackError('not_found', `producer not found: ${'p'.repeat(100_000)}`));
-    expect(cut.details).toHaveLength(MAX_DETAILS_CHARS);
+    expect(bytes(cut.details)).toBe(MAX_DETAILS_BYTES);
     expect(cut.details).toMatch(/^producer not found: p+…$/);
   });
 
-  it('never splits a surrogate pair, and the RetryInfo status repeats the cut message', () => {
-    for (const prefix of ['', 'a']) {
-      const emoji = toStatus(new JackError('not_found', `${prefix}${'😀'.repeat(2000)}`)).details;
+  it('counts UTF-8 bytes and never splits a code point', () => {
+    for (const [text, unit] of [
+      ['é'.repeat(1000), 'é'],
+      ['€'.repeat(1000), '€'],
+      ['😀'.repeat(1000), '😀'],
+      [`a${'😀'.repeat(1000)}`, '😀'],
+    ] as const) {
+      const details = toStatus(new JackError('not_found', text)).details;
+      expect(bytes(details)).toBeLessThanOrEqual(MAX_DETAILS_BYTES);
+      expect(bytes(details)).toBeGreaterThan(MAX_DETAILS_BYTES - 8);
       // A lone surrogate would not survive a UTF-8 round trip.
-      expect(Buffer.from(emoji, 'utf8').toString('utf8')).toBe(emoji);
-      expect(emoji.endsWith('😀…')).toBe(true);
+      expect(Buffer.from(details, 'utf8').toString('utf8')).toBe(details);
+      expect(details.endsWith(`${unit}…`)).toBe(true);
     }
+  });
+
+  it('repeats the cut message in the RetryInfo status', () => {
     const limited = toStatus(
       new JackError('resource_exhausted', 'r'.repeat(5000), { retryDelayMs: 10 }),
     );
+    expect(bytes(limited.details)).toBe(MAX_DETAILS_BYTES);
     const [bin] = limited.metadata?.get(STATUS_DETAILS_KEY) ?? [];
     expect(Status.decode(bin as Buffer).message).toBe(limited.details);
   });
