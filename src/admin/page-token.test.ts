@@ -36,6 +36,11 @@ describe('page tokens', () => {
     ['not base64url', `${body}.${sum}!`],
     ['an empty checksum', `${body}.`],
     ['a huge token', 'A'.repeat(100_000)],
+    // base64url decoding ignores a last character's spare bits: these
+    // decoded to the very bytes of a good token.
+    ['one more character', `${good}x`],
+    ['a changed last character', `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`],
+    ['a body with one more character', `${body}A.${sum}`],
   ])('refuses %s with INVALID_ARGUMENT', (_why, token) => {
     const err = thrown(() => decodePageToken(token, 'producers'));
     expect(isJackError(err, 'invalid_argument')).toBe(true);

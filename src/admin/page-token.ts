@@ -56,8 +56,13 @@ export function decodePageToken(token: string, scope: string): PageKey {
   if (body === undefined || sum === undefined || extra !== undefined) throw invalid();
   if (!BASE64URL.test(body) || !BASE64URL.test(sum)) throw invalid();
   const json = Buffer.from(body, 'base64url').toString('utf8');
-  const given = Buffer.from(sum, 'base64url');
-  const expected = checksum(json);
+  // The text is compared, not the decoded bytes: base64url decoding ignores
+  // a trailing character's spare bits, so an edited token (one more
+  // character, a changed last one) would decode to the same checksum.
+  const given = Buffer.from(`${body}.${sum}`);
+  const expected = Buffer.from(
+    `${Buffer.from(json).toString('base64url')}.${checksum(json).toString('base64url')}`,
+  );
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
   let parsed: unknown;
   try {

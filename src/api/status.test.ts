@@ -2,7 +2,13 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, JackError } from '../errors.js';
 import { Status } from '../gen/google/rpc/status.js';
-import { decodeRetryDelayMs, STATUS_DETAILS_KEY, statusName, toStatus } from './status.js';
+import {
+  decodeRetryDelayMs,
+  MAX_DETAILS_BYTES,
+  STATUS_DETAILS_KEY,
+  statusName,
+  toStatus,
+} from './status.js';
 
 describe('toStatus', () => {
   it.each<[ErrorCode, status]>([
@@ -77,5 +83,42 @@ describe('toStatus with a retry delay', () => {
 
   it('sends no trailer metadata for an error without a delay', () => {
     expect(toStatus(new JackError('resource_exhausted', 'full')).metadata).toBeUndefined();
+  });
+});
+
+describe('toStatus bounds the message', () => {
+  const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+  it('keeps a message of MAX_DETAILS_BYTES whole and cuts a longer one with …', () => {
+    const exact = 'x'.repeat(MAX_DETAILS_BYTES);
+    expect(toStatus(new JackError('not_found', exact)).details).toBe(exact);
+    const cut = toStatus(new JackError('not_found', `producer not found: ${'p'.repeat(100_000)}`));
+    expect(bytes(cut.details)).toBe(MAX_DETAILS_BYTES);
+    expect(cut.details).toMatch(/^producer not found: p+…$/);
+  });
+
+  it('counts UTF-8 bytes and never splits a code point', () => {
+    for (const [text, unit] of [
+      ['é'.repeat(1000), 'é'],
+      ['€'.repeat(1000), '€'],
+      ['😀'.repeat(1000), '😀'],
+      [`a${'😀'.repeat(1000)}`, '😀'],
+    ] as const) {
+      const details = toStatus(new JackError('not_found', text)).details;
+      expect(bytes(details)).toBeLessThanOrEqual(MAX_DETAILS_BYTES);
+      expect(bytes(details)).toBeGreaterThan(MAX_DETAILS_BYTES - 8);
+      // A lone surrogate would not survive a UTF-8 round trip.
+      expect(Buffer.from(details, 'utf8').toString('utf8')).toBe(details);
+      expect(details.endsWith(`${unit}…`)).toBe(true);
+    }
+  });
+
+  it('repeats the cut message in the RetryInfo status', () => {
+    const limited = toStatus(
+      new JackError('resource_exhausted', 'r'.repeat(5000), { retryDelayMs: 10 }),
+    );
+    expect(bytes(limited.details)).toBe(MAX_DETAILS_BYTES);
+    const [bin] = limited.metadata?.get(STATUS_DETAILS_KEY) ?? [];
+    expect(Status.decode(bin as Buffer).message).toBe(limited.details);
   });
 });

@@ -18,6 +18,31 @@ export interface StatusObject {
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
+/**
+ * Longest status message sent, bytes of UTF-8. Messages name the ids a
+ * caller sent (`producer not found: <id>`), and request fields are only
+ * bounded by GRPC_MAX_RECEIVE_BYTES: echoed whole, a 100 KB id made a
+ * `grpc-message` trailer larger than HTTP/2 clients accept, and the client
+ * saw INTERNAL "Protocol error" with its whole connection torn down. 1 KiB
+ * keeps every message about an id Jack issued intact, and percent-encoded
+ * (at most 3 KiB) it stays below the smallest common client limit
+ * (grpc-java: 8 KiB of metadata).
+ */
+export const MAX_DETAILS_BYTES = 1024;
+const ELLIPSIS = '…'; // 3 bytes of UTF-8
+const cutBuffer = new Uint8Array(MAX_DETAILS_BYTES - 3);
+const encoder = new TextEncoder();
+
+/** `message` cut to MAX_DETAILS_BYTES of UTF-8 on a code point boundary, with `…` when cut. */
+export function boundedDetails(message: string): string {
+  // One UTF-16 unit is at most 3 bytes of UTF-8: most messages skip the count.
+  if (message.length * 3 <= MAX_DETAILS_BYTES) return message;
+  if (Buffer.byteLength(message, 'utf8') <= MAX_DETAILS_BYTES) return message;
+  // encodeInto never splits a code point: `read` UTF-16 units fit whole.
+  const { read } = encoder.encodeInto(message, cutBuffer);
+  return `${message.slice(0, read)}${ELLIPSIS}`;
+}
+
 const CODES: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   not_found: status.NOT_FOUND,
@@ -34,19 +59,16 @@ const CODES: Record<ErrorCode, status> = {
 };
 
 /**
- * A JackError keeps its code and message; an abort becomes CANCELLED;
+ * A JackError keeps its code and message (cut to MAX_DETAILS_BYTES); an abort becomes CANCELLED;
  * anything else becomes UNKNOWN with a generic message (the caller logs the
  * real error, which never reaches the wire).
  */
 export function toStatus(err: unknown): StatusObject {
   if (err instanceof JackError) {
     const code = CODES[err.code];
-    if (err.retryDelayMs === undefined) return { code, details: err.message };
-    return {
-      code,
-      details: err.message,
-      metadata: retryMetadata(code, err.message, err.retryDelayMs),
-    };
+    const details = boundedDetails(err.message);
+    if (err.retryDelayMs === undefined) return { code, details };
+    return { code, details, metadata: retryMetadata(code, details, err.retryDelayMs) };
   }
   if (err instanceof Error && err.name === 'AbortError') {
     return { code: status.CANCELLED, details: 'the call was cancelled' };

@@ -2,7 +2,7 @@
  * Idempotency keys in process: a Map in least-recently-used order (a Map
  * iterates in insertion order; a touched entry is re-inserted at the end),
  * bounded by IDEMPOTENCY_MAX_KEYS (when full, the least recently used tenth
- * goes). Entries expire by TTL, checked when
+ * goes, except claims still in flight). Entries expire by TTL, checked when
  * touched and when the oldest are evicted. Each replica has its own: the app
  * logs at startup that de-duplication is per replica.
  */
@@ -46,13 +46,18 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
    * until it rehashes and its iterator steps over them, so evicting one
    * entry per insert would rescan them every time (measured: 6 µs per claim
    * became 40-55 µs once full); a batch pays that scan once per tenth.
-   * The newest entry is last, so it stays.
+   * The newest entry is last, so it stays. A claim still in flight (pending,
+   * lease running) is never evicted: forgetting it would let a second call
+   * with its key publish while the first is still publishing (SPEC §9).
+   * Such claims are bounded by the calls in flight, so the map may exceed
+   * maxKeys only by those.
    */
-  const evictOldest = (): void => {
+  const evictOldest = (at: number): void => {
     const target = maxKeys - Math.floor(maxKeys / 10);
-    for (const oldest of entries.keys()) {
+    for (const [key, entry] of entries) {
       if (entries.size <= target) break;
-      entries.delete(oldest);
+      if (!entry.done && entry.leaseUntil > at) continue;
+      entries.delete(key);
     }
   };
 
@@ -77,7 +82,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
           token,
           expiresAt: at + request.ttlMs,
         });
-        if (entries.size > maxKeys) evictOldest();
+        if (entries.size > maxKeys) evictOldest(at);
         return { kind: 'claimed', jobId: request.jobId, token, retry: false };
       }
       const { jobId, fingerprint } = entry;

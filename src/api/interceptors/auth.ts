@@ -23,37 +23,53 @@ export function createAuthInterceptor(identity: Identity | undefined, logger: Lo
   return (next, method) => {
     if (!GUARDED.has(method.service)) return next;
     const audited = method.service === 'jack.AdminService' && ADMIN_WRITE.test(method.method);
-    const handler = audited ? audit(next, method.method, logger) : next;
+    const handler = audited ? audit(next, method.method, logger, identity !== undefined) : next;
     if (identity === undefined) return handler;
     const { authenticator, authorizer } = identity;
-    return async (request, ctx) => {
+    /** Sets ctx.principal; a promise only when a new JWT must be verified. */
+    const authenticate = (ctx: CallContext): Principal | Promise<Principal> => {
       const result = authenticator.authenticate(ctx.header('authorization'), () =>
         ctx.peerCertificate(),
       );
-      ctx.principal = result instanceof Promise ? await result : result;
-      if (!audited) {
-        authorizer.authorizeCall(ctx.principal, method.service, method.method, request);
-        return next(request, ctx);
+      if (!(result instanceof Promise)) {
+        ctx.principal = result;
+        return result;
       }
-      // Audit sees denied admin writes too: they are the interesting ones.
-      return handler(request, ctx, () =>
-        authorizer.authorizeCall(
-          ctx.principal as Principal,
-          method.service,
-          method.method,
-          request,
-        ),
-      );
+      return result.then((principal) => {
+        ctx.principal = principal;
+        return principal;
+      });
     };
+    if (!audited) {
+      return async (request, ctx) => {
+        const result = authenticate(ctx);
+        const principal = result instanceof Promise ? await result : result;
+        authorizer.authorizeCall(principal, method.service, method.method, request);
+        return next(request, ctx);
+      };
+    }
+    // Audit sees refused admin writes too (no or a bad credential, or not an
+    // admin): they are the interesting ones.
+    return (request, ctx) =>
+      handler(request, ctx, async () => {
+        const principal = await authenticate(ctx);
+        authorizer.authorizeCall(principal, method.service, method.method, request);
+      });
   };
 }
 
-type AuditedHandler = (request: unknown, ctx: CallContext, before?: () => void) => Promise<unknown>;
+type AuditedHandler = (
+  request: unknown,
+  ctx: CallContext,
+  before?: () => Promise<void>,
+) => Promise<unknown>;
 
+/** `authOn`: AUTH_MODE=on, where a call without a principal failed authentication. */
 function audit(
   next: (request: unknown, ctx: CallContext) => Promise<unknown>,
   method: string,
   logger: Logger,
+  authOn: boolean,
 ): AuditedHandler {
   return async (request, ctx, before) => {
     const line = (outcome: string, response?: unknown) =>
@@ -62,9 +78,11 @@ function audit(
           audit: true,
           requestId: ctx.requestId,
           principal:
-            ctx.principal === undefined
-              ? 'anonymous (AUTH_MODE=off)'
-              : describePrincipal(ctx.principal),
+            ctx.principal !== undefined
+              ? describePrincipal(ctx.principal)
+              : authOn
+                ? 'unauthenticated'
+                : 'anonymous (AUTH_MODE=off)',
           method: `AdminService/${method}`,
           target: targets(request, response),
           outcome,
@@ -72,7 +90,7 @@ function audit(
         `audit: ${method} ${outcome}`,
       );
     try {
-      before?.();
+      await before?.();
       const response = await next(request, ctx);
       line('OK', response);
       return response;
@@ -98,14 +116,20 @@ function targets(request: unknown, response: unknown): Targets {
     for (const nested of [r, r.producer, r.jobType, r.apiKey]) {
       if (typeof nested !== 'object' || nested === null) continue;
       const n = nested as Record<string, unknown>;
-      if (typeof n.producerId === 'string' && n.producerId !== '') out.producerId ??= n.producerId;
-      if (typeof n.keyId === 'string' && n.keyId !== '') out.keyId ??= n.keyId;
+      if (typeof n.producerId === 'string' && n.producerId !== '')
+        out.producerId ??= bounded(n.producerId);
+      if (typeof n.keyId === 'string' && n.keyId !== '') out.keyId ??= bounded(n.keyId);
       if (nested !== r && nested === r.jobType && typeof n.name === 'string')
-        out.jobType ??= n.name;
+        out.jobType ??= bounded(n.name);
     }
     if (source === request && typeof r.name === 'string' && r.name !== '' && 'producerId' in r) {
-      out.jobType ??= r.name;
+      out.jobType ??= bounded(r.name);
     }
   }
   return out;
+}
+
+/** A target id as logged: whatever a caller sent, at most 256 characters. */
+function bounded(id: string): string {
+  return id.length > 256 ? `${id.slice(0, 256)}…` : id;
 }

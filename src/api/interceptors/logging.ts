@@ -1,7 +1,9 @@
 /**
  * One log line per failed call (and per call at debug), with the request id
  * the client also received. The cause of an error goes here, never on the
- * wire: the client gets the short message of `toStatus`.
+ * wire: the client gets the short message of `toStatus`. Expected refusals
+ * (rate limited, idempotency key in progress) get at most one warn line per
+ * producer per second, the rest at debug: see refusal-log.ts.
  */
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -9,6 +11,7 @@ import { JackError, toError } from '../../errors.js';
 import { traceLogFields } from '../../tracing/log-fields.js';
 import type { Interceptor } from '../pipeline.js';
 import { statusName, toStatus } from '../status.js';
+import { createRefusalSampler, isExpectedRefusal, refusalKey } from './refusal-log.js';
 
 /** Codes that mean Jack itself has a problem: logged at error, the rest at warn. */
 const SERVER_FAULTS: ReadonlySet<status> = new Set([status.UNKNOWN, status.INTERNAL]);
@@ -20,6 +23,8 @@ function underlying(err: unknown): Error | undefined {
 }
 
 export function loggingInterceptor(logger: Logger): Interceptor {
+  // One sampler for every method: rate-limited and in-progress refusals (refusal-log.ts).
+  const refusals = createRefusalSampler();
   return (next, info) => async (request, ctx) => {
     const started = performance.now();
     try {
@@ -52,7 +57,12 @@ export function loggingInterceptor(logger: Logger): Interceptor {
       const cause = underlying(err);
       const line = cause === undefined ? fields : { ...fields, err: cause };
       if (SERVER_FAULTS.has(code)) logger.error(line, 'call failed');
-      else logger.warn(line, 'call failed');
+      else if (!isExpectedRefusal(err)) logger.warn(line, 'call failed');
+      else {
+        const sampled = refusals.take(refusalKey(info.method, fields.code, request));
+        if (sampled.log) logger.warn({ ...line, suppressed: sampled.suppressed }, 'call failed');
+        else logger.debug(line, 'call failed');
+      }
       throw err;
     }
   };

@@ -1,0 +1,68 @@
+/** `jack keys …`: create, list, revoke API keys (AdminService, SPEC §7/§10). */
+import { Command } from 'commander';
+import { ApiKey } from '../../gen/jack/storage.js';
+import { print, record, table, timestamp, withClient } from '../context.js';
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('manage API keys (admin)');
+
+  keys
+    .command('create')
+    .description('issue an API key; without --producer an admin key. The token is printed once')
+    .option('--producer <id>', 'producer the key acts for (none: an admin key)', '')
+    .option('--description <text>', 'what the key is for', '')
+    .action(async (opts: { producer: string; description: string }, cmd: Command) =>
+      withClient(cmd, async (client, options) => {
+        const res = await client.createApiKey({
+          producerId: opts.producer,
+          description: opts.description,
+        });
+        const key = res.apiKey ?? ApiKey.decode(Buffer.alloc(0));
+        print(options, { apiKey: ApiKey.toJSON(key), token: res.token }, () =>
+          record([
+            ['key_id', key.keyId],
+            ['producer_id', key.producerId || '(admin)'],
+            ['description', key.description],
+            ['created_at', timestamp(key.createdAt)],
+            ['token', res.token],
+          ]),
+        );
+        if (!options.json)
+          process.stderr.write('Store the token now: Jack never shows it again.\n');
+      }),
+    );
+
+  keys
+    .command('list')
+    .description('list API keys (never their tokens)')
+    .option('--producer <id>', "only this producer's keys", '')
+    .action(async (opts: { producer: string }, cmd: Command) =>
+      withClient(cmd, async (client, options) => {
+        const res = await client.listApiKeys({ producerId: opts.producer });
+        print(options, { apiKeys: res.apiKeys.map((k) => ApiKey.toJSON(k)) }, () =>
+          table(
+            ['key_id', 'producer_id', 'created_at', 'description'],
+            res.apiKeys.map((k) => [
+              k.keyId,
+              k.producerId || '(admin)',
+              timestamp(k.createdAt),
+              k.description,
+            ]),
+          ),
+        );
+      }),
+    );
+
+  keys
+    .command('revoke')
+    .description('revoke an API key: it stops working at once')
+    .argument('<key-id>', 'key id (key_…)')
+    .action(async (keyId: string, _opts: unknown, cmd: Command) =>
+      withClient(cmd, async (client, options) => {
+        await client.revokeApiKey({ keyId });
+        print(options, { keyId, revoked: true }, () => `revoked key ${keyId}`);
+      }),
+    );
+
+  return keys;
+}
