@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { JackError, toError } from '../errors.js';
 import { createCachedStore } from './cached-store.js';
-import { ABSENT_GENERATION, type ObjectIO, type Store, type StoreObjectName } from './store.js';
+import {
+  ABSENT_GENERATION,
+  type ObjectIO,
+  STORE_OBJECT_NAMES,
+  type Store,
+  type StoreObjectName,
+} from './store.js';
 
 interface LockOptions {
   realpath: boolean;
@@ -30,8 +36,6 @@ const lockfile = createRequire(import.meta.url)('proper-lockfile') as {
  * refreshes it every half of this; a write holds it for milliseconds.
  */
 const LOCK_STALE_MS = 5_000;
-
-const OBJECT_NAMES: readonly StoreObjectName[] = ['producers.json', 'job_types.json'];
 
 /** `.producers.json.<pid>.<hex>.tmp`: the temp file of one write. */
 const tempPrefix = (name: StoreObjectName) => `.${name}.`;
@@ -173,7 +177,7 @@ export function createLocalObjects(dir: string): ObjectIO {
 export async function removeOrphanedTempFiles(dir: string): Promise<string[]> {
   const root = resolve(dir);
   const removed: string[] = [];
-  for (const name of OBJECT_NAMES) {
+  for (const name of STORE_OBJECT_NAMES) {
     await withLock(root, name, async () => {
       let entries: string[];
       try {

@@ -95,7 +95,10 @@ export interface Store {
 }
 
 /** The objects a store keeps. */
-export type StoreObjectName = 'producers.json' | 'job_types.json' | 'api_keys.json';
+/** Every object a store keeps: code that walks them all reads this list. */
+export const STORE_OBJECT_NAMES = ['producers.json', 'job_types.json', 'api_keys.json'] as const;
+
+export type StoreObjectName = (typeof STORE_OBJECT_NAMES)[number];
 
 /** Generation of an object that does not exist (GCS uses the same convention). */
 export const ABSENT_GENERATION = '0';

@@ -113,6 +113,7 @@ describe('local directory store shared by several processes', () => {
   it('removes the temp files of a killed writer at startup, and only those', async () => {
     await writeFile(join(dir, '.producers.json.1234.deadbeef.tmp'), '{"producers": [');
     await writeFile(join(dir, '.job_types.json.99.0badf00d.tmp'), '');
+    await writeFile(join(dir, '.api_keys.json.7.c0ffee00.tmp'), '{"apiKeys": [');
     await writeFile(join(dir, 'notes.txt'), 'an operator file');
     const jack = await startJack({ CONFIG_DIR: dir });
     try {
@@ -123,6 +124,7 @@ describe('local directory store shared by several processes', () => {
           files: expect.arrayContaining([
             '.producers.json.1234.deadbeef.tmp',
             '.job_types.json.99.0badf00d.tmp',
+            '.api_keys.json.7.c0ffee00.tmp',
           ]),
         }),
       );
