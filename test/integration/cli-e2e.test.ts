@@ -319,6 +319,18 @@ describe('AUTH_MODE=on: --token and JACK_TOKEN', () => {
     const wrong = await jackCli(['producers', 'list'], 'not-the-bootstrap-key');
     failed(wrong, /^jack: [^\n]+ \(unauthenticated\)\n$/);
     expect(wrong.stderr).not.toContain('not-the-bootstrap-key');
+    // A token read from a file keeps its newline: trimmed, it works.
+    ok(await jackCli(['producers', 'list'], `${bootstrap}\r\n`));
+    // grpc-js would refuse a header with a newline inside, quoting it (the secret): the
+    // CLI refuses it first, without showing it.
+    for (const bad of [`${bootstrap}\nx`, `${bootstrap} x`]) {
+      const refused = await jackCli(['producers', 'list'], bad);
+      expect([refused.code, refused.stdout]).toEqual([2, '']);
+      expect(refused.stderr).toMatch(
+        /^jack: --token \/ JACK_TOKEN: the token has characters a bearer token cannot have .*value not shown\) \(usage\)\n$/,
+      );
+      expect(refused.stderr).not.toContain(bootstrap);
+    }
     // Health needs no credential.
     expect(ok(await jackCli(['health', '--json'])).json()).toMatchObject({ serving: true });
   });
