@@ -5,7 +5,7 @@
  * list / revoke, enqueue with --idempotency-key, and AUTH_MODE=on with the
  * bootstrap key and a producer's API key (--token and JACK_TOKEN).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -302,6 +302,26 @@ describe('AUTH_MODE=on: --token and JACK_TOKEN', () => {
     const bulk = await jackCli(['bulk', input, '--output', output, '--json'], key.token);
     expect(bulk.code).toBe(1);
     expect(bulk.json()).toMatchObject({ lines: 3, enqueued: 2, failed: 1 });
+
+    // Without a token every call would be refused: bulk stops with that one line and
+    // writes no failure line per job; a --resume with the key then sends them all.
+    const many = join(dir, 'many.jsonl');
+    const manyOut = join(dir, 'many.results');
+    await writeFile(
+      many,
+      Array.from({ length: 2000 }, () => JSON.stringify({ producer_id: mine, job_type: 't' })).join(
+        '\n',
+      ),
+    );
+    const refused = await jackCli(['bulk', many, '--output', manyOut, '--batch-size', '100']);
+    failed(refused, /^jack: missing credential: [^\n]+ \(unauthenticated\)\n$/);
+    expect(await readFile(manyOut, 'utf8')).toBe('');
+    const resumed = await jackCli(
+      ['bulk', many, '--output', manyOut, '--resume', '--json'],
+      key.token,
+    );
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json()).toMatchObject({ lines: 2000, enqueued: 2000, failed: 0 });
 
     // Revoked: the same token is refused at once.
     ok(await jackCli(['keys', 'revoke', key.apiKey.keyId], bootstrap));
