@@ -61,6 +61,10 @@ describe('admin commands (wire contract of SPEC §10)', () => {
     expect(result.json()).toMatchObject({ producerId: 'prod_1', rateLimitRps: 50 });
     const nothing = await jackCli(['producers', 'update', 'prod_1']);
     expect(nothing.code).toBe(2);
+    expect((await jackCli(['producers', 'update', 'prod_1', '--clear-principals'])).code).toBe(0);
+    const [, clear] = fake.callsOf('updateProducer');
+    expect(clear?.request.updateMask).toEqual(['principals']);
+    expect(clear?.request.producer).toMatchObject({ producerId: 'prod_1', principals: [] });
   });
 
   it('producers delete, job-types get / update / delete', async () => {

@@ -102,6 +102,23 @@ describe('admin commands against a real Jack', () => {
     expect(table).toMatch(/\nname\s+invoices\n/);
     expect(table).toMatch(/\nrate_limit_rps\s+50\n/);
     expect(table).toMatch(/\nprincipals\s+a@example.com, spiffe:\/\/x\/y\n/);
+    const none = ok(
+      await jackCli(['producers', 'update', id, '--clear-principals', '--json']),
+    ).json();
+    expect(none).toMatchObject({ name: 'invoices', rateLimitRps: 50 });
+    expect(none.principals).toBeUndefined(); // an empty list
+    const both = await jackCli([
+      'producers',
+      'update',
+      id,
+      '--clear-principals',
+      '--principal',
+      'a',
+    ]);
+    expect([both.code, both.stderr]).toEqual([
+      2,
+      'jack: give --principal or --clear-principals, not both (usage)\n',
+    ]);
 
     expect(ok(await jackCli(['producers', 'delete', id, '--json'])).json()).toEqual({
       producerId: id,
