@@ -68,7 +68,14 @@ export function clientFor(options: GlobalOptions): JackClient {
       throw new CliError(`cannot read CA file ${options.ca}`, 'io');
     }
   }
-  return createJackClient({ addr: options.addr, token: options.token, tls });
+  // A token pasted or read from a file often ends in a newline or spaces: never part of it.
+  const token = options.token?.trim() || undefined;
+  try {
+    return createJackClient({ addr: options.addr, token, tls });
+  } catch (err) {
+    if (err instanceof JackClientError) throw usageError(`--token / JACK_TOKEN: ${err.details}`);
+    throw err;
+  }
 }
 
 /** Runs `body` with a client of the global flags and closes it afterwards. */

@@ -190,6 +190,20 @@ describe('requests and metadata', () => {
     expect(call?.metadata.get('shadow')).toEqual(['true']);
   });
 
+  it('refuses a token that cannot be a header value, without showing it', () => {
+    for (const token of ['jk_secret\n', 'jk_se cret', 'jk_sécret']) {
+      let error: unknown;
+      try {
+        createJackClient({ addr: fake.address, token });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(JackClientError);
+      expect((error as JackClientError).codeName).toBe('invalid_argument');
+      expect((error as JackClientError).message).not.toContain('secret');
+    }
+  });
+
   it('fills what a partial request leaves out, nested messages included', async () => {
     const res = await client.updateProducer({
       producer: { producerId: 'prod_1', rateLimitRps: 5 },

@@ -135,7 +135,18 @@ function channelCredentials(tls: JackClientOptions['tls']): ChannelCredentials {
   return credentials.createSsl(tls === true ? null : (tls.ca ?? null));
 }
 
+/** What a bearer token may hold: visible ASCII (API keys and JWTs are base64url and dots). */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
 export function createJackClient(options: JackClientOptions): JackClient {
+  if (options.token && !TOKEN_CHARS.test(options.token)) {
+    // grpc-js would refuse it on every call with a message that quotes the
+    // whole header, i.e. the secret: refuse it here, without showing it.
+    throw new JackClientError(
+      status.INVALID_ARGUMENT,
+      'the token has characters a bearer token cannot have (spaces, control characters such as a newline, or non-ASCII; value not shown)',
+    );
+  }
   const client = new Client(options.addr, channelCredentials(options.tls), {
     'grpc.primary_user_agent': 'jack-client',
     // Retries are ours (with RetryInfo and idempotency keys), not the channel's.

@@ -1,8 +1,9 @@
 /**
- * Issue 15: the CLI commands whose RPCs other issues are still building
- * (producers update/delete, job-types get/update/delete, keys) and the
- * bulk retry loop, against test/support/fake-jack.ts: the request the CLI
- * sends (fields, update mask, bearer token) and how it prints the answer.
+ * Issue 15: the exact wire requests of the admin commands (producers
+ * update/delete, job-types get/update/delete, keys) and the bulk retry loop,
+ * against test/support/fake-jack.ts, a scripted server that records what the
+ * CLI sends (fields, update mask, bearer token) and can fail on demand. The
+ * same commands against a real Jack: cli-e2e.test.ts and cli-bulk.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -60,6 +61,10 @@ describe('admin commands (wire contract of SPEC §10)', () => {
     expect(result.json()).toMatchObject({ producerId: 'prod_1', rateLimitRps: 50 });
     const nothing = await jackCli(['producers', 'update', 'prod_1']);
     expect(nothing.code).toBe(2);
+    expect((await jackCli(['producers', 'update', 'prod_1', '--clear-principals'])).code).toBe(0);
+    const [, clear] = fake.callsOf('updateProducer');
+    expect(clear?.request.updateMask).toEqual(['principals']);
+    expect(clear?.request.producer).toMatchObject({ producerId: 'prod_1', principals: [] });
   });
 
   it('producers delete, job-types get / update / delete', async () => {

@@ -1,9 +1,11 @@
 /**
  * Issue 15: `jack bulk` against a real Jack. On the Pub/Sub emulator: 2 500
  * lines with 3 invalid → 2 497 delivered exactly once and `--resume`
- * publishes nothing new; Pub/Sub unreachable for a few seconds → every job
- * delivered exactly once in the end. On the noop backend: a 100 000-line
- * file streams with flat memory (peak RSS of the CLI process).
+ * publishes nothing new; Pub/Sub unreachable for a few seconds, or the
+ * producer rate-limited (RATE_LIMIT_MODE=enforce) → every job delivered
+ * exactly once in the end, its retries under the same job id. On the noop
+ * backend: a 100 000-line file streams with flat memory (peak RSS of the
+ * CLI process).
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -14,7 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../support/cli.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
-import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
+import {
+  createPubSubFixture,
+  type PubSubFixture,
+  type ReceivedMessage,
+} from '../support/pubsub-topics.js';
 import { type SpawnedJack, startBuiltJack } from '../support/spawn.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -45,7 +51,7 @@ function jobLine(i: number): string {
 
 async function readResults(
   path: string,
-): Promise<{ index: number; job_id?: string; reason?: string }[]> {
+): Promise<{ index: number; job_id?: string; reason?: string; duplicate?: boolean }[]> {
   return (await readFile(path, 'utf8'))
     .trim()
     .split('\n')
@@ -54,6 +60,42 @@ async function readResults(
 
 function summaryOf(result: CliResult): Summary {
   return result.json<Summary>();
+}
+
+/** The value of a Prometheus counter of a spawned Jack (summed over the matching series). */
+async function counter(jack: SpawnedJack, name: string, labels: string): Promise<number> {
+  const line = await jack.waitForLog((l) => l.msg === 'metrics on /metrics');
+  const text = await (await fetch(`http://127.0.0.1:${Number(line.port)}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * Pulls until `count` distinct job ids arrived, then whatever else is there.
+ * SPEC §9: after an unknown outcome (a publish timeout) a retry publishes
+ * again under the SAME job id, so a message may legitimately arrive twice;
+ * a second job id for one line never may.
+ */
+async function pullJobs(pubsub: PubSubFixture, count: number): Promise<ReceivedMessage[]> {
+  const messages = await pubsub.pull('medium', count, 60_000);
+  const deadline = Date.now() + 30_000;
+  while (new Set(messages.map((m) => m.attributes.job_id)).size < count) {
+    if (Date.now() > deadline) break;
+    messages.push(...(await pubsub.drain('medium')));
+  }
+  return messages;
+}
+
+/** Each line's job ids (by correlation id): exactly one per line is "exactly once". */
+function jobIdsByLine(messages: ReceivedMessage[]): Map<string, Set<string>> {
+  const byLine = new Map<string, Set<string>>();
+  for (const m of messages) {
+    const line = m.attributes.correlation_id ?? '';
+    byLine.set(line, (byLine.get(line) ?? new Set()).add(m.attributes.job_id ?? ''));
+  }
+  return byLine;
 }
 
 describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () => {
@@ -66,7 +108,7 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     await pubsub?.close();
   });
 
-  it('2 500 lines, 3 invalid: 2 497 delivered exactly once; --resume publishes nothing new', async () => {
+  it('2 500 lines, 3 invalid: 2 497 delivered exactly once; --resume or a rerun publishes nothing new', async () => {
     pubsub = await createPubSubFixture(pubsubEmulatorHost(), { priorities: ['medium'] });
     jack = await startBuiltJack({ ...pubsub.env(['medium']) });
     const address = (jack as SpawnedJack & { address: string }).address;
@@ -125,6 +167,23 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     expect(summaryOf(resumed)).toMatchObject({ enqueued: 0, failed: 3, skipped: 2497 });
     expect(await pubsub.drain('medium')).toEqual([]);
     expect(await readResults(output)).toHaveLength(2500);
+
+    // The whole file again into a fresh RESULTS (a retry that lost its results): the same
+    // idempotency keys, so Jack answers every job with its first job id, duplicate = true,
+    // and publishes nothing.
+    const again = join(dir, 'jobs-again.results');
+    const rerun = await runCli(['bulk', input, '--output', again, '--json', '--addr', address], {
+      timeoutMs: 60_000,
+    });
+    expect(rerun.code).toBe(1);
+    expect(summaryOf(rerun)).toMatchObject({ enqueued: 2497, duplicates: 2497, failed: 3 });
+    const firstIds = new Map(results.filter((r) => r.job_id).map((r) => [r.index, r.job_id]));
+    const rerunResults = (await readResults(again)).filter((r) => r.job_id);
+    expect(rerunResults).toHaveLength(2497);
+    expect(rerunResults.filter((r) => r.job_id !== firstIds.get(r.index) || !r.duplicate)).toEqual(
+      [],
+    );
+    expect(await pubsub.drain('medium')).toEqual([]);
   });
 
   it('enqueue delivers the payload bytes untouched, with --shadow and --run-at as attributes', async () => {
@@ -172,6 +231,7 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
       ...pubsub.env(['medium']),
       PUBSUB_EMULATOR_HOST: proxy.address,
       PUBSUB_PUBLISH_TIMEOUT: '2s',
+      METRICS_PORT: '0',
     });
     const address = (jack as SpawnedJack & { address: string }).address;
     const input = join(dir, 'outage.jsonl');
@@ -203,15 +263,91 @@ describe.skipIf(skipWithoutEmulator())('jack bulk on the Pub/Sub emulator', () =
     expect(summary).toMatchObject({ lines: 300, enqueued: 300, failed: 0 });
     expect(summary.retried).toBeGreaterThan(0);
 
-    const messages = await pubsub.pull('medium', 300, 60_000);
-    const lines = messages.map((m) => m.attributes.correlation_id);
-    expect(lines).toHaveLength(300);
-    expect(new Set(lines).size).toBe(300);
+    // The publishes that timed out had an unknown outcome: Jack kept their job ids, and
+    // the CLI's retries (same idempotency keys) published again under those ids.
+    expect(await counter(jack, 'jack_idempotency_total', 'outcome="retried"')).toBeGreaterThan(0);
+
+    const messages = await pullJobs(pubsub, 300);
+    const byLine = jobIdsByLine(messages);
+    expect(byLine.size).toBe(300);
+    expect([...byLine.values()].filter((ids) => ids.size !== 1)).toEqual([]);
     const results = await readResults(output);
+    expect(results).toHaveLength(300);
     expect(new Set(messages.map((m) => m.attributes.job_id))).toEqual(
       new Set(results.map((r) => r.job_id)),
     );
   }, 120_000);
+
+  it('a rate-limited producer: rate_limited jobs are retried until every job is delivered exactly once', async () => {
+    pubsub = await createPubSubFixture(pubsubEmulatorHost(), { priorities: ['medium'] });
+    jack = await startBuiltJack({
+      ...pubsub.env(['medium']),
+      CONFIG_DIR: join(dir, 'rate-limited'),
+      RATE_LIMIT_MODE: 'enforce',
+      METRICS_PORT: '0',
+    });
+    const address = (jack as SpawnedJack & { address: string }).address;
+    const producer = (
+      await runCli(['producers', 'create', '--name', 'bursty', '--json', '--addr', address])
+    ).json<{ producerId: string }>().producerId;
+    const updated = await runCli([
+      'producers',
+      'update',
+      producer,
+      '--rate-limit-rps',
+      '200',
+      '--json',
+      '--addr',
+      address,
+    ]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.json()).toMatchObject({ producerId: producer, rateLimitRps: 200 });
+
+    // 600 jobs at 200 jobs/s with a burst of 200: about two seconds of rate_limited answers.
+    const count = 600;
+    const input = join(dir, 'limited.jsonl');
+    const output = join(dir, 'limited.results');
+    await writeFile(
+      input,
+      Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ producer_id: producer, job_type: 'import', correlation_id: `line-${i}` }),
+      ).join('\n'),
+    );
+    const run = await runCli(
+      [
+        'bulk',
+        input,
+        '--output',
+        output,
+        '--json',
+        '--addr',
+        address,
+        '--batch-size',
+        '100',
+        '--max-attempts',
+        '40',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = run.json<Summary & { retried: number }>();
+    expect(summary).toMatchObject({ lines: count, enqueued: count, failed: 0, duplicates: 0 });
+    expect(summary.retried).toBeGreaterThan(0);
+    // What was retried was Jack's rate limit saying "later".
+    expect(
+      await counter(jack, 'jack_admission_rejected_jobs_total', 'reason="rate_limited"'),
+    ).toBeGreaterThan(0);
+
+    const messages = await pullJobs(pubsub, count);
+    expect(messages).toHaveLength(count); // nothing was published twice: no unknown outcome here
+    const byLine = jobIdsByLine(messages);
+    expect(byLine.size).toBe(count);
+    expect([...byLine.values()].filter((ids) => ids.size !== 1)).toEqual([]);
+    const results = await readResults(output);
+    expect(new Set(messages.map((m) => m.attributes.job_id))).toEqual(
+      new Set(results.map((r) => r.job_id)),
+    );
+  }, 60_000);
 });
 
 describe('jack bulk memory', () => {

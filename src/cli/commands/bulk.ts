@@ -44,7 +44,8 @@ RESULTS gets one JSON line per input line: {"index": <0-based line>, "job_id": "
 {"index": ..., "reason": "...", "error": "..."}. Every job carries an idempotency key (its own,
 or one derived from the input file's path, the line number and the line), so a retried or
 resumed job is never published twice. --resume keeps the lines of RESULTS that have a job id
-and sends only the others. Exit 1 when any job failed.`;
+and sends only the others. Exit 1 when any job failed. A call refused as unauthenticated,
+permission_denied or unimplemented stops the run with that error (--resume continues it).`;
 
 export function bulkCommand(): Command {
   return new Command('bulk')
@@ -116,8 +117,11 @@ export function bulkCommand(): Command {
             bar?.update(n, { rate: seconds > 0 ? Math.round(n / seconds).toString() : '0' });
           },
         }),
-      ).finally(() => bar?.stop());
-      await writer.close();
+      ).finally(async () => {
+        bar?.stop();
+        // Also when the run stopped: the results so far are what --resume builds on.
+        await writer.close();
+      });
       const rate = summary.elapsedMs > 0 ? (summary.enqueued * 1000) / summary.elapsedMs : 0;
       const doc = { ...summary, jobsPerSecond: Math.round(rate), output: opts.output };
       if (options.json) process.stdout.write(`${JSON.stringify(doc)}\n`);

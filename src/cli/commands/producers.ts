@@ -99,20 +99,32 @@ export function producersCommand(): Command {
       'OIDC / certificate principal that may act as the producer (repeat; replaces the list)',
       collect,
     )
+    // An empty list cannot be said with --principal: this is how the last one goes.
+    .option('--clear-principals', 'remove every principal')
     .action(
       async (
         id: string,
-        opts: { name?: string; description?: string; rateLimitRps?: number; principal?: string[] },
+        opts: {
+          name?: string;
+          description?: string;
+          rateLimitRps?: number;
+          principal?: string[];
+          clearPrincipals?: boolean;
+        },
         cmd: Command,
       ) => {
+        if (opts.clearPrincipals && opts.principal !== undefined) {
+          throw usageError('give --principal or --clear-principals, not both');
+        }
+        const principals = opts.clearPrincipals ? [] : opts.principal;
         const paths: string[] = [];
         if (opts.name !== undefined) paths.push('name');
         if (opts.description !== undefined) paths.push('description');
         if (opts.rateLimitRps !== undefined) paths.push('rate_limit_rps');
-        if (opts.principal !== undefined) paths.push('principals');
+        if (principals !== undefined) paths.push('principals');
         if (paths.length === 0) {
           throw usageError(
-            'nothing to update: give --name, --description, --rate-limit-rps or --principal',
+            'nothing to update: give --name, --description, --rate-limit-rps, --principal or --clear-principals',
           );
         }
         await withClient(cmd, async (client, options) => {
@@ -122,7 +134,7 @@ export function producersCommand(): Command {
               name: opts.name,
               description: opts.description,
               rateLimitRps: opts.rateLimitRps,
-              principals: opts.principal,
+              principals,
             },
             updateMask: paths,
           });
