@@ -196,5 +196,11 @@ async function openScheduler(
 ): Promise<Scheduler | undefined> {
   if (config.scheduler.kind === 'none' || config.backend.kind !== 'pubsub') return undefined;
   const { createCloudTasksScheduler } = await import('./scheduler/cloud-tasks.js');
-  return createCloudTasksScheduler({ config: config.scheduler, pubsub: config.backend, logger });
+  const { createPubSubPublishTarget } = await import('./queue/pubsub-rest.js');
+  return createCloudTasksScheduler({
+    config: config.scheduler,
+    target: createPubSubPublishTarget(config.backend, config.scheduler.pubsubRestEndpoint),
+    timeoutMs: config.backend.publishTimeoutMs,
+    logger,
+  });
 }
