@@ -6,9 +6,10 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import http2 from 'node:http2';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -131,7 +132,16 @@ export function percentile(sorted, p) {
  * h2load's per-request log; the generator's CPU from the wrapping shell's
  * cutime/cstime (its waited-for children).
  */
-export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logFile }) {
+export async function runH2load({
+  url,
+  bodyFile,
+  concurrency,
+  seconds,
+  cpu,
+  logFile,
+  metadata = {},
+}) {
+  const headers = Object.entries(metadata).flatMap(([key, value]) => ['-H', `${key}: ${value}`]);
   const h2load = [
     'h2load',
     '-c',
@@ -141,13 +151,14 @@ export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logF
     '-m',
     String(concurrency),
     '-D',
-    String(seconds),
+    `${Math.round(seconds * 1000)}ms`,
     '-d',
     bodyFile,
     '-H',
     'content-type: application/grpc',
     '-H',
     'te: trailers',
+    ...headers,
     `--log-file=${logFile}`,
     url,
   ];
@@ -180,6 +191,37 @@ export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logF
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     generatorCpu,
+  };
+}
+
+/**
+ * The generator for scenarios whose request changes per call (h2load sends
+ * one body): one node:http2 connection with `concurrency` streams, each call
+ * built by the scenario's `request(ctx, index)` in the generator process.
+ * Costs more generator CPU per call than h2load, so a scenario and its
+ * baseline slices always use the same generator.
+ */
+export async function runHttp2Load({ address, path, scenarioId, ctx, metadata, concurrency, seconds, cpu }) {
+  const worker = join(dirname(new URL(import.meta.url).pathname), 'h2-load-worker.mjs');
+  const spec = JSON.stringify({ address, path, scenarioId, ctx, metadata, concurrency, seconds });
+  const argv = pinned(cpu, [process.execPath, worker, spec]);
+  const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const { stdout } = await run('bash', ['-c', `${quoted}; echo "CHILDSTAT $(cat /proc/$$/stat)"`], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const stat = /CHILDSTAT (.*)$/m.exec(stdout)?.[1] ?? '';
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const result = JSON.parse(stdout.split('\n')[0]);
+  const latencies = result.latencies.sort((a, b) => a - b);
+  return {
+    calls: result.ok,
+    failed: result.failed,
+    firstError: result.firstError,
+    wall: result.wall,
+    callsPerSecond: result.ok / result.wall,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    generatorCpu: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
   };
 }
 
@@ -244,15 +286,22 @@ const POLL_CHANNEL = {
   'grpc.max_reconnect_backoff_ms': 5,
 };
 
+/** gRPC metadata from a plain object. */
+export function toMetadata(entries = {}) {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
+  return metadata;
+}
+
 /** One unary call with raw protobuf bytes through a real grpc-js client. */
-export function rawUnary(client, path, message, deadlineMs = 5_000) {
+export function rawUnary(client, path, message, deadlineMs = 5_000, metadata = {}) {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       path,
       rawCodec.serialize,
       rawCodec.deserialize,
       message,
-      new grpc.Metadata(),
+      toMetadata(metadata),
       { deadline: Date.now() + deadlineMs },
       (err, response) => (err ? reject(err) : resolve(response)),
     );
@@ -264,7 +313,7 @@ export function rawUnary(client, path, message, deadlineMs = 5_000) {
  * with node:http2 replaying the body byte for byte (h2load only counts HTTP
  * 200s), once with a real grpc-js client.
  */
-export async function verifyStatusOk(address, path, body) {
+export async function verifyStatusOk(address, path, body, metadata = {}) {
   const session = http2.connect(`http://${address}`);
   try {
     const trailers = await new Promise((resolve, reject) => {
@@ -273,6 +322,7 @@ export async function verifyStatusOk(address, path, body) {
         ':path': path,
         'content-type': 'application/grpc',
         te: 'trailers',
+        ...metadata,
       });
       let headers;
       stream.on('response', (h) => {
@@ -294,7 +344,7 @@ export async function verifyStatusOk(address, path, body) {
   }
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   try {
-    await rawUnary(client, path, body.subarray(5));
+    await rawUnary(client, path, body.subarray(5), 5_000, metadata);
   } finally {
     client.close();
   }
@@ -407,5 +457,102 @@ export async function startPubSubEmulator(cpu) {
       await exited;
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * Writes a CONFIG_DIR holding `producers` and `jobTypes` in the store's
+ * protobuf-JSON form, so Jack starts with them registered (as in production)
+ * instead of learning them through AdminService on a memory store.
+ */
+export async function writeConfigDir(dir, { producers, jobTypes }) {
+  const { JobTypesFile, ProducersFile } = await import('../dist/gen/jack/storage.js');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'producers.json'), JSON.stringify(ProducersFile.toJSON({ producers })));
+  await writeFile(join(dir, 'job_types.json'), JSON.stringify(JobTypesFile.toJSON({ jobTypes })));
+}
+
+/** Starts redis-server on a free port (no persistence) pinned to `cpu`; undefined when not installed. */
+export async function startRedis(cpu) {
+  if (!hasCommand('redis-server')) return undefined;
+  const port = await freePort();
+  const argv = pinned(cpu, [
+    'redis-server',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+  const redis = {
+    url: `redis://127.0.0.1:${port}`,
+    /** Number of keys in the database (RESP DBSIZE over a raw socket). */
+    keys: () => redisCommand(port, 'DBSIZE'),
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await redis.keys();
+      return redis;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`redis-server did not start: ${err.message}`);
+      }
+      await sleep(50);
+    }
+  }
+}
+
+/** Sends one argument-less command; resolves with its integer reply. */
+function redisCommand(port, command) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(1_000, () => socket.destroy(new Error('Redis did not answer')));
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      const match = /^:(\d+)\r\n/.exec(reply);
+      if (match !== null) {
+        socket.end();
+        resolve(Number(match[1]));
+      } else if (reply.includes('\r\n')) {
+        socket.end();
+        reject(new Error(`unexpected Redis reply ${JSON.stringify(reply)}`));
+      }
+    });
+    socket.write(`*1\r\n$${command.length}\r\n${command}\r\n`);
+  });
+}
+
+/**
+ * A stand-in OTLP/HTTP collector: answers every POST with 200 and an empty
+ * body (a valid empty Export*ServiceResponse), and counts the requests.
+ */
+export async function startOtlpStub() {
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
+      res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    stop: () => new Promise((resolve) => server.close(resolve)),
   };
 }
