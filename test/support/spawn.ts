@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogLine } from './jack.js';
+import { trackClosed, trackOpen } from './leaks.js';
 
 /** `dist/main.js` of this checkout. */
 export const BUILT_MAIN = join(
@@ -78,6 +79,7 @@ export function spawnJack(options: SpawnOptions = {}): SpawnedJack {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid ?? -1;
+  trackOpen(child, `spawned ${script} (pid ${pid}; kill() it or let it exit)`);
 
   const logs: LogLine[] = [];
   const otherStdout: string[] = [];
@@ -113,6 +115,7 @@ export function spawnJack(options: SpawnOptions = {}): SpawnedJack {
     const finish = (result: ExitResult) => {
       if (exitResult !== undefined) return;
       exitResult = result;
+      trackClosed(child);
       resolve(result);
       notify();
     };
