@@ -61,7 +61,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     metrics.healthChanged(service, serving);
   };
 
-  /** A check that does not answer within the interval counts as failed. */
+  /** A check that does not answer within checkTimeoutMs (the interval, at least 2 s) counts as failed. */
   const bounded = async (what: string, check: () => Promise<void>): Promise<string | undefined> => {
     let timeout: NodeJS.Timeout | undefined;
     try {

@@ -67,8 +67,9 @@ export interface StoredObject {
 
 /**
  * Raw access to the two objects, implemented once per medium (memory, local
- * directory, GCS). `createObjectStore` builds the Store on top of it, so
- * caching, conflict retries and refresh behave the same on every medium.
+ * directory, GCS). `createCachedStore` (cached-store.ts) builds the Store on
+ * top of it, so caching, conflict retries and refresh behave the same on
+ * every medium.
  */
 export interface ObjectIO {
   readonly kind: string;
