@@ -55,8 +55,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 10));
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? (QUICK ? 0.5 : 3));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
 const STARTS = Number(process.env.BENCH_STARTS ?? (QUICK ? 1 : 5));
+/**
+ * BENCH_REUSE=1 reproduces the old method (one process per side for all of a
+ * scenario's slices, A B A B) to show what it changes (docs/PERFORMANCE.md).
+ */
+const REUSE = process.env.BENCH_REUSE === '1';
 /** A B B A per round; the quick mode only checks that every path works. */
-const ORDER = QUICK ? ['baseline', 'jack'] : ['baseline', 'jack', 'jack', 'baseline'];
+const ORDER = QUICK || REUSE ? ['baseline', 'jack'] : ['baseline', 'jack', 'jack', 'baseline'];
 const ONLY = process.env.BENCH_ONLY === undefined ? undefined : new Set(process.env.BENCH_ONLY.split(','));
 const selected = (id, group) => ONLY === undefined || ONLY.has(id) || (group !== undefined && ONLY.has(group));
 const PATHS = { Enqueue: '/jack.BackgroundJobs/Enqueue', EnqueueBulk: '/jack.BackgroundJobs/EnqueueBulk' };
@@ -199,7 +204,7 @@ async function memoryBreakdown(server) {
 
 /** Bodies (gRPC frame + protobuf) of a fixed-request scenario, written for h2load. */
 async function fixedBody(scenario) {
-  const job = enqueueRequest(PRODUCER_ID);
+  const job = enqueueRequest(scenario.producerId ?? PRODUCER_ID);
   const message =
     scenario.method === 'EnqueueBulk'
       ? EnqueueBulkRequest.encode({ jobs: Array.from({ length: scenario.jobsPerCall }, () => job) }).finish()
@@ -247,12 +252,18 @@ function generate(server, scenario, request, seconds) {
   });
 }
 
-/** One slice: a fresh server, warm-up, the measured window (CPU, RSS, perf), stop. */
+function startSide(side, scenario, ctx) {
+  return side === 'jack'
+    ? startJack(scenario.env?.(ctx) ?? {})
+    : startBaseline(scenario.baselineEnv?.(ctx) ?? {});
+}
+
+/**
+ * One slice: a fresh server (or, with BENCH_REUSE, the scenario's running
+ * one), warm-up, the measured window (CPU, RSS, perf), stop.
+ */
 async function slice(side, scenario, request, state) {
-  const server =
-    side === 'jack'
-      ? await startJack(scenario.env?.(state.ctx) ?? {})
-      : await startBaseline(scenario.baselineEnv?.(state.ctx) ?? {});
+  const server = state.reused?.[side] ?? (await startSide(side, scenario, state.ctx));
   try {
     if (request.body !== undefined) {
       await verifyStatusOk(server.address, PATHS[scenario.method], request.body, request.metadata);
@@ -286,7 +297,7 @@ async function slice(side, scenario, request, state) {
         }
       }
     }
-    if (side === 'baseline') {
+    if (side === 'baseline' && state.reused === undefined) {
       // A gRPC error is an HTTP 200 to h2load: the baseline counts its own.
       await server.stop();
       const failed = /baseline failed calls: (\d+)/.exec(server.stderr())?.[1];
@@ -305,7 +316,7 @@ async function slice(side, scenario, request, state) {
       memory,
     };
   } finally {
-    await server.stop();
+    if (state.reused === undefined) await server.stop();
   }
 }
 
@@ -371,10 +382,19 @@ async function runScenario(scenario) {
   // The generator process gets plain data only (functions do not cross processes).
   request.ctx = { producerId: ctx.producerId };
   const state = { ctx };
+  if (REUSE) {
+    state.reused = {
+      baseline: await startSide('baseline', scenario, ctx),
+      jack: await startSide('jack', scenario, ctx),
+    };
+  }
   const runs = { baseline: [], jack: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const side of ORDER) {
-      const result = await slice(side, scenario, request, state);
+      const result = await slice(side, scenario, request, state).catch(async (err) => {
+        await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
+        throw err;
+      });
       runs[side].push(result);
       log(
         `${scenario.name} round ${round} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
@@ -384,6 +404,7 @@ async function runScenario(scenario) {
       );
     }
   }
+  await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
   const summary = (side) => {
     const list = runs[side];
     const pick = (key) => median(list.map((r) => r[key]));
@@ -457,7 +478,8 @@ lines.push(`# Jack benchmark, ${results.started}`);
 lines.push('');
 lines.push(
   `Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
-    `${twoCpus ? 'servers on CPU 0, generator on CPU 1 (taskset)' : 'no pinning'}; a fresh server process per slice, ` +
+    `${twoCpus ? 'servers on CPU 0, generator on CPU 1 (taskset)' : 'no pinning'}; ` +
+    `${REUSE ? 'ONE server process per side for all slices of a scenario (BENCH_REUSE=1)' : 'a fresh server process per slice'}, ` +
     `${ROUNDS} × ${ORDER.map((s) => (s === 'baseline' ? 'A' : 'B')).join(' ')} slices of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; ` +
     `figures are medians over slices${QUICK ? '; QUICK MODE: figures mean nothing' : ''}.`,
 );

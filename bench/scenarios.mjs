@@ -7,7 +7,8 @@
  *
  * Fields:
  * - id, name: BENCH_ONLY selector and report label.
- * - method: 'Enqueue' | 'EnqueueBulk'; jobsPerCall; concurrency.
+ * - method: 'Enqueue' | 'EnqueueBulk'; jobsPerCall; concurrency; producerId (default:
+ *   the registered one).
  * - needs: components the bench starts for it: 'redis', 'otlp', 'pubsub'.
  * - env(ctx): Jack's extra env (ctx: producerId, redisUrl, otlpUrl, pubsubHost, bootstrapKey).
  * - baselineEnv(ctx): the baseline's extra env (Pub/Sub rows).
@@ -107,6 +108,14 @@ export const SCENARIOS = [
     concurrency: 64,
     target: { ratio: 0.9, p99: 1.5 },
     rss: true,
+  },
+  {
+    // Not registered: every answer carries two warnings (SPEC §2, VALIDATION_MODE=warn).
+    id: 'c64-unregistered',
+    name: 'Enqueue noop 1 KiB c=64, unregistered producer',
+    method: 'Enqueue',
+    concurrency: 64,
+    producerId: 'prod_0000dead',
   },
   {
     id: 'bulk',

@@ -1,0 +1,13 @@
+const mib = (b) => (b / 2 ** 20).toFixed(1);
+let last = process.memoryUsage();
+const step = async (name, fn) => { await fn(); globalThis.gc?.(); const m = process.memoryUsage(); console.log(name.padEnd(40), 'rss +', mib(m.rss - last.rss), ' heapUsed +', mib(m.heapUsed - last.heapUsed), ' external +', mib(m.external-last.external)); last = m; };
+await step('@grpc/grpc-js', () => import('@grpc/grpc-js'));
+await step('@grpc/proto-loader', () => import('@grpc/proto-loader'));
+await step('pino', () => import('pino'));
+await step('prom-client', () => import('prom-client'));
+await step('dist/gen (ts-proto + @bufbuild/protobuf)', () => import('../dist/gen/jack/jack.js').then(()=>import('../dist/gen/jack/admin.js')));
+await step('@grpc/reflection', () => import('@grpc/reflection'));
+await step('grpc-health-check', () => import('grpc-health-check'));
+await step('dist/api/reflection (loads protos)', async () => { const r = await import('../dist/api/reflection.js'); });
+await step('dist/app.js (rest of Jack)', () => import('../dist/app.js'));
+console.log('total rss', mib(process.memoryUsage().rss), 'heapUsed', mib(process.memoryUsage().heapUsed));
