@@ -13,7 +13,9 @@ import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOAD_OPTIONS } from '../dist/api/proto.js';
 
-const { BackgroundJobs } = grpc.loadPackageDefinition(loadSync('jack/jack.proto', LOAD_OPTIONS)).jack;
+const { BackgroundJobs } = grpc.loadPackageDefinition(
+  loadSync('jack/jack.proto', LOAD_OPTIONS),
+).jack;
 
 const port = Number(process.env.GRPC_PORT ?? 50051);
 // A constant of the length of a real job id.

@@ -46,7 +46,9 @@ function call(body) {
     });
     stream.on('error', (err) => resolve(`stream error: ${err.message}`));
     stream.on('close', () =>
-      resolve(status === '0' ? undefined : `grpc-status ${status}: ${decodeURIComponent(message ?? '')}`),
+      resolve(
+        status === '0' ? undefined : `grpc-status ${status}: ${decodeURIComponent(message ?? '')}`,
+      ),
     );
     stream.resume();
     stream.end(body);

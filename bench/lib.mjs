@@ -5,16 +5,21 @@
  * the project's Node and no compile step.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import http2 from 'node:http2';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import grpc from '@grpc/grpc-js';
+// The project's one emulator launcher and free-port finder (plain .ts, run by
+// Node's type stripping like the tests' and `make dev`'s copy of it).
+import { freePort, startPubSubEmulator } from '../test/support/pubsub-emulator.ts';
+
+export { freePort, startPubSubEmulator };
 
 const run = promisify(execFile);
 
@@ -30,18 +35,6 @@ export function grpcFrame(message) {
   frame.writeUInt32BE(message.length, 1);
   Buffer.from(message.buffer, message.byteOffset, message.length).copy(frame, 5);
   return frame;
-}
-
-/** A TCP port that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when `command` is on PATH. */
@@ -201,7 +194,16 @@ export async function runH2load({
  * Costs more generator CPU per call than h2load, so a scenario and its
  * baseline slices always use the same generator.
  */
-export async function runHttp2Load({ address, path, scenarioId, ctx, metadata, concurrency, seconds, cpu }) {
+export async function runHttp2Load({
+  address,
+  path,
+  scenarioId,
+  ctx,
+  metadata,
+  concurrency,
+  seconds,
+  cpu,
+}) {
   const worker = join(dirname(new URL(import.meta.url).pathname), 'h2-load-worker.mjs');
   const spec = JSON.stringify({ address, path, scenarioId, ctx, metadata, concurrency, seconds });
   const argv = pinned(cpu, [process.execPath, worker, spec]);
@@ -411,53 +413,6 @@ export async function healthServing(client) {
   if (!(response.length === 2 && response[0] === 0x08 && response[1] === 0x01)) {
     throw new Error('not SERVING yet');
   }
-}
-
-/** Path of the Pub/Sub emulator start script (PUBSUB_EMULATOR_BIN or next to gcloud). */
-export function findPubSubEmulator() {
-  const explicit = process.env.PUBSUB_EMULATOR_BIN;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const which = spawnSync('sh', ['-c', 'command -v gcloud'], { encoding: 'utf8' });
-  const gcloud = which.stdout.trim();
-  if (which.status !== 0 || gcloud === '') return undefined;
-  const sdkRoot = dirname(dirname(realpathSync(gcloud)));
-  const script = join(sdkRoot, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
-  return existsSync(script) ? script : undefined;
-}
-
-/** Starts the Pub/Sub emulator pinned to `cpu`; resolves once it answers HTTP. */
-export async function startPubSubEmulator(cpu) {
-  const script = findPubSubEmulator();
-  if (script === undefined) return undefined;
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const argv = pinned(cpu, [script, '--host=127.0.0.1', `--port=${port}`]);
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      process.kill(-child.pid, 'SIGKILL');
-      throw new Error('the Pub/Sub emulator did not start within 90 s');
-    }
-    await sleep(250);
-  }
-  return {
-    host,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      // The start script runs java as a child: signal the whole group.
-      process.kill(-child.pid, 'SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /**

@@ -62,9 +62,14 @@ const STARTS = Number(process.env.BENCH_STARTS ?? (QUICK ? 1 : 5));
 const REUSE = process.env.BENCH_REUSE === '1';
 /** A B B A per round; the quick mode only checks that every path works. */
 const ORDER = QUICK || REUSE ? ['baseline', 'jack'] : ['baseline', 'jack', 'jack', 'baseline'];
-const ONLY = process.env.BENCH_ONLY === undefined ? undefined : new Set(process.env.BENCH_ONLY.split(','));
-const selected = (id, group) => ONLY === undefined || ONLY.has(id) || (group !== undefined && ONLY.has(group));
-const PATHS = { Enqueue: '/jack.BackgroundJobs/Enqueue', EnqueueBulk: '/jack.BackgroundJobs/EnqueueBulk' };
+const ONLY =
+  process.env.BENCH_ONLY === undefined ? undefined : new Set(process.env.BENCH_ONLY.split(','));
+const selected = (id, group) =>
+  ONLY === undefined || ONLY.has(id) || (group !== undefined && ONLY.has(group));
+const PATHS = {
+  Enqueue: '/jack.BackgroundJobs/Enqueue',
+  EnqueueBulk: '/jack.BackgroundJobs/EnqueueBulk',
+};
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = join(root, 'dist', 'main.js');
@@ -82,7 +87,9 @@ const serverCpu = twoCpus ? 0 : undefined;
 const generatorCpu = twoCpus ? 1 : undefined;
 const h2load = process.env.BENCH_GENERATOR !== 'grpc-js' && ensureH2load(log);
 if (!h2load) {
-  log('h2load unavailable: falling back to the multi-process grpc-js generator (it may be the bottleneck)');
+  log(
+    'h2load unavailable: falling back to the multi-process grpc-js generator (it may be the bottleneck)',
+  );
 }
 const perf = perfInstructionsSupported();
 if (!perf) log('perf stat -e instructions is not supported here: instructions per job are n/a');
@@ -167,10 +174,18 @@ function handleOf(server) {
   const admin = new AdminServiceClient(server.address, grpc.credentials.createInsecure());
   return {
     enqueue: (request, metadata) =>
-      rawUnary(client, PATHS.Enqueue, Buffer.from(EnqueueRequest.encode(request).finish()), 5_000, metadata),
+      rawUnary(
+        client,
+        PATHS.Enqueue,
+        Buffer.from(EnqueueRequest.encode(request).finish()),
+        5_000,
+        metadata,
+      ),
     admin: (method, request, metadata = {}) =>
       new Promise((resolve, reject) =>
-        admin[method](request, toMetadata(metadata), (err, response) => (err ? reject(err) : resolve(response))),
+        admin[method](request, toMetadata(metadata), (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
       ),
     close() {
       client.close();
@@ -207,7 +222,9 @@ async function fixedBody(scenario) {
   const job = enqueueRequest(scenario.producerId ?? PRODUCER_ID);
   const message =
     scenario.method === 'EnqueueBulk'
-      ? EnqueueBulkRequest.encode({ jobs: Array.from({ length: scenario.jobsPerCall }, () => job) }).finish()
+      ? EnqueueBulkRequest.encode({
+          jobs: Array.from({ length: scenario.jobsPerCall }, () => job),
+        }).finish()
       : EnqueueRequest.encode(job).finish();
   const body = grpcFrame(message);
   const file = join(tmp, `${scenario.id}.bin`);
@@ -271,7 +288,8 @@ async function slice(side, scenario, request, state) {
     const idleRss = processMemory(server.pid).rss;
     if (WARMUP_SECONDS > 0) await generate(server, scenario, request, WARMUP_SECONDS);
     const method = scenario.method;
-    const countsBefore = server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
+    const countsBefore =
+      server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
     const cpuBefore = processCpuSeconds(server.pid);
     const instructions = perf ? countInstructions(server.pid) : undefined;
     let peakRss = processMemory(server.pid).rss;
@@ -284,16 +302,21 @@ async function slice(side, scenario, request, state) {
     const instructionCount = await instructions?.stop();
     const memory = scenario.rss ? await memoryBreakdown(server) : undefined;
     if (result.failed > 0) {
-      throw new Error(`${server.name}: ${result.failed} calls failed${result.firstError ? ` (${result.firstError})` : ''}`);
+      throw new Error(
+        `${server.name}: ${result.failed} calls failed${result.firstError ? ` (${result.firstError})` : ''}`,
+      );
     }
     if (countsBefore !== undefined) {
       // Every call the generator counted as OK must have been a gRPC OK.
       const countsAfter = await callCounts(server.metricsPort, method);
       for (const [code, after] of countsAfter) {
         const delta = after - (countsBefore.get(code) ?? 0);
-        if (code !== 'OK' && delta > 0) throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
+        if (code !== 'OK' && delta > 0)
+          throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
         if (code === 'OK' && delta < result.calls) {
-          throw new Error(`Jack counted ${delta} OK ${method} calls, the generator ${result.calls}`);
+          throw new Error(
+            `Jack counted ${delta} OK ${method} calls, the generator ${result.calls}`,
+          );
         }
       }
     }
@@ -320,10 +343,6 @@ async function slice(side, scenario, request, state) {
   }
 }
 
-const mean = (values) => {
-  const defined = values.filter((v) => v !== undefined && !Number.isNaN(v));
-  return defined.length === 0 ? undefined : defined.reduce((a, b) => a + b, 0) / defined.length;
-};
 const median = (values) => {
   const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;
@@ -340,7 +359,7 @@ async function component(name) {
     if (name === 'otlp') return startOtlpStub();
     if (name === 'pubsub') {
       if (process.env.BENCH_SKIP_PUBSUB === '1') throw new Error('BENCH_SKIP_PUBSUB=1');
-      return startPubSubEmulator(generatorCpu);
+      return startPubSubEmulator({ cpu: generatorCpu });
     }
     throw new Error(`unknown component ${name}`);
   })();
@@ -369,7 +388,9 @@ async function runScenario(scenario) {
   // on, and is gone before measuring.
   {
     const env = scenario.env?.(ctx) ?? {};
-    const jack = await startJack(env.QUEUE_BACKEND === 'pubsub' ? { ...env, PUBSUB_CREATE_TOPICS: 'true' } : env);
+    const jack = await startJack(
+      env.QUEUE_BACKEND === 'pubsub' ? { ...env, PUBSUB_CREATE_TOPICS: 'true' } : env,
+    );
     const handle = handleOf(jack);
     try {
       Object.assign(request, (await scenario.prepare?.(ctx, handle)) ?? {});
@@ -448,14 +469,18 @@ try {
       await jack.stop();
     }
     results.startMs = { baseline: median(starts.baseline), jack: median(starts.jack), all: starts };
-    log(`start-up: baseline ${results.startMs.baseline.toFixed(0)} ms, Jack ${results.startMs.jack.toFixed(0)} ms`);
+    log(
+      `start-up: baseline ${results.startMs.baseline.toFixed(0)} ms, Jack ${results.startMs.jack.toFixed(0)} ms`,
+    );
   }
   for (const scenario of SCENARIOS) {
     if (!selected(scenario.id, scenario.group)) continue;
     try {
       results.scenarios.push(await runScenario(scenario));
     } catch (err) {
-      const reason = String(err?.details ?? err?.message ?? err).split('\n')[0].slice(0, 160);
+      const reason = String(err?.details ?? err?.message ?? err)
+        .split('\n')[0]
+        .slice(0, 160);
       log(`${scenario.name}: n/a (${reason})`);
       results.scenarios.push({ ...scenario, failed: reason });
     }
@@ -466,7 +491,8 @@ try {
 }
 
 // ---- report ----
-const ratio = (jack, baseline) => (jack === undefined || baseline === undefined ? 'n/a' : (jack / baseline).toFixed(2));
+const ratio = (jack, baseline) =>
+  jack === undefined || baseline === undefined ? 'n/a' : (jack / baseline).toFixed(2);
 const fmt = (value, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
 const mib = (bytes) => (bytes === undefined ? undefined : bytes / 2 ** 20);
 const verdict = (value, limit, higherIsBetter) => {
@@ -497,16 +523,30 @@ for (const s of results.scenarios) {
   const j = s.jack;
   const key = bulk ? 'jobsPerSecond' : 'callsPerSecond';
   const range = `${s.ratioRange[0].toFixed(2)}–${s.ratioRange[1].toFixed(2)}`;
-  const target = s.target?.ratio === undefined ? '' : `≥ ${s.target.ratio.toFixed(2)}: ${verdict(j[key] / b[key], s.target.ratio, true)}`;
-  lines.push(`| ${s.name} | ${figure} (${s.generator}) | ${fmt(b[key])} | ${fmt(j[key])} | ${ratio(j[key], b[key])} (${range}) | ${target} |`);
-  lines.push(`| | p50 ms | ${fmt(b.p50Ms, 2)} | ${fmt(j.p50Ms, 2)} | ${ratio(j.p50Ms, b.p50Ms)} | |`);
-  const p99Target = s.target?.p99 === undefined ? '' : `≤ ${s.target.p99}: ${verdict(j.p99Ms / b.p99Ms, s.target.p99, false)}`;
-  lines.push(`| | p99 ms | ${fmt(b.p99Ms, 2)} | ${fmt(j.p99Ms, 2)} | ${ratio(j.p99Ms, b.p99Ms)} | ${p99Target} |`);
+  const target =
+    s.target?.ratio === undefined
+      ? ''
+      : `≥ ${s.target.ratio.toFixed(2)}: ${verdict(j[key] / b[key], s.target.ratio, true)}`;
+  lines.push(
+    `| ${s.name} | ${figure} (${s.generator}) | ${fmt(b[key])} | ${fmt(j[key])} | ${ratio(j[key], b[key])} (${range}) | ${target} |`,
+  );
+  lines.push(
+    `| | p50 ms | ${fmt(b.p50Ms, 2)} | ${fmt(j.p50Ms, 2)} | ${ratio(j.p50Ms, b.p50Ms)} | |`,
+  );
+  const p99Target =
+    s.target?.p99 === undefined
+      ? ''
+      : `≤ ${s.target.p99}: ${verdict(j.p99Ms / b.p99Ms, s.target.p99, false)}`;
+  lines.push(
+    `| | p99 ms | ${fmt(b.p99Ms, 2)} | ${fmt(j.p99Ms, 2)} | ${ratio(j.p99Ms, b.p99Ms)} | ${p99Target} |`,
+  );
   lines.push(
     `| | server CPU µs / job | ${fmt(b.serverCpuMicrosPerJob, 1)} | ${fmt(j.serverCpuMicrosPerJob, 1)} | ${ratio(j.serverCpuMicrosPerJob, b.serverCpuMicrosPerJob)} | |`,
   );
   if (perf) {
-    lines.push(`| | instructions / job | ${fmt(b.instructionsPerJob)} | ${fmt(j.instructionsPerJob)} | ${ratio(j.instructionsPerJob, b.instructionsPerJob)} | |`);
+    lines.push(
+      `| | instructions / job | ${fmt(b.instructionsPerJob)} | ${fmt(j.instructionsPerJob)} | ${ratio(j.instructionsPerJob, b.instructionsPerJob)} | |`,
+    );
   }
   lines.push(
     `| | server CPU % / generator CPU % | ${fmt(b.serverCpuPercent)} / ${fmt(b.generatorCpuPercent)} | ${fmt(j.serverCpuPercent)} / ${fmt(j.generatorCpuPercent)} | | |`,
@@ -515,7 +555,9 @@ for (const s of results.scenarios) {
     lines.push(
       `| | peak RSS under load, MiB | ${fmt(mib(b.peakRss), 1)} | ${fmt(mib(j.peakRss), 1)} | ${ratio(j.peakRss, b.peakRss)} | ≤ 1.2: ${verdict(j.peakRss / b.peakRss, 1.2, false)} |`,
     );
-    lines.push(`| | RSS before load, MiB | ${fmt(mib(b.idleRss), 1)} | ${fmt(mib(j.idleRss), 1)} | ${ratio(j.idleRss, b.idleRss)} | |`);
+    lines.push(
+      `| | RSS before load, MiB | ${fmt(mib(b.idleRss), 1)} | ${fmt(mib(j.idleRss), 1)} | ${ratio(j.idleRss, b.idleRss)} | |`,
+    );
     const part = (side, pickPart) => median(side.memory.map(pickPart));
     const parts = [
       ['V8 heap committed', (m) => m.heapTotal],
@@ -529,7 +571,9 @@ for (const s of results.scenarios) {
     for (const [label, pickPart] of parts) {
       const bv = part(b, pickPart);
       const jv = part(j, pickPart);
-      lines.push(`| | ${label} at end of load, MiB | ${fmt(mib(bv), 1)} | ${fmt(mib(jv), 1)} | ${ratio(jv, bv)} | |`);
+      lines.push(
+        `| | ${label} at end of load, MiB | ${fmt(mib(bv), 1)} | ${fmt(mib(jv), 1)} | ${ratio(jv, bv)} | |`,
+      );
     }
   }
 }
