@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { PubSub } from '@google-cloud/pubsub';
 import {
   emulatorAnswers,
+  emulatorClientOptions,
   findPubSubEmulator,
   INSTALL_HINT,
   type PubSubEmulator,
@@ -52,12 +53,7 @@ async function startEmulator(): Promise<{ host: string; emulator: PubSubEmulator
 }
 
 async function createTopics(host: string): Promise<void> {
-  const client = new PubSub({
-    projectId: project,
-    apiEndpoint: host,
-    emulatorMode: true,
-    universeDomain: 'googleapis.com',
-  });
+  const client = new PubSub(emulatorClientOptions(project, host));
   try {
     for (const p of PRIORITIES) {
       const [topic] = await client.topic(topics[p]).get({ autoCreate: true });

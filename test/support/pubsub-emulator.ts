@@ -39,6 +39,16 @@ export function findPubSubEmulator(): string | undefined {
   return existsSync(script) ? script : undefined;
 }
 
+/**
+ * Options of a `@google-cloud/pubsub` client that talks to the emulator at
+ * `host`. The universe is stated so that gax does not probe the GCE
+ * metadata server for it (a warning and a delay; the emulator needs no
+ * credentials). Plain data, so this file stays free of package imports.
+ */
+export function emulatorClientOptions(projectId: string, host: string) {
+  return { projectId, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' };
+}
+
 /** A TCP port that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
