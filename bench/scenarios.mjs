@@ -212,9 +212,10 @@ export const SCENARIOS = [
     async verify(ctx, jack) {
       const before = ctx.otlpRequests();
       await enqueueOnce(jack, enqueueRequest(ctx.producerId));
-      const deadline = Date.now() + 3_000;
+      // 8 s: more than the SDK's default 5 s batch delay, should the delay above be ignored.
+      const deadline = Date.now() + 8_000;
       while (ctx.otlpRequests() === before) {
-        if (Date.now() > deadline) throw new Error('no span reached the OTLP endpoint within 3 s');
+        if (Date.now() > deadline) throw new Error('no span reached the OTLP endpoint within 8 s');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
