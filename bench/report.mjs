@@ -12,9 +12,10 @@ const median = (values) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** settings: { twoCpus, REUSE, ROUNDS, ORDER, SECONDS, WARMUP_SECONDS, QUICK, STARTS, perf } */
+/** settings: the run's knobs (see run.mjs) and whether perf counts instructions. */
 export function renderReport(results, settings) {
-  const { twoCpus, REUSE, ROUNDS, ORDER, SECONDS, WARMUP_SECONDS, QUICK, STARTS, perf } = settings;
+  const { twoCpus, REUSE, ROUNDS, ORDER, SECONDS, QUICK, STARTS, perf } = settings;
+  const { WARMUP_SECONDS, WARMUP_MAX_SECONDS } = settings;
   const ratio = (jack, baseline) =>
     jack === undefined || baseline === undefined ? 'n/a' : (jack / baseline).toFixed(2);
   const fmt = (value, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
@@ -30,7 +31,7 @@ export function renderReport(results, settings) {
     `Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
       `${twoCpus ? 'servers on CPU 0, generator on CPU 1 (taskset)' : 'no pinning'}; ` +
       `${REUSE ? 'ONE server process per side for all slices of a scenario (BENCH_REUSE=1)' : 'a fresh server process per slice'}, ` +
-      `${ROUNDS} × ${ORDER.map((s) => (s === 'baseline' ? 'A' : 'B')).join(' ')} slices of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; ` +
+      `${ROUNDS} × ${ORDER.map((s) => (s === 'baseline' ? 'A' : 'B')).join(' ')} slices of ${SECONDS} s after a warm-up until steady CPU per call (${WARMUP_SECONDS}–${WARMUP_MAX_SECONDS} s); ` +
       `figures are medians over slices${QUICK ? '; QUICK MODE: figures mean nothing' : ''}.`,
   );
   lines.push('');
@@ -72,6 +73,9 @@ export function renderReport(results, settings) {
         `| | instructions / job | ${fmt(b.instructionsPerJob)} | ${fmt(j.instructionsPerJob)} | ${ratio(j.instructionsPerJob, b.instructionsPerJob)} | |`,
       );
     }
+    lines.push(
+      `| | warm-up until steady, s | ${fmt(b.warmupSeconds)} | ${fmt(j.warmupSeconds)} | | |`,
+    );
     lines.push(
       `| | server CPU % / generator CPU % | ${fmt(b.serverCpuPercent)} / ${fmt(b.generatorCpuPercent)} | ${fmt(j.serverCpuPercent)} / ${fmt(j.generatorCpuPercent)} | | |`,
     );

@@ -11,7 +11,9 @@
  * A scenario whose feature is missing prints "n/a (reason)". Needs `make build`.
  *
  * Knobs (env): BENCH_SECONDS (10) measured seconds per slice,
- * BENCH_WARMUP_SECONDS (3), BENCH_ROUNDS (2) A B B A groups per scenario,
+ * BENCH_WARMUP_SECONDS (3) minimum warm-up, BENCH_WARMUP_MAX_SECONDS (30): warm-up goes
+ * on in 2 s chunks until the server's CPU per call is steady (two chunks within 5 %),
+ * BENCH_ROUNDS (2) A B B A groups per scenario,
  * BENCH_STARTS (5) start-up pairs, BENCH_QUICK=1 (1 s slices, 0.5 s warm-up,
  * one A B pair: checks the bench works, figures mean nothing),
  * BENCH_GENERATOR (h2load | grpc-js), BENCH_SKIP_PUBSUB=1, BENCH_OUT (JSON file),
@@ -54,6 +56,13 @@ import { enqueueRequest, SCENARIOS } from './scenarios.mjs';
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 10));
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? (QUICK ? 0.5 : 3));
+const WARMUP_MAX_SECONDS = Math.max(
+  WARMUP_SECONDS,
+  Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? (QUICK ? 0.5 : 30)),
+);
+/** Warm-up chunk, and how close two chunks' CPU per call must be to call the server warm. */
+const WARMUP_CHUNK_SECONDS = 2;
+const WARM_TOLERANCE = 0.05;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
 const STARTS = Number(process.env.BENCH_STARTS ?? (QUICK ? 1 : 5));
 /**
@@ -277,6 +286,33 @@ function startSide(side, scenario, ctx) {
 }
 
 /**
+ * Loads a fresh server until it is warm: at least WARMUP_SECONDS, then 2 s
+ * chunks until two in a row cost the same server CPU per call (within 5 %),
+ * at most WARMUP_MAX_SECONDS. A fresh Node server's CPU per call keeps
+ * falling for tens of thousands of calls (JIT tiers, young-generation
+ * growth), so a fixed short warm-up measures part of that descent, and
+ * the two sides descend at different speeds (docs/PERFORMANCE.md).
+ * Returns the seconds spent.
+ */
+async function warmUp(server, scenario, request) {
+  let spent = 0;
+  if (WARMUP_SECONDS > 0) {
+    await generate(server, scenario, request, WARMUP_SECONDS);
+    spent += WARMUP_SECONDS;
+  }
+  let previous;
+  while (spent + WARMUP_CHUNK_SECONDS <= WARMUP_MAX_SECONDS) {
+    const cpuBefore = processCpuSeconds(server.pid);
+    const chunk = await generate(server, scenario, request, WARMUP_CHUNK_SECONDS);
+    spent += WARMUP_CHUNK_SECONDS;
+    const perCall = (processCpuSeconds(server.pid) - cpuBefore) / Math.max(1, chunk.calls);
+    if (previous !== undefined && Math.abs(perCall - previous) <= WARM_TOLERANCE * previous) break;
+    previous = perCall;
+  }
+  return spent;
+}
+
+/**
  * One slice: a fresh server (or, with BENCH_REUSE, the scenario's running
  * one), warm-up, the measured window (CPU, RSS, perf), stop.
  */
@@ -287,7 +323,7 @@ async function slice(side, scenario, request, state) {
       await verifyStatusOk(server.address, PATHS[scenario.method], request.body, request.metadata);
     }
     const idleRss = processMemory(server.pid).rss;
-    if (WARMUP_SECONDS > 0) await generate(server, scenario, request, WARMUP_SECONDS);
+    const warmupSeconds = await warmUp(server, scenario, request);
     const method = scenario.method;
     const countsBefore =
       server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
@@ -338,6 +374,7 @@ async function slice(side, scenario, request, state) {
       idleRss,
       peakRss,
       memory,
+      warmupSeconds,
     };
   } finally {
     if (state.reused === undefined) await server.stop();
@@ -422,7 +459,7 @@ async function runScenario(scenario) {
         `${scenario.name} round ${round} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
           `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
           `server CPU ${result.serverCpuPercent.toFixed(0)}%, generator CPU ${result.generatorCpuPercent.toFixed(0)}%, ` +
-          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB`,
+          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, after ${result.warmupSeconds} s warm-up`,
       );
     }
   }
@@ -440,6 +477,7 @@ async function runScenario(scenario) {
       serverCpuMicrosPerJob: pick('serverCpuMicrosPerJob'),
       instructionsPerJob: pick('instructionsPerJob'),
       idleRss: pick('idleRss'),
+      warmupSeconds: pick('warmupSeconds'),
       peakRss: pick('peakRss'),
       memory: list.map((r) => r.memory).filter((m) => m !== undefined),
       rounds: list,
@@ -499,6 +537,7 @@ process.stdout.write(
     ORDER,
     SECONDS,
     WARMUP_SECONDS,
+    WARMUP_MAX_SECONDS,
     QUICK,
     STARTS,
     perf,
