@@ -10,7 +10,10 @@ import { isJackError, type JackError } from '../../src/errors.js';
 import { createJobIdGenerator } from '../../src/jobid/job-id.js';
 import type { Job, OutboundMessage, Priority } from '../../src/queue/backend.js';
 import { encodeMessage } from '../../src/queue/message.js';
-import { createPubSubPublishTarget, PUBSUB_PUBLISH_SCOPE } from '../../src/queue/pubsub-rest.js';
+import {
+  createPubSubPublishTarget,
+  PUBSUB_PUBLISH_SCOPE,
+} from '../../src/queue/pubsub/publish-target.js';
 import {
   CLOUD_TASKS_MAX_TASK_BYTES,
   type CloudTasksConfig,

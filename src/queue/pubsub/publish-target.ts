@@ -2,9 +2,9 @@
  * The Pub/Sub REST `topics.publish` call as a scheduler's publish target: the
  * request a fired Cloud Task sends. No client library is loaded here.
  */
-import type { PublishTarget } from '../scheduler/publish-target.js';
-import type { OutboundMessage } from './backend.js';
-import { type PubSubBackendConfig, topicForPriority, topicResourceName } from './pubsub.js';
+import type { PublishTarget } from '../../scheduler/publish-target.js';
+import type { OutboundMessage } from '../backend.js';
+import { type PubSubBackendConfig, topicForPriority, topicResourceName } from './topics.js';
 
 /** OAuth scope of the token that authorises the publish request. */
 export const PUBSUB_PUBLISH_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
