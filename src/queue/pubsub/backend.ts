@@ -17,6 +17,7 @@ import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
 import { PRIORITIES } from '../../config.js';
 import { JackError, toError } from '../../errors.js';
+import { withTimeout } from '../../timeout.js';
 import type { Backend, OutboundMessage, Priority } from '../backend.js';
 import { classifyPubSubError, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND } from './errors.js';
 import { FlowLimiter, messageBytes } from './flow-limiter.js';
@@ -110,21 +111,12 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
 
   /** Runs `work` but gives up after the publish timeout, whatever the library does. */
   const bounded = async <T>(what: string, work: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new JackError('unavailable', `${what}: no answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
+      return await withTimeout(work, timeoutMs, () => {
+        throw new JackError('unavailable', `${what}: no answer within ${timeoutMs} ms`);
+      });
     } catch (err) {
       throw classifyPubSubError(err, what);
-    } finally {
-      clearTimeout(timer);
     }
   };
 
@@ -306,15 +298,12 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
             });
       // Sends every partly filled batch now instead of after its delay.
       for (const priority of PRIORITIES) void lanes[priority].topic.flush().catch(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      const gaveUp = await Promise.race([
+      // Each publish settles within the timeout on its own; this is a backstop.
+      const gaveUp = await withTimeout(
         idle.then(() => false),
-        new Promise<boolean>((resolve) => {
-          // Each publish settles within the timeout on its own; this is a backstop.
-          timer = setTimeout(() => resolve(true), timeoutMs + CLOSE_MARGIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+        timeoutMs + CLOSE_MARGIN_MS,
+        () => true,
+      );
       if (gaveUp) logger.error({ inFlight }, 'Pub/Sub publishes still in flight at close');
       await client.close();
     })();
