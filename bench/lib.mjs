@@ -416,15 +416,37 @@ export async function healthServing(client) {
 }
 
 /**
- * Writes a CONFIG_DIR holding `producers` and `jobTypes` in the store's
- * protobuf-JSON form, so Jack starts with them registered (as in production)
+ * Writes a CONFIG_DIR in the store's protobuf-JSON form holding each
+ * producer (`{ producerId, rateLimitRps }`) and its MEDIUM job type
+ * `send_email`, so Jack starts with them registered (as in production)
  * instead of learning them through AdminService on a memory store.
  */
-export async function writeConfigDir(dir, { producers, jobTypes }) {
-  const { JobTypesFile, ProducersFile } = await import('../dist/gen/jack/storage.js');
+export async function writeConfigDir(dir, producers) {
+  const { JobTypesFile, ProducersFile, Queue } = await import('../dist/gen/jack/storage.js');
+  const now = new Date();
+  const file = {
+    producers: producers.map(({ producerId, rateLimitRps = 0 }) => ({
+      producerId,
+      name: producerId,
+      description: 'bench',
+      rateLimitRps,
+      createdAt: now,
+      updatedAt: now,
+      principals: [],
+    })),
+    jobTypes: producers.map(({ producerId }) => ({
+      producerId,
+      name: 'send_email',
+      queue: Queue.QUEUE_MEDIUM,
+      maxRetries: 3,
+      description: '',
+      createdAt: now,
+      updatedAt: now,
+    })),
+  };
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'producers.json'), JSON.stringify(ProducersFile.toJSON({ producers })));
-  await writeFile(join(dir, 'job_types.json'), JSON.stringify(JobTypesFile.toJSON({ jobTypes })));
+  await writeFile(join(dir, 'producers.json'), JSON.stringify(ProducersFile.toJSON(file)));
+  await writeFile(join(dir, 'job_types.json'), JSON.stringify(JobTypesFile.toJSON(file)));
 }
 
 /** Starts redis-server on a free port (no persistence) pinned to `cpu`; undefined when not installed. */

@@ -12,7 +12,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnqueueBulkRequest, EnqueueRequest } from '../dist/gen/jack/jack.js';
-import { Queue } from '../dist/gen/jack/storage.js';
 import {
   ensureH2load,
   freePort,
@@ -40,32 +39,8 @@ await mkdir(dir, { recursive: true });
 
 // Registered in a CONFIG_DIR, as `make bench` and production do.
 const producerId = 'prod_0000be4c';
-const now = new Date();
 const configDir = join(dir, 'config');
-await writeConfigDir(configDir, {
-  producers: [
-    {
-      producerId,
-      name: 'bench',
-      description: '',
-      rateLimitRps: 0,
-      createdAt: now,
-      updatedAt: now,
-      principals: [],
-    },
-  ],
-  jobTypes: [
-    {
-      producerId,
-      name: 'send_email',
-      queue: Queue.QUEUE_MEDIUM,
-      maxRetries: 3,
-      description: '',
-      createdAt: now,
-      updatedAt: now,
-    },
-  ],
-});
+await writeConfigDir(configDir, [{ producerId }]);
 
 const port = await freePort();
 const env = {

@@ -27,7 +27,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { AdminServiceClient } from '../dist/gen/jack/admin.js';
 import { EnqueueBulkRequest, EnqueueRequest } from '../dist/gen/jack/jack.js';
-import { Queue } from '../dist/gen/jack/storage.js';
 import {
   countInstructions,
   ensureH2load,
@@ -114,31 +113,11 @@ const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ??
 const PRODUCER_ID = 'prod_0000be4c';
 const LIMITED_PRODUCER_ID = 'prod_0000be41';
 const configDir = join(tmp, 'config');
-{
-  const now = new Date();
-  const producer = (producerId, rateLimitRps) => ({
-    producerId,
-    name: producerId,
-    description: 'bench',
-    rateLimitRps,
-    createdAt: now,
-    updatedAt: now,
-    principals: [],
-  });
-  await writeConfigDir(configDir, {
-    // High enough never to refuse: the rate-limit rows measure the limiter, not refusals.
-    producers: [producer(PRODUCER_ID, 100_000_000), producer(LIMITED_PRODUCER_ID, 1)],
-    jobTypes: [PRODUCER_ID, LIMITED_PRODUCER_ID].map((producerId) => ({
-      producerId,
-      name: 'send_email',
-      queue: Queue.QUEUE_MEDIUM,
-      maxRetries: 3,
-      description: '',
-      createdAt: now,
-      updatedAt: now,
-    })),
-  });
-}
+// High enough never to refuse: the rate-limit rows measure the limiter, not refusals.
+await writeConfigDir(configDir, [
+  { producerId: PRODUCER_ID, rateLimitRps: 100_000_000 },
+  { producerId: LIMITED_PRODUCER_ID, rateLimitRps: 1 },
+]);
 
 function startJack(extraEnv = {}) {
   return freePort().then(async (port) => {

@@ -10,7 +10,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnqueueRequest } from '../dist/gen/jack/jack.js';
-import { Queue } from '../dist/gen/jack/storage.js';
 import {
   freePort,
   grpcFrame,
@@ -24,32 +23,8 @@ import {
 import { enqueueRequest } from './scenarios.mjs';
 
 const tmp = await mkdtemp(join(tmpdir(), 'warm-'));
-const now = new Date();
 const producerId = 'prod_0000be4c';
-await writeConfigDir(join(tmp, 'c'), {
-  producers: [
-    {
-      producerId,
-      name: 'b',
-      description: '',
-      rateLimitRps: 0,
-      createdAt: now,
-      updatedAt: now,
-      principals: [],
-    },
-  ],
-  jobTypes: [
-    {
-      producerId,
-      name: 'send_email',
-      queue: Queue.QUEUE_MEDIUM,
-      maxRetries: 3,
-      description: '',
-      createdAt: now,
-      updatedAt: now,
-    },
-  ],
-});
+await writeConfigDir(join(tmp, 'c'), [{ producerId }]);
 const bodyFile = join(tmp, 'b.bin');
 await writeFile(bodyFile, grpcFrame(EnqueueRequest.encode(enqueueRequest(producerId)).finish()));
 const PROBE = Buffer.from(EnqueueRequest.encode(enqueueRequest(producerId)).finish());
