@@ -63,7 +63,7 @@ test-unit: build
 test-integration: build
 	vitest run --project integration
 
-## bench: Jack vs a bare grpc-js baseline (h2load, A B A B, pinned cores): Markdown table with ratios, under 10 min
+## bench: Jack vs a bare grpc-js baseline, rows from bench/scenarios.mjs (fresh process per slice, A B B A, h2load, pinned cores): Markdown table with ratios, ~15 min (BENCH_QUICK=1: a quick check)
 bench: build
 	node bench/run.mjs
 

@@ -14,6 +14,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/leak-check.setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -1,13 +1,21 @@
 /**
- * The baseline: a bare grpc-js server with the same generated codecs as
- * Jack (dist/gen), answering Enqueue and EnqueueBulk with a constant — the
- * speed limit of the stack. With BASELINE_PUBSUB_TOPIC set, Enqueue first
+ * The baseline: a bare grpc-js server built the way a normal grpc-js service
+ * is, on @grpc/proto-loader (the same .proto files and load options as Jack's
+ * runtime loads), answering Enqueue and EnqueueBulk with a constant — the
+ * speed limit of the stack. It used to share Jack's ts-proto codecs, which
+ * are slower than protobufjs's generated ones and slowed the baseline down
+ * with Jack (see docs/PERFORMANCE.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
  * publishes the job with a directly used @google-cloud/pubsub client (same
  * batching as Jack's medium lane) and answers once Pub/Sub returned its id.
  * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST
  */
 import grpc from '@grpc/grpc-js';
-import { BackgroundJobsService } from '../dist/gen/jack/jack.js';
+import { loadSync } from '@grpc/proto-loader';
+import { LOAD_OPTIONS } from '../dist/api/proto.js';
+
+const { BackgroundJobs } = grpc.loadPackageDefinition(
+  loadSync('jack/jack.proto', LOAD_OPTIONS),
+).jack;
 
 const port = Number(process.env.GRPC_PORT ?? 50051);
 // A constant of the length of a real job id.
@@ -66,7 +74,7 @@ if (topicName) {
 }
 
 const server = new grpc.Server();
-server.addService(BackgroundJobsService, {
+server.addService(BackgroundJobs.service, {
   enqueue(call, callback) {
     if (publish === undefined) {
       callback(null, { jobId: JOB_ID, errorMessages: [], correlationId: '' });

@@ -5,15 +5,21 @@
  * the project's Node and no compile step.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import http2 from 'node:http2';
-import net, { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import grpc from '@grpc/grpc-js';
+// The project's one emulator launcher and free-port finder (plain .ts, run by
+// Node's type stripping like the tests' and `make dev`'s copy of it).
+import { freePort, startPubSubEmulator } from '../test/support/pubsub-emulator.ts';
+
+export { freePort, startPubSubEmulator };
 
 const run = promisify(execFile);
 
@@ -29,18 +35,6 @@ export function grpcFrame(message) {
   frame.writeUInt32BE(message.length, 1);
   Buffer.from(message.buffer, message.byteOffset, message.length).copy(frame, 5);
   return frame;
-}
-
-/** A TCP port that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when `command` is on PATH. */
@@ -131,7 +125,16 @@ export function percentile(sorted, p) {
  * h2load's per-request log; the generator's CPU from the wrapping shell's
  * cutime/cstime (its waited-for children).
  */
-export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logFile }) {
+export async function runH2load({
+  url,
+  bodyFile,
+  concurrency,
+  seconds,
+  cpu,
+  logFile,
+  metadata = {},
+}) {
+  const headers = Object.entries(metadata).flatMap(([key, value]) => ['-H', `${key}: ${value}`]);
   const h2load = [
     'h2load',
     '-c',
@@ -141,13 +144,14 @@ export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logF
     '-m',
     String(concurrency),
     '-D',
-    String(seconds),
+    `${Math.round(seconds * 1000)}ms`,
     '-d',
     bodyFile,
     '-H',
     'content-type: application/grpc',
     '-H',
     'te: trailers',
+    ...headers,
     `--log-file=${logFile}`,
     url,
   ];
@@ -180,6 +184,46 @@ export async function runH2load({ url, bodyFile, concurrency, seconds, cpu, logF
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     generatorCpu,
+  };
+}
+
+/**
+ * The generator for scenarios whose request changes per call (h2load sends
+ * one body): one node:http2 connection with `concurrency` streams, each call
+ * built by the scenario's `request(ctx, index)` in the generator process.
+ * Costs more generator CPU per call than h2load, so a scenario and its
+ * baseline slices always use the same generator.
+ */
+export async function runHttp2Load({
+  address,
+  path,
+  scenarioId,
+  ctx,
+  metadata,
+  concurrency,
+  seconds,
+  cpu,
+}) {
+  const worker = join(dirname(new URL(import.meta.url).pathname), 'h2-load-worker.mjs');
+  const spec = JSON.stringify({ address, path, scenarioId, ctx, metadata, concurrency, seconds });
+  const argv = pinned(cpu, [process.execPath, worker, spec]);
+  const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const { stdout } = await run('bash', ['-c', `${quoted}; echo "CHILDSTAT $(cat /proc/$$/stat)"`], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const stat = /CHILDSTAT (.*)$/m.exec(stdout)?.[1] ?? '';
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const result = JSON.parse(stdout.split('\n')[0]);
+  const latencies = result.latencies.sort((a, b) => a - b);
+  return {
+    calls: result.ok,
+    failed: result.failed,
+    firstError: result.firstError,
+    wall: result.wall,
+    callsPerSecond: result.ok / result.wall,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    generatorCpu: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
   };
 }
 
@@ -244,15 +288,22 @@ const POLL_CHANNEL = {
   'grpc.max_reconnect_backoff_ms': 5,
 };
 
+/** gRPC metadata from a plain object. */
+export function toMetadata(entries = {}) {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
+  return metadata;
+}
+
 /** One unary call with raw protobuf bytes through a real grpc-js client. */
-export function rawUnary(client, path, message, deadlineMs = 5_000) {
+export function rawUnary(client, path, message, deadlineMs = 5_000, metadata = {}) {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       path,
       rawCodec.serialize,
       rawCodec.deserialize,
       message,
-      new grpc.Metadata(),
+      toMetadata(metadata),
       { deadline: Date.now() + deadlineMs },
       (err, response) => (err ? reject(err) : resolve(response)),
     );
@@ -264,7 +315,7 @@ export function rawUnary(client, path, message, deadlineMs = 5_000) {
  * with node:http2 replaying the body byte for byte (h2load only counts HTTP
  * 200s), once with a real grpc-js client.
  */
-export async function verifyStatusOk(address, path, body) {
+export async function verifyStatusOk(address, path, body, metadata = {}) {
   const session = http2.connect(`http://${address}`);
   try {
     const trailers = await new Promise((resolve, reject) => {
@@ -273,6 +324,7 @@ export async function verifyStatusOk(address, path, body) {
         ':path': path,
         'content-type': 'application/grpc',
         te: 'trailers',
+        ...metadata,
       });
       let headers;
       stream.on('response', (h) => {
@@ -294,7 +346,7 @@ export async function verifyStatusOk(address, path, body) {
   }
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   try {
-    await rawUnary(client, path, body.subarray(5));
+    await rawUnary(client, path, body.subarray(5), 5_000, metadata);
   } finally {
     client.close();
   }
@@ -363,59 +415,42 @@ export async function healthServing(client) {
   }
 }
 
-/** Path of the Pub/Sub emulator start script (PUBSUB_EMULATOR_BIN or next to gcloud). */
-export function findPubSubEmulator() {
-  const explicit = process.env.PUBSUB_EMULATOR_BIN;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const which = spawnSync('sh', ['-c', 'command -v gcloud'], { encoding: 'utf8' });
-  const gcloud = which.stdout.trim();
-  if (which.status !== 0 || gcloud === '') return undefined;
-  const sdkRoot = dirname(dirname(realpathSync(gcloud)));
-  const script = join(sdkRoot, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
-  return existsSync(script) ? script : undefined;
-}
-
-/** Starts the Pub/Sub emulator pinned to `cpu`; resolves once it answers HTTP. */
-export async function startPubSubEmulator(cpu) {
-  const script = findPubSubEmulator();
-  if (script === undefined) return undefined;
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const argv = pinned(cpu, [script, '--host=127.0.0.1', `--port=${port}`]);
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      process.kill(-child.pid, 'SIGKILL');
-      throw new Error('the Pub/Sub emulator did not start within 90 s');
-    }
-    await sleep(250);
-  }
-  return {
-    host,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      // The start script runs java as a child: signal the whole group.
-      process.kill(-child.pid, 'SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 /**
- * redis-server on a free port (no persistence), pinned like the Pub/Sub
- * emulator: it is part of the environment, not the server under test.
- * Resolves once it answers PING; undefined when redis-server is missing.
+ * Writes a CONFIG_DIR in the store's protobuf-JSON form holding each
+ * producer (`{ producerId, rateLimitRps }`) and its MEDIUM job type
+ * `send_email`, so Jack starts with them registered (as in production)
+ * instead of learning them through AdminService on a memory store.
  */
-export async function startRedisForBench(cpu) {
+export async function writeConfigDir(dir, producers) {
+  const { JobTypesFile, ProducersFile, Queue } = await import('../dist/gen/jack/storage.js');
+  const now = new Date();
+  const file = {
+    producers: producers.map(({ producerId, rateLimitRps = 0 }) => ({
+      producerId,
+      name: producerId,
+      description: 'bench',
+      rateLimitRps,
+      createdAt: now,
+      updatedAt: now,
+      principals: [],
+    })),
+    jobTypes: producers.map(({ producerId }) => ({
+      producerId,
+      name: 'send_email',
+      queue: Queue.QUEUE_MEDIUM,
+      maxRetries: 3,
+      description: '',
+      createdAt: now,
+      updatedAt: now,
+    })),
+  };
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'producers.json'), JSON.stringify(ProducersFile.toJSON(file)));
+  await writeFile(join(dir, 'job_types.json'), JSON.stringify(JobTypesFile.toJSON(file)));
+}
+
+/** Starts redis-server on a free port (no persistence) pinned to `cpu`; undefined when not installed. */
+export async function startRedis(cpu) {
   if (!hasCommand('redis-server')) return undefined;
   const port = await freePort();
   const argv = pinned(cpu, [
@@ -430,35 +465,71 @@ export async function startRedisForBench(cpu) {
     'no',
   ]);
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  const ping = () =>
-    new Promise((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      socket.setTimeout(500, () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.once('error', () => resolve(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (chunk) => {
-        socket.destroy();
-        resolve(chunk.toString().startsWith('+PONG'));
-      });
-    });
-  while (!(await ping())) {
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error('redis-server did not answer PING within 10 s');
-    }
-    await sleep(50);
-  }
-  return {
+  const redis = {
     url: `redis://127.0.0.1:${port}`,
+    /** Number of keys in the database (RESP DBSIZE over a raw socket). */
+    keys: () => redisCommand(port, 'DBSIZE'),
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
     },
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await redis.keys();
+      return redis;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`redis-server did not start: ${err.message}`);
+      }
+      await sleep(50);
+    }
+  }
+}
+
+/** Sends one argument-less command; resolves with its integer reply. */
+function redisCommand(port, command) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(1_000, () => socket.destroy(new Error('Redis did not answer')));
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      const match = /^:(\d+)\r\n/.exec(reply);
+      if (match !== null) {
+        socket.end();
+        resolve(Number(match[1]));
+      } else if (reply.includes('\r\n')) {
+        socket.end();
+        reject(new Error(`unexpected Redis reply ${JSON.stringify(reply)}`));
+      }
+    });
+    socket.write(`*1\r\n$${command.length}\r\n${command}\r\n`);
+  });
+}
+
+/**
+ * A stand-in OTLP/HTTP collector: answers every POST with 200 and an empty
+ * body (a valid empty Export*ServiceResponse), and counts the requests.
+ */
+export async function startOtlpStub() {
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
+      res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    stop: () => new Promise((resolve) => server.close(resolve)),
   };
 }

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { createMemoryLimiter } from '../dist/admission/memory.js';
 import { createRedisLimiter } from '../dist/admission/redis.js';
 import { createRedisConnection } from '../dist/redis.js';
-import { startRedisForBench } from './lib.mjs';
+import { startRedis } from './lib.mjs';
 
 const CALLS = Number(process.env.LIMITER_CALLS ?? 200_000);
 const IN_FLIGHT = 64;
@@ -37,7 +37,7 @@ async function measure(name, limiter, calls) {
 console.log('| limiter | decisions | decisions/s | Jack CPU µs / decision |');
 console.log('|---|---:|---:|---:|');
 await measure('memory', createMemoryLimiter(), CALLS);
-const redis = await startRedisForBench(undefined);
+const redis = await startRedis(undefined);
 if (redis === undefined) {
   console.log('| redis | skipped: redis-server not installed | | |');
 } else {

@@ -11,10 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import grpc from '@grpc/grpc-js';
-import { AdminServiceClient } from '../dist/gen/jack/admin.js';
 import { EnqueueBulkRequest, EnqueueRequest } from '../dist/gen/jack/jack.js';
-import { Queue } from '../dist/gen/jack/storage.js';
 import {
   ensureH2load,
   freePort,
@@ -22,7 +19,9 @@ import {
   healthServing,
   runH2load,
   startServer,
+  writeConfigDir,
 } from './lib.mjs';
+import { enqueueRequest } from './scenarios.mjs';
 
 const { values: options } = parseArgs({
   options: {
@@ -38,8 +37,14 @@ if (!ensureH2load(log)) throw new Error('h2load is needed for profiling');
 const dir = options.keep ?? (await mkdtemp(join(tmpdir(), 'jack-profile-')));
 await mkdir(dir, { recursive: true });
 
+// Registered in a CONFIG_DIR, as `make bench` and production do.
+const producerId = 'prod_0000be4c';
+const configDir = join(dir, 'config');
+await writeConfigDir(configDir, [{ producerId }]);
+
 const port = await freePort();
 const env = {
+  CONFIG_DIR: configDir,
   PATH: process.env.PATH ?? '',
   HOME: process.env.HOME ?? dir,
   GRPC_HOST: '127.0.0.1',
@@ -56,29 +61,7 @@ const jack = await startServer({
   ready: healthServing,
 });
 
-const admin = new AdminServiceClient(jack.address, grpc.credentials.createInsecure());
-const unary = (method, request) =>
-  new Promise((resolve, reject) =>
-    admin[method](request, (err, response) => (err ? reject(err) : resolve(response))),
-  );
-const { producer } = await unary('createProducer', { name: 'bench', description: '' });
-await unary('createJobType', {
-  producerId: producer.producerId,
-  name: 'send_email',
-  queue: Queue.QUEUE_MEDIUM,
-  maxRetries: 3,
-  description: '',
-});
-admin.close();
-
-const job = {
-  producerId: producer.producerId,
-  jobType: 'send_email',
-  payload: Buffer.alloc(1024, 120),
-  runAt: undefined,
-  traceId: '',
-  correlationId: '',
-};
+const job = enqueueRequest(producerId);
 const body = options.bulk
   ? grpcFrame(EnqueueBulkRequest.encode({ jobs: Array.from({ length: 100 }, () => job) }).finish())
   : grpcFrame(EnqueueRequest.encode(job).finish());

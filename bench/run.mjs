@@ -1,24 +1,32 @@
 /**
- * `make bench`: Jack against a bare grpc-js baseline on the same Node binary,
- * run alternately (A B A B …), servers pinned to CPU 0 and the load
- * generator to CPU 1 (when taskset and two CPUs exist). Prints a Markdown
- * report with each figure and the ratio Jack / baseline. Needs `make build`.
+ * `make bench`: Jack against a bare grpc-js baseline on the same Node binary.
+ * Every row of bench/scenarios.mjs is measured in slices; each slice is a
+ * FRESH server process (nothing carries over from another slice or another
+ * scenario), warmed up, then measured; slices alternate A B B A (baseline,
+ * Jack, Jack, baseline) so a drift of the machine hits both sides alike.
+ * Servers are pinned to CPU 0, the load generator (and Redis, the Pub/Sub
+ * emulator) to CPU 1 when taskset and two CPUs exist. Jack starts with its
+ * producer and job type registered in a CONFIG_DIR, metrics on, as in
+ * production. Prints a Markdown report with each figure and Jack / baseline.
+ * A scenario whose feature is missing prints "n/a (reason)". Needs `make build`.
  *
- * Knobs (env): BENCH_SECONDS (8) measured seconds per run, BENCH_WARMUP_SECONDS
- * (2), BENCH_ROUNDS (2) pairs per scenario, BENCH_STARTS (5) start-up pairs,
+ * Knobs (env): BENCH_SECONDS (10) measured seconds per slice,
+ * BENCH_WARMUP_SECONDS (3) minimum warm-up, BENCH_WARMUP_MAX_SECONDS (30): warm-up goes
+ * on in 2 s chunks until the server's CPU per call is steady (two chunks within 5 %),
+ * BENCH_ROUNDS (2) A B B A groups per scenario,
+ * BENCH_STARTS (5) start-up pairs, BENCH_QUICK=1 (1 s slices, 0.5 s warm-up,
+ * one A B pair: checks the bench works, figures mean nothing),
  * BENCH_GENERATOR (h2load | grpc-js), BENCH_SKIP_PUBSUB=1, BENCH_OUT (JSON file),
- * BENCH_ONLY (comma list of start, c1, c16, c64, bulk, tracing, ratelimit, pubsub; default all).
+ * BENCH_ONLY (comma list of `start` and scenario ids or groups; default all).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { AdminServiceClient } from '../dist/gen/jack/admin.js';
 import { EnqueueBulkRequest, EnqueueRequest } from '../dist/gen/jack/jack.js';
-import { Queue } from '../dist/gen/jack/storage.js';
 import {
   countInstructions,
   ensureH2load,
@@ -32,25 +40,50 @@ import {
   rawUnary,
   runGrpcJsLoad,
   runH2load,
+  runHttp2Load,
+  startOtlpStub,
   startPubSubEmulator,
-  startRedisForBench,
+  startRedis,
   startServer,
+  toMetadata,
   verifyStatusOk,
+  writeConfigDir,
 } from './lib.mjs';
+import { renderReport } from './report.mjs';
+import { enqueueRequest, SCENARIOS } from './scenarios.mjs';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const STARTS = Number(process.env.BENCH_STARTS ?? 5);
-const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'start,c1,c16,c64,bulk,tracing,ratelimit,pubsub').split(','),
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 10));
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? (QUICK ? 0.5 : 3));
+const WARMUP_MAX_SECONDS = Math.max(
+  WARMUP_SECONDS,
+  Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? (QUICK ? 0.5 : 30)),
 );
-const ENQUEUE = '/jack.BackgroundJobs/Enqueue';
-const ENQUEUE_BULK = '/jack.BackgroundJobs/EnqueueBulk';
+/** Warm-up chunk, and how close two chunks' CPU per call must be to call the server warm. */
+const WARMUP_CHUNK_SECONDS = 2;
+const WARM_TOLERANCE = 0.05;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
+const STARTS = Number(process.env.BENCH_STARTS ?? (QUICK ? 1 : 5));
+/**
+ * BENCH_REUSE=1 reproduces the old method (one process per side for all of a
+ * scenario's slices, A B A B) to show what it changes (docs/PERFORMANCE.md).
+ */
+const REUSE = process.env.BENCH_REUSE === '1';
+/** A B B A per round; the quick mode only checks that every path works. */
+const ORDER = QUICK || REUSE ? ['baseline', 'jack'] : ['baseline', 'jack', 'jack', 'baseline'];
+const ONLY =
+  process.env.BENCH_ONLY === undefined ? undefined : new Set(process.env.BENCH_ONLY.split(','));
+const selected = (id, group) =>
+  ONLY === undefined || ONLY.has(id) || (group !== undefined && ONLY.has(group));
+const PATHS = {
+  Enqueue: '/jack.BackgroundJobs/Enqueue',
+  EnqueueBulk: '/jack.BackgroundJobs/EnqueueBulk',
+};
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = join(root, 'dist', 'main.js');
 const baselineJs = join(root, 'bench', 'baseline-server.mjs');
+const probe = pathToFileURL(join(root, 'bench', 'memory-probe.mjs')).href;
 const log = (text) => process.stderr.write(`[bench] ${text}\n`);
 
 if (!existsSync(mainJs)) {
@@ -61,9 +94,8 @@ if (!existsSync(mainJs)) {
 const twoCpus = availableParallelism() >= 2 && hasCommand('taskset');
 const serverCpu = twoCpus ? 0 : undefined;
 const generatorCpu = twoCpus ? 1 : undefined;
-const generator =
-  process.env.BENCH_GENERATOR === 'grpc-js' ? 'grpc-js' : ensureH2load(log) ? 'h2load' : 'grpc-js';
-if (generator === 'grpc-js') {
+const h2load = process.env.BENCH_GENERATOR !== 'grpc-js' && ensureH2load(log);
+if (!h2load) {
   log(
     'h2load unavailable: falling back to the multi-process grpc-js generator (it may be the bottleneck)',
   );
@@ -76,105 +108,38 @@ process.env.BENCH_TMP = tmp;
 /** Only what a server needs: none of the caller's JACK/PUBSUB variables leak in. */
 const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmp });
 
-/** A 1 KiB JSON payload, the size of a typical job's arguments. */
-const PAYLOAD = Buffer.from(
-  JSON.stringify({ user_id: 12345, template: 'welcome', pad: 'x'.repeat(1024 - 49) }),
-);
+// The registered producer and job type every scenario sends as, plus one
+// producer limited to 1 job/s that proves a rate limiter is on.
+const PRODUCER_ID = 'prod_0000be4c';
+const LIMITED_PRODUCER_ID = 'prod_0000be41';
+const configDir = join(tmp, 'config');
+// High enough never to refuse: the rate-limit rows measure the limiter, not refusals.
+await writeConfigDir(configDir, [
+  { producerId: PRODUCER_ID, rateLimitRps: 100_000_000 },
+  { producerId: LIMITED_PRODUCER_ID, rateLimitRps: 1 },
+]);
 
-function enqueueRequest(producerId) {
-  return {
-    producerId,
-    jobType: 'send_email',
-    payload: PAYLOAD,
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
-  };
-}
-
-/** Pre-encoded bodies (gRPC frame + protobuf) for h2load, written to files. */
-async function bodies(producerId, tag) {
-  const single = grpcFrame(EnqueueRequest.encode(enqueueRequest(producerId)).finish());
-  const bulk = grpcFrame(
-    EnqueueBulkRequest.encode({
-      jobs: Array.from({ length: 100 }, () => enqueueRequest(producerId)),
-    }).finish(),
-  );
-  const singleFile = join(tmp, `enqueue-${tag}.bin`);
-  const bulkFile = join(tmp, `bulk-${tag}.bin`);
-  await writeFile(singleFile, single);
-  await writeFile(bulkFile, bulk);
-  return {
-    enqueue: { path: ENQUEUE, body: single, file: singleFile, jobsPerCall: 1 },
-    bulk: { path: ENQUEUE_BULK, body: bulk, file: bulkFile, jobsPerCall: 100 },
-  };
-}
-
-/** Registers a producer and a MEDIUM job type so the hot path is the normal, warning-free one. */
-async function registerProducer(address) {
-  const admin = new AdminServiceClient(address, grpc.credentials.createInsecure());
-  const unary = (method, request) =>
-    new Promise((resolve, reject) =>
-      admin[method](request, (err, response) => (err ? reject(err) : resolve(response))),
-    );
-  try {
-    const { producer } = await unary('createProducer', { name: 'bench', description: '' });
-    await unary('createJobType', {
-      producerId: producer.producerId,
-      name: 'send_email',
-      queue: Queue.QUEUE_MEDIUM,
-      maxRetries: 3,
-      description: '',
+function startJack(extraEnv = {}) {
+  return freePort().then(async (port) => {
+    const metricsPort = await freePort();
+    const server = await startServer({
+      name: 'jack',
+      argv: [process.execPath, '--import', probe, mainJs],
+      env: {
+        ...baseEnv(),
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+        CONFIG_DIR: configDir,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
+      cpu: serverCpu,
+      address: `127.0.0.1:${port}`,
+      ready: healthServing,
     });
-    return producer.producerId;
-  } finally {
-    admin.close();
-  }
-}
-
-/**
- * A CONFIG_DIR holding one producer whose rate limit is far above what the
- * machine can send (every call is admitted, so the run measures what the
- * limiter costs, not what it refuses) and its MEDIUM job type.
- */
-const RATE_LIMITED_PRODUCER = 'prod_beeeeeef';
-async function rateLimitedConfigDir() {
-  const dir = join(tmp, 'ratelimit-config');
-  await mkdir(dir, { recursive: true });
-  const at = new Date().toISOString();
-  const record = { producerId: RATE_LIMITED_PRODUCER, createdAt: at, updatedAt: at };
-  await writeFile(
-    join(dir, 'producers.json'),
-    JSON.stringify({ producers: [{ ...record, name: 'bench', rateLimitRps: 2_000_000_000 }] }),
-  );
-  await writeFile(
-    join(dir, 'job_types.json'),
-    JSON.stringify({
-      jobTypes: [{ ...record, name: 'send_email', queue: 'QUEUE_MEDIUM', maxRetries: 3 }],
-    }),
-  );
-  return dir;
-}
-
-async function startJack(extraEnv = {}) {
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const server = await startServer({
-    name: 'jack',
-    argv: [process.execPath, mainJs],
-    env: {
-      ...baseEnv(),
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
-    cpu: serverCpu,
-    address: `127.0.0.1:${port}`,
-    ready: healthServing,
+    return { ...server, metricsPort };
   });
-  return { ...server, metricsPort };
 }
 
 /** Any well-formed Enqueue: the baseline answers every one with its constant. */
@@ -184,12 +149,38 @@ async function startBaseline(extraEnv = {}) {
   const port = await freePort();
   return startServer({
     name: 'baseline',
-    argv: [process.execPath, baselineJs],
+    argv: [process.execPath, '--import', probe, baselineJs],
     env: { ...baseEnv(), GRPC_PORT: String(port), ...extraEnv },
     cpu: serverCpu,
     address: `127.0.0.1:${port}`,
-    ready: (client) => rawUnary(client, ENQUEUE, PROBE, 1_000),
+    ready: (client) => rawUnary(client, PATHS.Enqueue, PROBE, 1_000),
   });
+}
+
+/** What scenarios' prepare/verify hooks use to talk to a running Jack. */
+function handleOf(server) {
+  const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+  const admin = new AdminServiceClient(server.address, grpc.credentials.createInsecure());
+  return {
+    enqueue: (request, metadata) =>
+      rawUnary(
+        client,
+        PATHS.Enqueue,
+        Buffer.from(EnqueueRequest.encode(request).finish()),
+        5_000,
+        metadata,
+      ),
+    admin: (method, request, metadata = {}) =>
+      new Promise((resolve, reject) =>
+        admin[method](request, toMetadata(metadata), (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
+      ),
+    close() {
+      client.close();
+      admin.close();
+    },
+  };
 }
 
 /** Jack's calls counter for one method, by status code. */
@@ -203,100 +194,258 @@ async function callCounts(metricsPort, method) {
   return counts;
 }
 
-function generate(server, request, concurrency, seconds, logFile) {
-  if (generator === 'h2load') {
-    return runH2load({
-      url: `http://${server.address}${request.path}`,
-      bodyFile: request.file,
-      concurrency,
+/** Asks a server (preloaded with memory-probe.mjs) for its memory breakdown. */
+async function memoryBreakdown(server) {
+  const before = server.stderr().length;
+  process.kill(server.pid, 'SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    const match = /MEMORY (\{.*\})\n/.exec(server.stderr().slice(Math.max(0, before - 1)));
+    if (match !== null) return JSON.parse(match[1]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
+
+/** Bodies (gRPC frame + protobuf) of a fixed-request scenario, written for h2load. */
+async function fixedBody(scenario) {
+  const job = enqueueRequest(scenario.producerId ?? PRODUCER_ID);
+  const message =
+    scenario.method === 'EnqueueBulk'
+      ? EnqueueBulkRequest.encode({
+          jobs: Array.from({ length: scenario.jobsPerCall }, () => job),
+        }).finish()
+      : EnqueueRequest.encode(job).finish();
+  const body = grpcFrame(message);
+  const file = join(tmp, `${scenario.id}.bin`);
+  await writeFile(file, body);
+  return { body, file };
+}
+
+let runNumber = 0;
+
+function generate(server, scenario, request, seconds) {
+  const path = PATHS[scenario.method];
+  if (scenario.request !== undefined) {
+    return runHttp2Load({
+      address: server.address,
+      path,
+      scenarioId: scenario.id,
+      ctx: request.ctx,
+      metadata: request.metadata,
+      concurrency: scenario.concurrency,
       seconds,
       cpu: generatorCpu,
-      logFile,
+    });
+  }
+  if (h2load) {
+    return runH2load({
+      url: `http://${server.address}${path}`,
+      bodyFile: request.file,
+      concurrency: scenario.concurrency,
+      seconds,
+      cpu: generatorCpu,
+      logFile: join(tmp, `h2load-${++runNumber}.log`),
+      metadata: request.metadata,
     });
   }
   return runGrpcJsLoad({
     address: server.address,
-    path: request.path,
+    path,
     message: request.body.subarray(5),
-    concurrency,
+    concurrency: scenario.concurrency,
     seconds,
     cpu: generatorCpu,
   });
 }
 
-let runNumber = 0;
-
-/** One measured run of one server: warm-up, then the measured window with CPU, RSS and perf. */
-async function measure(server, request, concurrency) {
-  runNumber++;
-  const logFile = join(tmp, `h2load-${runNumber}.log`);
-  await verifyStatusOk(server.address, request.path, request.body);
-  await generate(server, request, concurrency, WARMUP_SECONDS, logFile);
-  const method = request.path.split('/').pop();
-  const countsBefore =
-    server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
-  const cpuBefore = processCpuSeconds(server.pid);
-  const instructions = perf ? countInstructions(server.pid) : undefined;
-  let peakRss = processMemory(server.pid).rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, processMemory(server.pid).rss);
-  }, 200);
-  const result = await generate(server, request, concurrency, SECONDS, logFile);
-  clearInterval(sampler);
-  const serverCpu = processCpuSeconds(server.pid) - cpuBefore;
-  const instructionCount = await instructions?.stop();
-  await verifyStatusOk(server.address, request.path, request.body);
-  if (countsBefore !== undefined) {
-    // Every call h2load counted as HTTP 200 must have been a gRPC OK.
-    const countsAfter = await callCounts(server.metricsPort, method);
-    for (const [code, after] of countsAfter) {
-      const delta = after - (countsBefore.get(code) ?? 0);
-      if (code !== 'OK' && delta > 0)
-        throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
-      if (code === 'OK' && delta < result.calls) {
-        throw new Error(`Jack counted ${delta} OK ${method} calls, the generator ${result.calls}`);
-      }
-    }
-  }
-  if (result.failed > 0) throw new Error(`${server.name}: ${result.failed} calls failed`);
-  const jobs = result.calls * request.jobsPerCall;
-  return {
-    ...result,
-    jobsPerSecond: result.callsPerSecond * request.jobsPerCall,
-    serverCpuPercent: (100 * serverCpu) / result.wall,
-    generatorCpuPercent: (100 * result.generatorCpu) / result.wall,
-    serverCpuMicrosPerJob: (1e6 * serverCpu) / jobs,
-    instructionsPerJob: instructionCount === undefined ? undefined : instructionCount / jobs,
-    peakRss,
-  };
+function startSide(side, scenario, ctx) {
+  return side === 'jack'
+    ? startJack(scenario.env?.(ctx) ?? {})
+    : startBaseline(scenario.baselineEnv?.(ctx) ?? {});
 }
 
-const mean = (values) => {
-  const defined = values.filter((v) => v !== undefined && !Number.isNaN(v));
-  return defined.length === 0 ? undefined : defined.reduce((a, b) => a + b, 0) / defined.length;
-};
+/**
+ * Loads a fresh server until it is warm: at least WARMUP_SECONDS, then 2 s
+ * chunks until two in a row cost the same server CPU per call (within 5 %),
+ * at most WARMUP_MAX_SECONDS. A fresh Node server's CPU per call keeps
+ * falling for tens of thousands of calls (JIT tiers, young-generation
+ * growth), so a fixed short warm-up measures part of that descent, and
+ * the two sides descend at different speeds (docs/PERFORMANCE.md).
+ * Returns the seconds spent.
+ */
+async function warmUp(server, scenario, request) {
+  let spent = 0;
+  if (WARMUP_SECONDS > 0) {
+    await generate(server, scenario, request, WARMUP_SECONDS);
+    spent += WARMUP_SECONDS;
+  }
+  let previous;
+  while (spent + WARMUP_CHUNK_SECONDS <= WARMUP_MAX_SECONDS) {
+    const cpuBefore = processCpuSeconds(server.pid);
+    const chunk = await generate(server, scenario, request, WARMUP_CHUNK_SECONDS);
+    spent += WARMUP_CHUNK_SECONDS;
+    const perCall = (processCpuSeconds(server.pid) - cpuBefore) / Math.max(1, chunk.calls);
+    if (previous !== undefined && Math.abs(perCall - previous) <= WARM_TOLERANCE * previous) break;
+    previous = perCall;
+  }
+  return spent;
+}
+
+/**
+ * One slice: a fresh server (or, with BENCH_REUSE, the scenario's running
+ * one), warm-up, the measured window (CPU, RSS, perf), stop.
+ */
+async function slice(side, scenario, request, state) {
+  const server = state.reused?.[side] ?? (await startSide(side, scenario, state.ctx));
+  try {
+    if (request.body !== undefined) {
+      await verifyStatusOk(server.address, PATHS[scenario.method], request.body, request.metadata);
+    }
+    const idleRss = processMemory(server.pid).rss;
+    const warmupSeconds = await warmUp(server, scenario, request);
+    const method = scenario.method;
+    const countsBefore =
+      server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
+    const cpuBefore = processCpuSeconds(server.pid);
+    const instructions = perf ? countInstructions(server.pid) : undefined;
+    let peakRss = processMemory(server.pid).rss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, processMemory(server.pid).rss);
+    }, 200);
+    const result = await generate(server, scenario, request, SECONDS);
+    clearInterval(sampler);
+    const cpuSeconds = processCpuSeconds(server.pid) - cpuBefore;
+    const instructionCount = await instructions?.stop();
+    const memory = scenario.rss ? await memoryBreakdown(server) : undefined;
+    if (result.failed > 0) {
+      throw new Error(
+        `${server.name}: ${result.failed} calls failed${result.firstError ? ` (${result.firstError})` : ''}`,
+      );
+    }
+    if (countsBefore !== undefined) {
+      // Every call the generator counted as OK must have been a gRPC OK.
+      const countsAfter = await callCounts(server.metricsPort, method);
+      for (const [code, after] of countsAfter) {
+        const delta = after - (countsBefore.get(code) ?? 0);
+        if (code !== 'OK' && delta > 0)
+          throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
+        if (code === 'OK' && delta < result.calls) {
+          throw new Error(
+            `Jack counted ${delta} OK ${method} calls, the generator ${result.calls}`,
+          );
+        }
+      }
+    }
+    if (side === 'baseline' && state.reused === undefined) {
+      // A gRPC error is an HTTP 200 to h2load: the baseline counts its own.
+      await server.stop();
+      const failed = /baseline failed calls: (\d+)/.exec(server.stderr())?.[1];
+      if (failed !== '0') throw new Error(`the baseline failed ${failed ?? '?'} calls`);
+    }
+    const jobs = result.calls * (scenario.jobsPerCall ?? 1);
+    return {
+      ...result,
+      jobsPerSecond: result.callsPerSecond * (scenario.jobsPerCall ?? 1),
+      serverCpuPercent: (100 * cpuSeconds) / result.wall,
+      generatorCpuPercent: (100 * result.generatorCpu) / result.wall,
+      serverCpuMicrosPerJob: (1e6 * cpuSeconds) / jobs,
+      instructionsPerJob: instructionCount === undefined ? undefined : instructionCount / jobs,
+      idleRss,
+      peakRss,
+      memory,
+      warmupSeconds,
+    };
+  } finally {
+    if (state.reused === undefined) await server.stop();
+  }
+}
+
 const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** A B A B … : ROUNDS pairs of (baseline, Jack), averaged per server. */
-async function alternate(name, pair, request, concurrency) {
+/** Components the selected scenarios need, started once, on the generator's CPU. */
+const components = {};
+async function component(name) {
+  if (name in components) return components[name];
+  components[name] = await (async () => {
+    if (name === 'redis') return startRedis(generatorCpu);
+    if (name === 'otlp') return startOtlpStub();
+    if (name === 'pubsub') {
+      if (process.env.BENCH_SKIP_PUBSUB === '1') throw new Error('BENCH_SKIP_PUBSUB=1');
+      return startPubSubEmulator({ cpu: generatorCpu });
+    }
+    throw new Error(`unknown component ${name}`);
+  })();
+  if (components[name] === undefined) throw new Error(`${name} is not installed`);
+  return components[name];
+}
+
+async function runScenario(scenario) {
+  const ctx = { producerId: PRODUCER_ID, limitedProducerId: LIMITED_PRODUCER_ID };
+  for (const need of scenario.needs ?? []) {
+    const c = await component(need);
+    if (need === 'redis') {
+      ctx.redisUrl = c.url;
+      ctx.redisKeys = c.keys;
+    } else if (need === 'otlp') {
+      ctx.otlpUrl = c.url;
+      ctx.otlpRequests = c.requests;
+    } else if (need === 'pubsub') {
+      ctx.pubsubHost = c.host;
+    }
+  }
+  const request = scenario.request === undefined ? await fixedBody(scenario) : {};
+  request.metadata = {};
+  // One throwaway Jack with the scenario's env: checks it starts, creates what
+  // the scenario needs (an API key, the Pub/Sub topic), proves the feature is
+  // on, and is gone before measuring.
+  {
+    const env = scenario.env?.(ctx) ?? {};
+    const jack = await startJack(
+      env.QUEUE_BACKEND === 'pubsub' ? { ...env, PUBSUB_CREATE_TOPICS: 'true' } : env,
+    );
+    const handle = handleOf(jack);
+    try {
+      Object.assign(request, (await scenario.prepare?.(ctx, handle)) ?? {});
+      await scenario.verify?.(ctx, handle, request.metadata);
+    } finally {
+      handle.close();
+      await jack.stop();
+    }
+  }
+  // The generator process gets plain data only (functions do not cross processes).
+  request.ctx = { producerId: ctx.producerId };
+  const state = { ctx };
+  if (REUSE) {
+    state.reused = {
+      baseline: await startSide('baseline', scenario, ctx),
+      jack: await startSide('jack', scenario, ctx),
+    };
+  }
   const runs = { baseline: [], jack: [] };
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const side of ['baseline', 'jack']) {
-      const result = await measure(pair[side], request[side], concurrency);
+    for (const side of ORDER) {
+      const result = await slice(side, scenario, request, state).catch(async (err) => {
+        await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
+        throw err;
+      });
       runs[side].push(result);
       log(
-        `${name} round ${round} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+        `${scenario.name} round ${round} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
           `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-          `server CPU ${result.serverCpuPercent.toFixed(0)}%, generator CPU ${result.generatorCpuPercent.toFixed(0)}%`,
+          `server CPU ${result.serverCpuPercent.toFixed(0)}%, generator CPU ${result.generatorCpuPercent.toFixed(0)}%, ` +
+          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, after ${result.warmupSeconds} s warm-up`,
       );
     }
   }
+  await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
   const summary = (side) => {
     const list = runs[side];
-    const pick = (key) => mean(list.map((r) => r[key]));
+    const pick = (key) => median(list.map((r) => r[key]));
     return {
       callsPerSecond: pick('callsPerSecond'),
       jobsPerSecond: pick('jobsPerSecond'),
@@ -306,276 +455,73 @@ async function alternate(name, pair, request, concurrency) {
       generatorCpuPercent: pick('generatorCpuPercent'),
       serverCpuMicrosPerJob: pick('serverCpuMicrosPerJob'),
       instructionsPerJob: pick('instructionsPerJob'),
-      peakRss: Math.max(...list.map((r) => r.peakRss)),
+      idleRss: pick('idleRss'),
+      warmupSeconds: pick('warmupSeconds'),
+      peakRss: pick('peakRss'),
+      memory: list.map((r) => r.memory).filter((m) => m !== undefined),
       rounds: list,
     };
   };
-  return { name, concurrency, baseline: summary('baseline'), jack: summary('jack') };
-}
-
-/** An OTLP/HTTP receiver that counts what it gets and answers 200 at once. */
-async function startCollectorStub() {
-  let requests = 0;
-  let bytes = 0;
-  const server = createServer((req, res) => {
-    req.on('data', (chunk) => {
-      bytes += chunk.length;
-    });
-    req.on('end', () => {
-      if (req.url === '/v1/traces') requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Jack / baseline of each slice with its neighbour on the other side, for the spread.
+  const ratios = runs.jack.map((j, i) => j.jobsPerSecond / runs.baseline[i].jobsPerSecond);
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests: () => requests,
-    bytes: () => bytes,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    ...scenario,
+    generator: scenario.request !== undefined ? 'node:http2' : h2load ? 'h2load' : 'grpc-js',
+    baseline: summary('baseline'),
+    jack: summary('jack'),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
   };
 }
 
 const results = { scenarios: [], started: new Date().toISOString() };
-const stopAll = [];
 try {
-  // 1. Start-up: spawn → first answered call (baseline) / health SERVING (Jack), alternately.
-  const starts = { baseline: [], jack: [] };
-  for (let i = 0; ONLY.has('start') && i < STARTS; i++) {
-    const baseline = await startBaseline();
-    starts.baseline.push(baseline.startMs);
-    await baseline.stop();
-    const jack = await startJack();
-    starts.jack.push(jack.startMs);
-    await jack.stop();
-  }
-  if (ONLY.has('start')) {
+  // Start-up: spawn → first answered call (baseline) / health SERVING (Jack), alternately.
+  if (selected('start')) {
+    const starts = { baseline: [], jack: [] };
+    for (let i = 0; i < STARTS; i++) {
+      const baseline = await startBaseline();
+      starts.baseline.push(baseline.startMs);
+      await baseline.stop();
+      const jack = await startJack();
+      starts.jack.push(jack.startMs);
+      await jack.stop();
+    }
     results.startMs = { baseline: median(starts.baseline), jack: median(starts.jack), all: starts };
     log(
       `start-up: baseline ${results.startMs.baseline.toFixed(0)} ms, Jack ${results.startMs.jack.toFixed(0)} ms`,
     );
   }
-
-  // 2. Noop backend, memory store.
-  {
-    const jack = await startJack();
-    stopAll.push(() => jack.stop());
-    const baseline = await startBaseline();
-    stopAll.push(() => baseline.stop());
-    const requests = await bodies(await registerProducer(jack.address), 'noop');
-    const pair = { baseline, jack };
-    const same = (r) => ({ baseline: r, jack: r });
-    for (const concurrency of [1, 16, 64]) {
-      if (!ONLY.has(`c${concurrency}`)) continue;
-      results.scenarios.push(
-        await alternate(
-          `Enqueue noop 1 KiB c=${concurrency}`,
-          pair,
-          same(requests.enqueue),
-          concurrency,
-        ),
-      );
-    }
-    if (ONLY.has('bulk')) {
-      results.scenarios.push(
-        await alternate('EnqueueBulk(100) noop c=16', pair, same(requests.bulk), 16),
-      );
-    }
-    await Promise.all(stopAll.splice(0).map((stop) => stop()));
-  }
-
-  // 2b. Tracing on: every call sampled (no caller context: each is a new
-  // trace), spans batched over OTLP/HTTP to a local collector stub that
-  // answers 200 at once. The cost of tracing, against the same baseline.
-  if (ONLY.has('tracing')) {
-    const collector = await startCollectorStub();
-    stopAll.push(() => collector.stop());
-    const jack = await startJack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
-    stopAll.unshift(() => jack.stop());
-    const baseline = await startBaseline();
-    stopAll.unshift(() => baseline.stop());
-    const requests = await bodies(await registerProducer(jack.address), 'tracing');
-    results.scenarios.push(
-      await alternate(
-        'Enqueue noop 1 KiB c=16, tracing on (OTLP to a local stub)',
-        { baseline, jack },
-        { baseline: requests.enqueue, jack: requests.enqueue },
-        16,
-      ),
-    );
-    await Promise.all(stopAll.splice(0).map((stop) => stop()));
-    results.otlpExport = { requests: collector.requests(), bytes: collector.bytes() };
-    log(`OTLP stub received ${collector.requests()} exports, ${collector.bytes()} bytes`);
-    if (collector.requests() === 0)
-      throw new Error('tracing on, but no span reached the OTLP stub');
-  }
-
-  // 2c. RATE_LIMIT_MODE=enforce, noop backend: memory buckets, then Redis (SPEC §8).
-  if (ONLY.has('ratelimit')) {
-    const configDir = await rateLimitedConfigDir();
-    const requests = await bodies(RATE_LIMITED_PRODUCER, 'ratelimit');
-    const baseline = await startBaseline();
-    stopAll.push(() => baseline.stop());
-    const memory = await startJack({ CONFIG_DIR: configDir, RATE_LIMIT_MODE: 'enforce' });
-    stopAll.push(() => memory.stop());
-    results.scenarios.push(
-      await alternate(
-        'Enqueue noop rate-limited (memory) c=64',
-        { baseline, jack: memory },
-        { baseline: requests.enqueue, jack: requests.enqueue },
-        64,
-      ),
-    );
-    await memory.stop();
-    const redis = await startRedisForBench(generatorCpu).catch((err) => {
-      results.redisSkipped = `redis-server did not start: ${err.message}`;
-      return undefined;
-    });
-    if (redis === undefined) {
-      results.redisSkipped ??= 'redis-server not installed';
-      log(`Redis scenario skipped: ${results.redisSkipped}`);
-    } else {
-      stopAll.push(() => redis.stop());
-      const shared = await startJack({
-        CONFIG_DIR: configDir,
-        RATE_LIMIT_MODE: 'enforce',
-        REDIS_URL: redis.url,
-      });
-      stopAll.unshift(() => shared.stop());
-      results.scenarios.push(
-        await alternate(
-          'Enqueue noop rate-limited (Redis) c=64',
-          { baseline, jack: shared },
-          { baseline: requests.enqueue, jack: requests.enqueue },
-          64,
-        ),
-      );
-    }
-    await Promise.all(stopAll.splice(0).map((stop) => stop()));
-  }
-
-  // 3. Pub/Sub on the emulator (on the generator's CPU: it is part of the environment, not the server).
-  if (process.env.BENCH_SKIP_PUBSUB !== '1' && ONLY.has('pubsub')) {
-    const emulator = await startPubSubEmulator(generatorCpu).catch((err) => {
-      results.pubsubSkipped = `the emulator did not start: ${err.message}`;
-      return undefined;
-    });
-    if (emulator === undefined) {
-      results.pubsubSkipped ??=
-        'emulator not installed (gcloud pubsub-emulator or PUBSUB_EMULATOR_BIN)';
-      log(`Pub/Sub scenario skipped: ${results.pubsubSkipped}`);
-    } else {
-      stopAll.push(() => emulator.stop());
-      const pubsubEnv = {
-        PUBSUB_PROJECT: 'bench',
-        PUBSUB_EMULATOR_HOST: emulator.host,
-      };
-      const jack = await startJack({
-        ...pubsubEnv,
-        QUEUE_BACKEND: 'pubsub',
-        PUBSUB_TOPIC_MEDIUM: 'bench-jobs',
-        PUBSUB_CREATE_TOPICS: 'true',
-      });
-      stopAll.unshift(() => jack.stop());
-      // After Jack: Jack created the topic.
-      const baseline = await startBaseline({ ...pubsubEnv, BASELINE_PUBSUB_TOPIC: 'bench-jobs' });
-      stopAll.unshift(() => baseline.stop());
-      const requests = await bodies(await registerProducer(jack.address), 'pubsub');
-      const pair = { baseline, jack };
-      for (const concurrency of [16, 64]) {
-        results.scenarios.push(
-          await alternate(
-            `Enqueue Pub/Sub emulator 1 KiB c=${concurrency}`,
-            pair,
-            { baseline: requests.enqueue, jack: requests.enqueue },
-            concurrency,
-          ),
-        );
-      }
-      await baseline.stop();
-      const failed = /baseline failed calls: (\d+)/.exec(baseline.stderr())?.[1];
-      if (failed !== '0') throw new Error(`the Pub/Sub baseline failed ${failed ?? '?'} calls`);
-      await Promise.all(stopAll.splice(0).map((stop) => stop()));
+  for (const scenario of SCENARIOS) {
+    if (!selected(scenario.id, scenario.group)) continue;
+    try {
+      results.scenarios.push(await runScenario(scenario));
+    } catch (err) {
+      const reason = String(err?.details ?? err?.message ?? err)
+        .split('\n')[0]
+        .slice(0, 160);
+      log(`${scenario.name}: n/a (${reason})`);
+      results.scenarios.push({ ...scenario, failed: reason });
     }
   }
 } finally {
-  await Promise.allSettled(stopAll.map((stop) => stop()));
+  await Promise.allSettled(Object.values(components).map((c) => c?.stop()));
   await rm(tmp, { recursive: true, force: true });
 }
 
-// ---- report ----
-const ratio = (jack, baseline) =>
-  jack === undefined || baseline === undefined ? 'n/a' : (jack / baseline).toFixed(2);
-const fmt = (value, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
-const verdict = (value, limit, higherIsBetter) => {
-  if (value === undefined) return 'n/a';
-  return (higherIsBetter ? value >= limit : value <= limit) ? 'met' : 'NOT met';
-};
-const lines = [];
-lines.push(`# Jack benchmark, ${results.started}`);
-lines.push('');
-lines.push(
-  `Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
-    `generator ${generator}; ${twoCpus ? 'servers on CPU 0, generator on CPU 1 (taskset)' : 'no pinning'}; ` +
-    `${ROUNDS} alternating rounds × ${SECONDS} s (+${WARMUP_SECONDS} s warm-up), figures are means.`,
+process.stdout.write(
+  renderReport(results, {
+    twoCpus,
+    REUSE,
+    ROUNDS,
+    ORDER,
+    SECONDS,
+    WARMUP_SECONDS,
+    WARMUP_MAX_SECONDS,
+    QUICK,
+    STARTS,
+    perf,
+  }),
 );
-lines.push('');
-lines.push('| scenario | figure | baseline | Jack | Jack / baseline | target |');
-lines.push('|---|---|---:|---:|---:|---|');
-for (const s of results.scenarios) {
-  const b = s.baseline;
-  const j = s.jack;
-  const bulk = s.name.startsWith('EnqueueBulk');
-  const pubsub = s.name.includes('Pub/Sub');
-  const c64 = s.concurrency === 64;
-  if (bulk) {
-    const r = j.jobsPerSecond / b.jobsPerSecond;
-    lines.push(
-      `| ${s.name} | jobs/s | ${fmt(b.jobsPerSecond)} | ${fmt(j.jobsPerSecond)} | ${ratio(j.jobsPerSecond, b.jobsPerSecond)} | ≥ 0.90: ${verdict(r, 0.9, true)} |`,
-    );
-  } else {
-    const r = j.callsPerSecond / b.callsPerSecond;
-    // SPEC §8 targets: the Redis limiter may cost up to a quarter (one round trip per call).
-    const floor = s.name.includes('(Redis)') ? 0.75 : 0.9;
-    const target = c64 || pubsub ? `≥ ${floor.toFixed(2)}: ${verdict(r, floor, true)}` : '';
-    lines.push(
-      `| ${s.name} | calls/s | ${fmt(b.callsPerSecond)} | ${fmt(j.callsPerSecond)} | ${ratio(j.callsPerSecond, b.callsPerSecond)} | ${target} |`,
-    );
-  }
-  lines.push(
-    `| | p50 ms | ${fmt(b.p50Ms, 2)} | ${fmt(j.p50Ms, 2)} | ${ratio(j.p50Ms, b.p50Ms)} | |`,
-  );
-  const p99Target = c64 && !pubsub ? `≤ 1.5: ${verdict(j.p99Ms / b.p99Ms, 1.5, false)}` : '';
-  lines.push(
-    `| | p99 ms | ${fmt(b.p99Ms, 2)} | ${fmt(j.p99Ms, 2)} | ${ratio(j.p99Ms, b.p99Ms)} | ${p99Target} |`,
-  );
-  lines.push(
-    `| | server CPU µs / job | ${fmt(b.serverCpuMicrosPerJob, 1)} | ${fmt(j.serverCpuMicrosPerJob, 1)} | ${ratio(j.serverCpuMicrosPerJob, b.serverCpuMicrosPerJob)} | |`,
-  );
-  lines.push(
-    `| | instructions / job | ${fmt(b.instructionsPerJob)} | ${fmt(j.instructionsPerJob)} | ${ratio(j.instructionsPerJob, b.instructionsPerJob)} | |`,
-  );
-  lines.push(
-    `| | server CPU % / generator CPU % | ${fmt(b.serverCpuPercent)} / ${fmt(b.generatorCpuPercent)} | ${fmt(j.serverCpuPercent)} / ${fmt(j.generatorCpuPercent)} | | |`,
-  );
-}
-const c64 = results.scenarios.find((s) => s.name === 'Enqueue noop 1 KiB c=64');
-if (c64 !== undefined) {
-  const mib = (bytes) => bytes / 2 ** 20;
-  lines.push(
-    `| Enqueue noop c=64 | peak RSS under load, MiB | ${fmt(mib(c64.baseline.peakRss), 1)} | ${fmt(mib(c64.jack.peakRss), 1)} | ${ratio(c64.jack.peakRss, c64.baseline.peakRss)} | ≤ 1.2: ${verdict(c64.jack.peakRss / c64.baseline.peakRss, 1.2, false)} |`,
-  );
-}
-if (results.startMs !== undefined)
-  lines.push(
-    `| start-up (median of ${STARTS}) | ms to SERVING (Jack) / first answer (baseline) | ${fmt(results.startMs.baseline)} | ${fmt(results.startMs.jack)} | ${ratio(results.startMs.jack, results.startMs.baseline)} | ≤ 1.2: ${verdict(results.startMs.jack / results.startMs.baseline, 1.2, false)} |`,
-  );
-if (results.redisSkipped) lines.push(`\nRedis scenario skipped: ${results.redisSkipped}.`);
-if (results.pubsubSkipped) lines.push(`\nPub/Sub scenario skipped: ${results.pubsubSkipped}.`);
-process.stdout.write(`${lines.join('\n')}\n`);
 if (process.env.BENCH_OUT) {
-  await writeFile(process.env.BENCH_OUT, JSON.stringify({ ...results, generator, perf }, null, 2));
+  await writeFile(process.env.BENCH_OUT, JSON.stringify({ ...results, perf }, null, 2));
 }

@@ -8,10 +8,12 @@
  * (default jack-dev), PUBSUB_TOPIC_<PRIORITY> (default jack-<priority>); the
  * subscription is `<topic>-sub`, as `make dev` creates it.
  *
- * Runs on Node 24's type stripping, so it imports packages only.
+ * Runs on Node 24's type stripping, so it imports packages and plain,
+ * dependency-free .ts files only.
  */
 import { isUtf8 } from 'node:buffer';
 import { PubSub, v1 } from '@google-cloud/pubsub';
+import { emulatorClientOptions } from '../test/support/pubsub-emulator.ts';
 
 const PRIORITIES = ['immediate', 'high', 'medium', 'low'];
 
@@ -26,12 +28,7 @@ async function main(): Promise<void> {
   const topic = process.env[`PUBSUB_TOPIC_${priority.toUpperCase()}`] ?? `jack-${priority}`;
   const subscription = `projects/${project}/subscriptions/${topic}-sub`;
 
-  const client = new PubSub({
-    projectId: project,
-    apiEndpoint: host,
-    emulatorMode: true,
-    universeDomain: 'googleapis.com',
-  });
+  const client = new PubSub(emulatorClientOptions(project, host));
   const subscriber = new v1.SubscriberClient(
     (await client.getClientConfig()) as ConstructorParameters<typeof v1.SubscriberClient>[0],
   );

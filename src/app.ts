@@ -294,7 +294,7 @@ async function openBackend(config: Readonly<Config>, logger: Logger): Promise<Ba
       logger.warn('QUEUE_BACKEND=noop: jobs are accepted and logged but NOT delivered anywhere');
       return createNoopBackend(logger);
     case 'pubsub': {
-      const { createPubSubBackend } = await import('./queue/pubsub.js');
+      const { createPubSubBackend } = await import('./queue/pubsub/backend.js');
       return createPubSubBackend({ config: config.backend, logger });
     }
   }
@@ -306,7 +306,13 @@ async function openScheduler(
 ): Promise<Scheduler | undefined> {
   if (config.scheduler.kind === 'none' || config.backend.kind !== 'pubsub') return undefined;
   const { createCloudTasksScheduler } = await import('./scheduler/cloud-tasks.js');
-  return createCloudTasksScheduler({ config: config.scheduler, pubsub: config.backend, logger });
+  const { createPubSubPublishTarget } = await import('./queue/pubsub/publish-target.js');
+  return createCloudTasksScheduler({
+    config: config.scheduler,
+    target: createPubSubPublishTarget(config.backend, config.scheduler.pubsubRestEndpoint),
+    timeoutMs: config.backend.publishTimeoutMs,
+    logger,
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { Backend } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { withTimeout } from '../timeout.js';
 import { BoundedHealth } from './health-service.js';
 
 export const SERVICE_JOBS = 'jack.BackgroundJobs';
@@ -67,24 +68,15 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     metrics.healthChanged(service, serving);
   };
 
-  /** A check that does not answer within the interval counts as failed. */
+  /** A check that does not answer within checkTimeoutMs (the interval, at least 2 s) counts as failed. */
   const bounded = async (what: string, check: () => Promise<void>): Promise<string | undefined> => {
-    let timeout: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        check(),
-        new Promise<never>((_, reject) => {
-          timeout = setTimeout(
-            () => reject(new Error(`${what} check timed out after ${checkTimeoutMs} ms`)),
-            checkTimeoutMs,
-          );
-        }),
-      ]);
+      await withTimeout(check(), checkTimeoutMs, () => {
+        throw new Error(`${what} check timed out after ${checkTimeoutMs} ms`);
+      });
       return undefined;
     } catch (err) {
       return `${what}: ${toError(err).message}`;
-    } finally {
-      clearTimeout(timeout);
     }
   };
 

@@ -16,13 +16,22 @@ export const JACK_PROTO_FILES = ['jack/jack.proto', 'jack/admin.proto', 'jack/st
 /** The health proto shipped with grpc-health-check, so reflection lists the Health service too. */
 const HEALTH_PROTO: string = createRequire(import.meta.url)('grpc-health-check').protoPath;
 
-/** proto-loader options shared by every runtime load. */
-export const LOAD_OPTIONS: Options = {
+/**
+ * How proto-loader turns messages into objects, for every load in the
+ * project (runtime, test clients and fakes): camelCase fields, 64-bit
+ * integers and enums as strings, defaults filled in, oneofs named.
+ */
+export const PROTO_LOADER_OPTIONS: Readonly<Options> = {
   keepCase: false,
   longs: String,
   enums: String,
   defaults: true,
   oneofs: true,
+};
+
+/** PROTO_LOADER_OPTIONS with the include paths of Jack's own .proto files. */
+export const LOAD_OPTIONS: Options = {
+  ...PROTO_LOADER_OPTIONS,
   includeDirs: [PROTO_DIR, join(dirname(HEALTH_PROTO), '..', '..')],
 };
 

@@ -10,6 +10,7 @@ import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Http2Limits, TlsConfig } from '../config.js';
 import { JackError } from '../errors.js';
+import { withTimeout } from '../timeout.js';
 import type { CallTracker } from './call-tracker.js';
 import { loadReflectionDefinition } from './reflection.js';
 import { serverCredentials } from './tls.js';
@@ -110,15 +111,10 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     shutdown(graceMs) {
       stopping ??= (async () => {
         const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        });
         // Once the last unary call has answered, give its response a moment
         // to leave the socket before streams are cut.
         const answered = deps.calls.idle().then(() => sleep(Math.min(200, graceMs)));
-        await Promise.race([drained, answered, deadline]);
-        clearTimeout(timer);
+        await withTimeout(Promise.race([drained, answered]), graceMs, () => undefined);
         server.forceShutdown();
       })();
       return stopping;

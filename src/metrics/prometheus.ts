@@ -30,8 +30,6 @@ export interface PrometheusExporter {
   metrics: Metrics;
   /** Bound port of the /metrics HTTP server. */
   port: number;
-  /** Exposition text, as served on /metrics. */
-  scrape(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -391,7 +389,6 @@ export async function startPrometheusExporter(
   return {
     metrics,
     port,
-    scrape: () => registry.metrics(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

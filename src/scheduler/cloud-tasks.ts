@@ -1,8 +1,8 @@
 /**
  * Cloud Tasks scheduler (SPEC §3): one HTTP task per future job whose request,
- * when the task fires, publishes the finished Pub/Sub message straight to the
- * topic's REST `:publish` endpoint with an OAuth token of the configured
- * service account. Jack is not involved at fire time.
+ * when the task fires, publishes the finished message straight to the topic
+ * (the publish target's request, e.g. Pub/Sub's REST `:publish`) with an OAuth
+ * token of the configured service account. Jack is not involved at fire time.
  *
  * The task id is derived from the job id alone, so a retried create is
  * recognised (`ALREADY_EXISTS` = the job is already scheduled) and CancelJob
@@ -16,16 +16,21 @@ import { credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SchedulerConfig } from '../config.js';
 import { JackError, toError } from '../errors.js';
-import type { OutboundMessage } from '../queue/backend.js';
-import { type PubSubBackendConfig, topicForPriority, topicResourceName } from '../queue/pubsub.js';
+import type { PublishTarget } from './publish-target.js';
 import type { Scheduler } from './scheduler.js';
 
 export type CloudTasksConfig = Extract<SchedulerConfig, { kind: 'cloud-tasks' }>;
 
 export interface CloudTasksSchedulerOptions {
   config: CloudTasksConfig;
-  /** Topics and project the fired task publishes to. */
-  pubsub: PubSubBackendConfig;
+  /** The request a fired task sends to publish its job. */
+  target: PublishTarget;
+  /**
+   * Budget of every call on Cloud Tasks, retries included: the backend's
+   * publish timeout, so a scheduled Enqueue answers as quickly as an
+   * immediate one (SPEC §2.6).
+   */
+  timeoutMs: number;
   logger: Logger;
 }
 
@@ -37,8 +42,6 @@ export interface CloudTasksSchedulerOptions {
 export const CLOUD_TASKS_MAX_TASK_BYTES = 1_000_000;
 /** How far ahead Cloud Tasks accepts a schedule_time: 30 days from now. */
 export const CLOUD_TASKS_MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 60 * 60 * 1000;
-/** OAuth scope of the token Cloud Tasks mints for the publish request. */
-export const PUBSUB_PUBLISH_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /**
  * Cloud Tasks task ids: letters, digits, hyphens and underscores, at most
  * 500 characters. The job id part may use 500 minus the hash and its hyphen.
@@ -64,27 +67,6 @@ export function taskIdOfJob(jobId: string): string {
   }
   const hash = createHash('sha256').update(jobId, 'utf8').digest('hex');
   return `${hash.slice(0, TASK_ID_HASH_CHARS)}-${jobId}`;
-}
-
-/**
- * The Pub/Sub REST publish URL of a topic (short name, or `projects/P/topics/T`
- * as PUBSUB_TOPIC_* also accepts).
- */
-export function pubsubPublishUrl(restEndpoint: string, project: string, topic: string): string {
-  const base = restEndpoint.replace(/\/+$/, '');
-  const path = topicResourceName(project, topic).split('/').map(encodeURIComponent).join('/');
-  return `${base}/v1/${path}:publish`;
-}
-
-/**
- * Body of the Pub/Sub REST `topics.publish` call: exactly the data and
- * attributes an immediate publish of the message sends.
- */
-export function pubsubPublishBody(message: OutboundMessage): Buffer {
-  const body = {
-    messages: [{ data: message.data.toString('base64'), attributes: { ...message.attributes } }],
-  };
-  return Buffer.from(JSON.stringify(body), 'utf8');
 }
 
 /** Google client errors carry a numeric gRPC code; anything else has none. */
@@ -142,10 +124,7 @@ function splitHostPort(hostPort: string): { apiEndpoint: string; port: number } 
 export async function createCloudTasksScheduler(
   options: CloudTasksSchedulerOptions,
 ): Promise<Scheduler> {
-  const { config, pubsub, logger } = options;
-  // Every call on Cloud Tasks shares the Pub/Sub publish budget: a scheduled
-  // Enqueue answers as quickly as an immediate one (SPEC §2.6).
-  const timeoutMs = pubsub.publishTimeoutMs;
+  const { config, target, timeoutMs, logger } = options;
   const client =
     config.apiEndpoint === undefined
       ? new CloudTasksClient()
@@ -186,7 +165,7 @@ export async function createCloudTasksScheduler(
   logger.info(
     {
       queue: queueName,
-      publishVia: config.pubsubRestEndpoint,
+      publishVia: target.kind,
       serviceAccount: config.serviceAccount,
     },
     'future jobs are scheduled as Cloud Tasks',
@@ -207,7 +186,6 @@ export async function createCloudTasksScheduler(
           { reason: 'validation_error' },
         );
       }
-      const topic = topicForPriority(pubsub, message.priority);
       const name = taskName(message.jobId);
       const task: TaskInit = {
         name,
@@ -216,20 +194,20 @@ export async function createCloudTasksScheduler(
           nanos: (runAt.getTime() % 1000) * 1_000_000,
         },
         httpRequest: {
-          url: pubsubPublishUrl(config.pubsubRestEndpoint, pubsub.project, topic),
+          url: target.url(message.priority),
           httpMethod: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: pubsubPublishBody(message),
-          oauthToken: { serviceAccountEmail: config.serviceAccount, scope: PUBSUB_PUBLISH_SCOPE },
+          headers: { ...target.headers },
+          body: target.body(message),
+          oauthToken: { serviceAccountEmail: config.serviceAccount, scope: target.oauthScope },
         },
       };
       // The size Cloud Tasks judges is that of the encoded task, in which the
-      // payload travels base64-encoded inside the publish request's JSON.
+      // payload travels inside the publish request (base64 in Pub/Sub's JSON).
       const taskBytes = Task.encode(Task.fromObject(task)).finish().length;
       if (taskBytes > CLOUD_TASKS_MAX_TASK_BYTES) {
         throw new JackError(
           'invalid_argument',
-          `the scheduled job would be a Cloud Task of ${taskBytes} bytes (payload base64-encoded in a Pub/Sub publish request), larger than the Cloud Tasks limit of ${CLOUD_TASKS_MAX_TASK_BYTES} bytes per task`,
+          `the scheduled job would be a Cloud Task of ${taskBytes} bytes (payload encoded in the ${target.kind} publish request), larger than the Cloud Tasks limit of ${CLOUD_TASKS_MAX_TASK_BYTES} bytes per task`,
           { reason: 'payload_too_large' },
         );
       }

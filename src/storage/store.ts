@@ -114,8 +114,9 @@ export interface StoredObject {
 
 /**
  * Raw access to the objects, implemented once per medium (memory, local
- * directory, GCS). `createCachedStore` builds the Store on top of it, so
- * caching, conflict retries and refresh behave the same on every medium.
+ * directory, GCS). `createCachedStore` (cached-store.ts) builds the Store on
+ * top of it, so caching, conflict retries and refresh behave the same on
+ * every medium.
  */
 export interface ObjectIO {
   readonly kind: string;

@@ -5,6 +5,7 @@
  * reads back what reached it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { isJackError, type JackError } from '../../src/errors.js';
 import type { Backend, OutboundMessage, Priority } from '../../src/queue/backend.js';
 
 export interface BackendFixture {
@@ -18,6 +19,25 @@ export interface BackendFixture {
   /** Releases the broker resources; backends are closed before. */
   dispose(): Promise<void>;
 }
+
+/**
+ * Backends that can fail (every backend with a broker) also provide broken
+ * brokers, so the contract checks the error, timeout and close guarantees.
+ * Each returns a fresh backend and the bound it documents for one publish.
+ */
+export interface BackendFaults {
+  /** Nothing listens where the broker should be. */
+  unreachable(): Promise<{ backend: Backend; timeoutMs: number }>;
+  /** The broker accepts the connection and never answers. */
+  silent(): Promise<{ backend: Backend; timeoutMs: number }>;
+  /** The broker works, but refuses every message of `refused` for good (e.g. its topic is gone). */
+  refusing(): Promise<{ backend: Backend; refused: Priority }>;
+  /** Releases what the fault fixtures opened; backends are closed before. */
+  dispose(): Promise<void>;
+}
+
+/** Slack for timers and a loaded machine on top of a documented bound. */
+const BOUND_SLACK_MS = 2_500;
 
 let sequence = 0;
 
@@ -39,9 +59,25 @@ export function outbound(priority: Priority, payload = '{}'): OutboundMessage {
   };
 }
 
-export function describeBackendContract(name: string, makeFixture: () => Promise<BackendFixture>) {
+/** The JackError `promise` rejects with, and how long that took. */
+async function rejection(promise: Promise<unknown>): Promise<{ error: JackError; ms: number }> {
+  const started = performance.now();
+  try {
+    await promise;
+  } catch (err) {
+    if (isJackError(err)) return { error: err, ms: performance.now() - started };
+    throw new Error(`expected a JackError, got ${String(err)}`);
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+export function describeBackendContract(
+  name: string,
+  makeFixture: () => Promise<BackendFixture>,
+  faults?: () => Promise<BackendFaults>,
+) {
   describe(`Backend contract: ${name}`, () => {
-    const opened: { fixture: BackendFixture; backends: Backend[] }[] = [];
+    const opened: { fixture: BackendFixture | BackendFaults; backends: Backend[] }[] = [];
     afterEach(async () => {
       for (const { fixture, backends } of opened.splice(0)) {
         for (const backend of backends) await backend.close();
@@ -106,6 +142,74 @@ export function describeBackendContract(name: string, makeFixture: () => Promise
       await backend.publish(outbound('medium'));
       await backend.close();
       await backend.close();
+    });
+
+    it('close flushes: a publish still in flight resolves with its id and is delivered', async () => {
+      const { fixture, backend } = await open();
+      const message = outbound('low');
+      const pending = backend.publish(message);
+      await backend.close();
+      const id = await pending;
+      expect(id).not.toBe('');
+      if (fixture.delivered !== undefined) {
+        expect(await fixture.delivered('low', 1)).toEqual([message.jobId]);
+      }
+    });
+
+    describe.runIf(faults !== undefined)('failures', () => {
+      async function fault<T extends { backend: Backend }>(
+        pick: (f: BackendFaults) => Promise<T>,
+      ): Promise<T> {
+        const fixture = await (faults as () => Promise<BackendFaults>)();
+        const entry = { fixture, backends: [] as Backend[] };
+        opened.push(entry);
+        const broken = await pick(fixture);
+        entry.backends.push(broken.backend);
+        return broken;
+      }
+
+      it('an unreachable broker: publish rejects unavailable within its bound, then check rejects', async () => {
+        const { backend, timeoutMs } = await fault((f) => f.unreachable());
+        const { error, ms } = await rejection(backend.publish(outbound('medium')));
+        expect(error.code).toBe('unavailable');
+        expect(ms).toBeLessThan(timeoutMs + BOUND_SLACK_MS);
+        const failedCheck = await rejection(backend.check());
+        expect(failedCheck.error.code).toBe('unavailable');
+      });
+
+      it('a broker that never answers: publish rejects unavailable within its bound', async () => {
+        const { backend, timeoutMs } = await fault((f) => f.silent());
+        const { error, ms } = await rejection(backend.publish(outbound('high')));
+        expect(error.code).toBe('unavailable');
+        expect(ms).toBeLessThan(timeoutMs + BOUND_SLACK_MS);
+      });
+
+      it('close does not wait forever for a broker that never answers', async () => {
+        const { backend, timeoutMs } = await fault((f) => f.silent());
+        const pending = rejection(backend.publish(outbound('high')));
+        const started = performance.now();
+        await backend.close();
+        expect(performance.now() - started).toBeLessThan(timeoutMs + BOUND_SLACK_MS);
+        expect((await pending).error.code).toBe('unavailable');
+      });
+
+      it('a permanent refusal is internal, and fails only its own message in publishMany', async () => {
+        const { backend, refused } = await fault((f) => f.refusing());
+        const others = (['immediate', 'high', 'medium', 'low'] as const).filter(
+          (p) => p !== refused,
+        );
+        const messages = [
+          outbound(others[0] ?? 'medium'),
+          outbound(refused),
+          outbound(others[1] ?? 'medium'),
+        ];
+        const results = await backend.publishMany(messages);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        const reason = (results[1] as PromiseRejectedResult).reason as unknown;
+        expect(isJackError(reason) && reason.code).toBe('internal');
+        const single = await rejection(backend.publish(outbound(refused)));
+        expect(single.error.code).toBe('internal');
+      });
     });
   });
 }

@@ -1,32 +1,101 @@
 /**
  * The Backend contract (test/contract/backend.contract.ts) for every queue
- * backend: noop, and Pub/Sub against the emulator.
+ * backend: noop, and Pub/Sub against the emulator (with broken brokers for
+ * the error, timeout and close guarantees).
  */
+import { createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { describe } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createNoopBackend } from '../../src/queue/noop.js';
-import { createPubSubBackend, type PubSubBackendConfig } from '../../src/queue/pubsub.js';
-import { describeBackendContract } from '../contract/backend.contract.js';
+import { createPubSubBackend } from '../../src/queue/pubsub/backend.js';
+import type { PubSubBackendConfig } from '../../src/queue/pubsub/topics.js';
+import { type BackendFaults, describeBackendContract } from '../contract/backend.contract.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { createPubSubFixture } from '../support/pubsub-topics.js';
 
 const silent = pino({ level: 'silent' });
+const PUBLISH_TIMEOUT_MS = 1_000;
 
 describeBackendContract('noop', async () => ({
   open: async () => createNoopBackend(silent),
   dispose: async () => {},
 }));
 
-describe.skipIf(skipWithoutEmulator())('on the Pub/Sub emulator', () => {
-  describeBackendContract('pubsub', async () => {
-    const pubsub = await createPubSubFixture(pubsubEmulatorHost());
-    const config = loadConfig(pubsub.env()).backend as PubSubBackendConfig;
-    return {
-      open: () => createPubSubBackend({ config, logger: silent }),
-      delivered: async (priority, count) =>
-        (await pubsub.pull(priority, count)).map((m) => m.attributes.job_id ?? ''),
-      dispose: () => pubsub.close(),
-    };
+/** A TCP server that accepts connections and never says a word. */
+async function mute(): Promise<{ host: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    host: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Pub/Sub at `host` without a topic check at startup (which would fail first). */
+function backendAt(host: string, extra: Record<string, string> = {}) {
+  const config = loadConfig({
+    QUEUE_BACKEND: 'pubsub',
+    PUBSUB_PROJECT: 'contract',
+    PUBSUB_TOPIC_MEDIUM: 'jobs-medium',
+    PUBSUB_EMULATOR_HOST: host,
+    PUBSUB_VERIFY_TOPICS: 'false',
+    PUBSUB_PUBLISH_TIMEOUT: `${PUBLISH_TIMEOUT_MS}ms`,
+    ...extra,
+  }).backend as PubSubBackendConfig;
+  return createPubSubBackend({ config, logger: silent });
+}
+
+describe.skipIf(skipWithoutEmulator())('on the Pub/Sub emulator', () => {
+  describeBackendContract(
+    'pubsub',
+    async () => {
+      const pubsub = await createPubSubFixture(pubsubEmulatorHost());
+      const config = loadConfig(pubsub.env()).backend as PubSubBackendConfig;
+      return {
+        open: () => createPubSubBackend({ config, logger: silent }),
+        delivered: async (priority, count) =>
+          (await pubsub.pull(priority, count)).map((m) => m.attributes.job_id ?? ''),
+        dispose: () => pubsub.close(),
+      };
+    },
+    async (): Promise<BackendFaults> => {
+      const releases: (() => Promise<void>)[] = [];
+      return {
+        async unreachable() {
+          // Bound, then closed: nothing listens on the port any more.
+          const closed = await mute();
+          await closed.close();
+          return { backend: await backendAt(closed.host), timeoutMs: PUBLISH_TIMEOUT_MS };
+        },
+        async silent() {
+          const server = await mute();
+          releases.push(() => server.close());
+          return { backend: await backendAt(server.host), timeoutMs: PUBLISH_TIMEOUT_MS };
+        },
+        async refusing() {
+          // Topics for three priorities; the low one is configured but never created.
+          const pubsub = await createPubSubFixture(pubsubEmulatorHost(), {
+            priorities: ['immediate', 'high', 'medium'],
+          });
+          releases.push(() => pubsub.close());
+          const config = loadConfig({ ...pubsub.env(), PUBSUB_VERIFY_TOPICS: 'false' })
+            .backend as PubSubBackendConfig;
+          return { backend: await createPubSubBackend({ config, logger: silent }), refused: 'low' };
+        },
+        async dispose() {
+          for (const release of releases.splice(0)) await release();
+        },
+      };
+    },
+  );
 });

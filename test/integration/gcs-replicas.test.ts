@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { eventually } from '../support/eventually.js';
 import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
+import { healthStatus, waitForHealth } from '../support/health-client.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
 const BUCKET = 'jack-config';

@@ -9,9 +9,9 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJobId } from '../../src/jobid/job-id.js';
 import { skipWithoutEmulator } from '../support/emulator.js';
+import { waitForHealth } from '../support/health-client.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { type PubSubEmulator, startPubSubEmulator } from '../support/pubsub-emulator.js';
-import { waitForHealth } from '../support/pubsub-health.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
 /** Well above PUBSUB_PUBLISH_TIMEOUT=1s. */

@@ -9,9 +9,9 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { skipWithoutEmulator } from '../support/emulator.js';
+import { healthStatus, waitForHealth } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
 import { type PubSubEmulator, startPubSubEmulator } from '../support/pubsub-emulator.js';
-import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
 function job(correlationId: string): EnqueueRequest {

@@ -11,9 +11,9 @@ import { PRIORITIES } from '../../src/config.js';
 import { isJackError } from '../../src/errors.js';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
+import { healthStatus, waitForHealth } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
 import { freePort } from '../support/pubsub-emulator.js';
-import { healthStatus, waitForHealth } from '../support/pubsub-health.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 import { type SpawnedJack, spawnJack } from '../support/spawn.js';
 

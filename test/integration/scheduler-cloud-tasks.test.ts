@@ -11,9 +11,13 @@ import { createJobIdGenerator } from '../../src/jobid/job-id.js';
 import type { Job, OutboundMessage, Priority } from '../../src/queue/backend.js';
 import { encodeMessage } from '../../src/queue/message.js';
 import {
-  CLOUD_TASKS_MAX_TASK_BYTES,
-  createCloudTasksScheduler,
+  createPubSubPublishTarget,
   PUBSUB_PUBLISH_SCOPE,
+} from '../../src/queue/pubsub/publish-target.js';
+import {
+  CLOUD_TASKS_MAX_TASK_BYTES,
+  type CloudTasksConfig,
+  createCloudTasksScheduler,
   taskIdOfJob,
 } from '../../src/scheduler/cloud-tasks.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -60,6 +64,7 @@ async function rejection(promise: Promise<unknown>): Promise<JackError> {
 describe('Cloud Tasks scheduler', () => {
   let fake: FakeCloudTasks;
   let scheduler: Scheduler;
+  let tasksConfig: CloudTasksConfig;
 
   beforeAll(async () => {
     fake = await startFakeCloudTasks();
@@ -86,9 +91,11 @@ describe('Cloud Tasks scheduler', () => {
     if (config.scheduler.kind !== 'cloud-tasks' || config.backend.kind !== 'pubsub') {
       throw new Error('test config must enable Pub/Sub and Cloud Tasks');
     }
+    tasksConfig = config.scheduler;
     scheduler = await createCloudTasksScheduler({
       config: config.scheduler,
-      pubsub: config.backend,
+      target: createPubSubPublishTarget(config.backend, config.scheduler.pubsubRestEndpoint),
+      timeoutMs: config.backend.publishTimeoutMs,
       logger: pino({ level: 'silent' }),
     });
   });
@@ -142,6 +149,35 @@ describe('Cloud Tasks scheduler', () => {
       messages: { attributes: Record<string, string> }[];
     };
     expect(lowBody.messages[0]?.attributes.priority).toBe('low');
+  });
+
+  it('sends whatever request its publish target describes: no Pub/Sub knowledge of its own', async () => {
+    const other = await createCloudTasksScheduler({
+      config: tasksConfig,
+      target: {
+        kind: 'other-broker',
+        url: (priority) => `https://broker.example.test/queues/${priority}/messages`,
+        body: (msg) => Buffer.from(`${msg.jobId}:${msg.data.toString('base64')}`),
+        headers: { 'Content-Type': 'text/plain' },
+        oauthScope: 'https://broker.example.test/scope',
+      },
+      timeoutMs: 500,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const { job, message: m } = message({ priority: 'high' });
+      await other.schedule(m, job.runAt);
+      const request = taskOf(job.id)?.httpRequest;
+      expect(request?.url).toBe('https://broker.example.test/queues/high/messages');
+      expect(request?.headers).toEqual({ 'Content-Type': 'text/plain' });
+      expect(request?.body.toString()).toBe(`${job.id}:${m.data.toString('base64')}`);
+      expect(request?.oauthToken).toEqual({
+        serviceAccountEmail: SERVICE_ACCOUNT,
+        scope: 'https://broker.example.test/scope',
+      });
+    } finally {
+      await other.close();
+    }
   });
 
   it('scheduling the same job twice stores one task and succeeds both times', async () => {
@@ -273,7 +309,8 @@ describe('Cloud Tasks scheduler with Cloud Tasks gone', () => {
     }
     const scheduler = await createCloudTasksScheduler({
       config: config.scheduler,
-      pubsub: config.backend,
+      target: createPubSubPublishTarget(config.backend, config.scheduler.pubsubRestEndpoint),
+      timeoutMs: config.backend.publishTimeoutMs,
       logger: pino({ level: 'silent' }),
     });
     try {

@@ -5,14 +5,7 @@
  * as Cloud Tasks would at schedule_time.
  */
 import { createHash } from 'node:crypto';
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  status,
-} from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
@@ -24,6 +17,7 @@ import {
   type FakeTask,
   startFakeCloudTasks,
 } from '../support/fake-cloud-tasks.js';
+import { createHealthClient } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
@@ -290,23 +284,8 @@ describe.skipIf(skipWithoutEmulator())('scheduled jobs through Cloud Tasks', () 
   });
 
   it('Cloud Tasks unreachable: scheduling is UNAVAILABLE and BackgroundJobs NOT_SERVING', async () => {
-    const HealthClient = makeGenericClientConstructor(healthService, 'Health');
-    const health = new HealthClient(
-      jack.address,
-      credentials.createInsecure(),
-    ) as unknown as Client & {
-      check: (
-        request: { service: string },
-        metadata: Metadata,
-        callback: (err: Error | null, response: { status: string }) => void,
-      ) => void;
-    };
-    const serving = (service: string) =>
-      new Promise<string>((resolve, reject) =>
-        health.check({ service }, new Metadata(), (err, response) =>
-          err ? reject(err) : resolve(response.status),
-        ),
-      );
+    const health = createHealthClient(jack.address);
+    const serving = (service: string) => health.check(service);
     try {
       expect(await serving('jack.BackgroundJobs')).toBe('SERVING');
       fake.failAll(status.UNAVAILABLE);

@@ -19,6 +19,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '../../src/api/proto.js';
 
 /** A stored task, as proto-loader decodes it (camelCase field names). */
 export interface FakeTask {
@@ -69,13 +70,9 @@ function tasksProtoJson(): object {
 }
 
 function cloudTasksService(): ServiceDefinition {
-  const definition = fromJSON(tasksProtoJson(), {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
+  // Without defaults, a field the client did not send stays absent (as a
+  // real server would see it), so the fake can tell "unset" from "empty".
+  const definition = fromJSON(tasksProtoJson(), { ...PROTO_LOADER_OPTIONS, defaults: false });
   const grpcObject = loadPackageDefinition(definition) as unknown as {
     google: { cloud: { tasks: { v2: { CloudTasks: { service: ServiceDefinition } } } } };
   };

@@ -1,7 +1,9 @@
 /**
- * A grpc.health.v1 client from the health proto shipped with
- * grpc-health-check (the same file the server registers).
+ * The tests' one grpc.health.v1 client, from the health proto shipped with
+ * grpc-health-check (the same file the server registers): Check, Watch, and
+ * a poll until a status is reached (what an operator's probe would see).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ChannelCredentials,
   type ChannelOptions,
@@ -30,7 +32,7 @@ interface HealthStub {
 
 export interface HealthClient {
   /** Resolves with the status; rejects with the ServiceError (e.g. NOT_FOUND). */
-  check(service: string): Promise<ServingStatus>;
+  check(service: string, deadlineMs?: number): Promise<ServingStatus>;
   /** Opens a Watch stream; every status it sends is pushed to `statuses`. */
   watch(service: string): HealthWatch;
   close(): void;
@@ -55,10 +57,13 @@ export function createHealthClient(
   const Ctor = health.Health as ServiceClientConstructor;
   const stub = new Ctor(address, creds, options) as unknown as HealthStub;
   return {
-    check(service) {
+    check(service, deadlineMs = 10_000) {
       return new Promise((resolve, reject) => {
-        stub.check({ service }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
-          err ? reject(err) : resolve(res.status),
+        stub.check(
+          { service },
+          new Metadata(),
+          { deadline: Date.now() + deadlineMs },
+          (err, res) => (err ? reject(err) : resolve(res.status)),
         );
       });
     },
@@ -95,4 +100,39 @@ export function createHealthClient(
       stub.close();
     },
   };
+}
+
+/** One Check call on a fresh client; the status name. */
+export async function healthStatus(address: string, service = ''): Promise<ServingStatus> {
+  const client = createHealthClient(address);
+  try {
+    return await client.check(service, 5_000);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Polls Check until `service` reports `expected`; throws with the last seen
+ * status when it does not within `timeoutMs`.
+ */
+export async function waitForHealth(
+  address: string,
+  expected: ServingStatus,
+  service = '',
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await healthStatus(address, service);
+      if (last === expected) return;
+    } catch (err) {
+      // A Check that timed out on a starved machine is "not yet", not a verdict.
+      last = `an error (${(err as Error).message})`;
+    }
+    await sleep(100);
+  }
+  throw new Error(`health of '${service}' stayed ${last ?? '?'}, expected ${expected}`);
 }

@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
 import { BackgroundJobsClient, type EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { createLogger } from '../../src/logger.js';
+import { trackClosed, trackOpen } from './leaks.js';
 
 export interface LogLine {
   level: string;
@@ -65,6 +66,7 @@ export async function startJack(
   const jobs = new BackgroundJobsClient(address, credentials.createInsecure());
   const admin = new AdminServiceClient(address, credentials.createInsecure());
   let closed: Promise<void> | undefined;
+  trackOpen(app, `Jack at ${address} (startJack; call close())`);
   return {
     app,
     address,
@@ -76,6 +78,7 @@ export async function startJack(
         jobs.close();
         admin.close();
         await app.shutdown();
+        trackClosed(app);
       })();
       return closed;
     },

@@ -7,6 +7,7 @@ import { PubSub, v1 } from '@google-cloud/pubsub';
 import { PRIORITIES } from '../../src/config.js';
 import type { Priority } from '../../src/queue/backend.js';
 import { uniqueName } from './emulator.js';
+import { emulatorClientOptions } from './pubsub-emulator.js';
 
 /** A message as a subscriber sees it. */
 export interface ReceivedMessage {
@@ -52,13 +53,7 @@ export async function createPubSubFixture(
     Priority,
     string
   >;
-  const client = new PubSub({
-    projectId: project,
-    apiEndpoint: host,
-    emulatorMode: true,
-    // Skips the GCE metadata probe (see src/queue/pubsub.ts).
-    universeDomain: 'googleapis.com',
-  });
+  const client = new PubSub(emulatorClientOptions(project, host));
   const subscriber = new v1.SubscriberClient(
     (await client.getClientConfig()) as ConstructorParameters<typeof v1.SubscriberClient>[0],
   );

@@ -15,6 +15,7 @@ import {
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '../../src/api/proto.js';
 
 export type ReflectionVersion = 'v1' | 'v1alpha';
 
@@ -42,12 +43,8 @@ type ReflectionStream = ClientDuplexStream<ReflectionRequest, ReflectionResponse
 
 function reflectionClientConstructor(version: ReflectionVersion): ServiceClientConstructor {
   const definition = loadSync(`grpc/reflection/${version}/reflection.proto`, {
+    ...PROTO_LOADER_OPTIONS,
     includeDirs: [REFLECTION_PROTO_DIR],
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
   });
   const grpcNamespace = loadPackageDefinition(definition).grpc as GrpcObject;
   const reflection = grpcNamespace.reflection as GrpcObject;
@@ -148,13 +145,10 @@ export function clientFromDescriptors(
   address: string,
   creds: ChannelCredentials,
 ) => Client {
-  const definition = loadFileDescriptorSetFromBuffer(fileDescriptorSet(files), {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const definition = loadFileDescriptorSetFromBuffer(
+    fileDescriptorSet(files),
+    PROTO_LOADER_OPTIONS,
+  );
   let node: unknown = loadPackageDefinition(definition);
   for (const part of service.split('.')) {
     node = (node as Record<string, unknown> | undefined)?.[part];

@@ -7,7 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withTimeout } from '../../src/timeout.js';
 import type { LogLine } from './jack.js';
+import { trackClosed, trackOpen } from './leaks.js';
 
 /** `dist/main.js` of this checkout. */
 export const BUILT_MAIN = join(
@@ -78,6 +80,7 @@ export function spawnJack(options: SpawnOptions = {}): SpawnedJack {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid ?? -1;
+  trackOpen(child, `spawned ${script} (pid ${pid}; kill() it or let it exit)`);
 
   const logs: LogLine[] = [];
   const otherStdout: string[] = [];
@@ -113,6 +116,7 @@ export function spawnJack(options: SpawnOptions = {}): SpawnedJack {
     const finish = (result: ExitResult) => {
       if (exitResult !== undefined) return;
       exitResult = result;
+      trackClosed(child);
       resolve(result);
       notify();
     };
@@ -204,12 +208,7 @@ export async function startBuiltJack(
  */
 export async function runToExit(options: SpawnOptions, timeoutMs = 15_000): Promise<SpawnedJack> {
   const child = spawnJack(options);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([child.exited, timedOut]);
-  clearTimeout(timer);
+  const outcome = await withTimeout(child.exited, timeoutMs, () => 'timeout' as const);
   if (outcome === 'timeout') {
     await child.kill();
     throw new Error(

@@ -15,11 +15,23 @@
  */
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
-import { type BackendConfig, PRIORITIES } from '../config.js';
-import { isJackError, JackError, toError } from '../errors.js';
-import type { Backend, OutboundMessage, Priority } from './backend.js';
-
-export type PubSubBackendConfig = Extract<BackendConfig, { kind: 'pubsub' }>;
+import { PRIORITIES } from '../../config.js';
+import { JackError } from '../../errors.js';
+import { withTimeout } from '../../timeout.js';
+import type { Backend, OutboundMessage, Priority } from '../backend.js';
+import {
+  classifyPubSubError,
+  GRPC_ALREADY_EXISTS,
+  GRPC_NOT_FOUND,
+  publishFailure,
+} from './errors.js';
+import { FlowLimiter, messageBytes } from './flow-limiter.js';
+import {
+  type PubSubBackendConfig,
+  topicForPriority,
+  topicResourceName,
+  topicVariable,
+} from './topics.js';
 
 export interface PubSubBackendOptions {
   config: PubSubBackendConfig;
@@ -36,155 +48,6 @@ export const PUBLISH_FAILURE_HEALTH_WINDOW_MS = 30_000;
 
 /** Extra time `close()` allows beyond the publish timeout before giving up on a flush. */
 const CLOSE_MARGIN_MS = 1_000;
-
-/** gRPC status codes, numbered as on the wire (google-gax errors carry them as `code`). */
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_NOT_FOUND = 5;
-const GRPC_ALREADY_EXISTS = 6;
-const GRPC_UNAVAILABLE = 14;
-
-/** Socket-level failures that mean "could not reach Pub/Sub" when no gRPC code is attached. */
-const UNREACHABLE_PATTERN =
-  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EAI_AGAIN|No connection established|Failed to connect/i;
-
-/** Env variable that configures the topic of a priority (for error messages). */
-export function topicVariable(priority: Priority): string {
-  return `PUBSUB_TOPIC_${priority.toUpperCase()}`;
-}
-
-/** The topic a priority publishes to: its own, else the medium topic (SPEC §3). */
-export function topicForPriority(config: PubSubBackendConfig, priority: Priority): string {
-  return config.topics[priority] ?? config.topics.medium;
-}
-
-/**
- * Full resource name `projects/P/topics/T`; a topic already given in that
- * form is kept as is.
- */
-export function topicResourceName(project: string, topic: string): string {
-  return topic.startsWith('projects/') ? topic : `projects/${project}/topics/${topic}`;
-}
-
-/**
- * Turns anything the client library threw into a JackError: Pub/Sub
- * unreachable, out of time or overloaded on its side → `unavailable` (the
- * caller may retry); everything else (permission, missing topic, bad
- * request) → `internal`.
- */
-export function classifyPubSubError(err: unknown, what: string): JackError {
-  if (isJackError(err)) return err;
-  const error = toError(err);
-  const code = (error as { code?: unknown }).code;
-  const unavailable =
-    code === GRPC_UNAVAILABLE ||
-    code === GRPC_DEADLINE_EXCEEDED ||
-    (typeof code !== 'number' && UNREACHABLE_PATTERN.test(error.message));
-  return new JackError(
-    unavailable ? 'unavailable' : 'internal',
-    `${what}: ${firstLine(error.message)}`,
-    { cause: error },
-  );
-}
-
-/**
- * A failed publish as the client sees it (SPEC §6): the code and a message
- * of Jack's own, without topic names or the library's text; those stay in
- * `cause`, which the call's log line carries.
- */
-export function publishFailure(err: unknown): JackError {
-  const classified = classifyPubSubError(err, 'publish failed');
-  return new JackError(
-    classified.code,
-    classified.code === 'unavailable'
-      ? 'Pub/Sub is unavailable: the job was not enqueued; retry'
-      : 'Pub/Sub refused the job: it was not enqueued (the cause is logged)',
-    { cause: classified },
-  );
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-}
-
-/** Approximate size of a message in Pub/Sub's accounting: data plus attributes. */
-function messageBytes(message: OutboundMessage): number {
-  let bytes = message.data.length;
-  for (const key in message.attributes) {
-    bytes += key.length + (message.attributes[key]?.length ?? 0);
-  }
-  return bytes;
-}
-
-/**
- * Publisher flow control with cancellation. The library's own flow control
- * (`topic.flowControlled()`) keeps every id promise until `all()` is called
- * and cannot withdraw a waiting message; here a message whose caller already
- * got UNAVAILABLE leaves the queue and is never published.
- */
-/** @internal Exported for its unit tests. */
-export class FlowLimiter {
-  private messages = 0;
-  private bytes = 0;
-  private readonly waiters: { bytes: number; admit: () => void; cancelled: boolean }[] = [];
-
-  constructor(
-    private readonly maxMessages: number,
-    private readonly maxBytes: number,
-  ) {}
-
-  /** Admits at once (returns undefined: the hot path allocates nothing) or queues. */
-  acquire(bytes: number): { admitted: Promise<void>; cancel: () => void } | undefined {
-    if (this.waiters.length === 0 && this.fits(bytes)) {
-      this.take(bytes);
-      return undefined;
-    }
-    let waiter: (typeof this.waiters)[number] | undefined;
-    const admitted = new Promise<void>((resolve) => {
-      waiter = { bytes, admit: resolve, cancelled: false };
-      this.waiters.push(waiter);
-    });
-    return {
-      admitted,
-      cancel: () => {
-        if (waiter !== undefined) waiter.cancelled = true;
-        this.admitWaiting();
-      },
-    };
-  }
-
-  release(bytes: number): void {
-    this.messages -= 1;
-    this.bytes -= bytes;
-    this.admitWaiting();
-  }
-
-  private fits(bytes: number): boolean {
-    // A single message larger than the byte limit still goes out, alone.
-    if (this.messages === 0) return true;
-    return this.messages + 1 <= this.maxMessages && this.bytes + bytes <= this.maxBytes;
-  }
-
-  private take(bytes: number): void {
-    this.messages += 1;
-    this.bytes += bytes;
-  }
-
-  private admitWaiting(): void {
-    for (;;) {
-      const next = this.waiters[0];
-      if (next === undefined) return;
-      if (next.cancelled) {
-        this.waiters.shift();
-        continue;
-      }
-      if (!this.fits(next.bytes)) return;
-      this.waiters.shift();
-      this.take(next.bytes);
-      next.admit();
-    }
-  }
-}
 
 interface Lane {
   priority: Priority;
@@ -253,21 +116,12 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
 
   /** Runs `work` but gives up after the publish timeout, whatever the library does. */
   const bounded = async <T>(what: string, work: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new JackError('unavailable', `${what}: no answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
+      return await withTimeout(work, timeoutMs, () => {
+        throw new JackError('unavailable', `${what}: no answer within ${timeoutMs} ms`);
+      });
     } catch (err) {
       throw classifyPubSubError(err, what);
-    } finally {
-      clearTimeout(timer);
     }
   };
 
@@ -457,15 +311,12 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
             });
       // Sends every partly filled batch now instead of after its delay.
       for (const priority of PRIORITIES) void lanes[priority].topic.flush().catch(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      const gaveUp = await Promise.race([
+      // Each publish settles within the timeout on its own; this is a backstop.
+      const gaveUp = await withTimeout(
         idle.then(() => false),
-        new Promise<boolean>((resolve) => {
-          // Each publish settles within the timeout on its own; this is a backstop.
-          timer = setTimeout(() => resolve(true), timeoutMs + CLOSE_MARGIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+        timeoutMs + CLOSE_MARGIN_MS,
+        () => true,
+      );
       if (gaveUp) logger.error({ inFlight }, 'Pub/Sub publishes still in flight at close');
       await client.close();
     })();
