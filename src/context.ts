@@ -22,7 +22,12 @@ export interface CallContext {
   readonly method: string;
   /** Sent back as the `x-request-id` response header and on every log line of the call. */
   readonly requestId: string;
-  /** Aborts when the client cancels or the deadline passes. */
+  /**
+   * True once the client cancelled or the deadline passed. Cheap (a flag of
+   * the call): the hot path reads this, never `signal`.
+   */
+  readonly cancelled: boolean;
+  /** Aborts when the client cancels or the deadline passes; made on first use. */
   readonly signal: AbortSignal;
   /** Request metadata `shadow: true` (SPEC §2.4). */
   readonly shadow: boolean;
@@ -37,17 +42,21 @@ export interface CallContext {
 }
 
 /** A context for calls made from inside the process (tests, tools): never aborts. */
-export function internalContext(fields: Partial<CallContext> = {}): CallContext {
+export function internalContext(fields: Partial<Omit<CallContext, 'cancelled'>> = {}): CallContext {
+  const signal = fields.signal ?? new AbortController().signal;
   return {
     service: 'internal',
     method: 'internal',
     requestId: 'internal',
-    signal: new AbortController().signal,
     shadow: false,
     header: () => undefined,
     peerCertificate: () => undefined,
     principal: undefined,
     trace: undefined,
     ...fields,
+    signal,
+    get cancelled() {
+      return signal.aborted;
+    },
   };
 }

@@ -34,9 +34,16 @@ export function isShadow(metadata: Metadata): boolean {
 }
 
 /**
+ * The reason a call's signal aborts with. Passing one avoids `abort()`
+ * building a DOMException (with its stack) per call: grpc-js reports
+ * `cancelled` for many calls, and that once cost 8 % of Jack's CPU.
+ */
+const CANCELLED = Object.freeze(new Error('the call was cancelled'));
+
+/**
  * The context of one call. The abort signal is made on first use: most calls
- * never ask for it before they finish, and a cancel that came earlier is
- * still seen (`call.cancelled`).
+ * never ask for it (the hot path reads `cancelled`), and a cancel that came
+ * earlier is still seen (`call.cancelled`).
  */
 class GrpcCallContext implements CallContext {
   readonly service: string;
@@ -57,13 +64,17 @@ class GrpcCallContext implements CallContext {
     this.shadow = isShadow(call.metadata);
   }
 
+  get cancelled(): boolean {
+    return this.#call.cancelled;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
       this.#controller = controller;
       const call = this.#call;
-      if (call.cancelled) controller.abort();
-      else call.once('cancelled', () => controller.abort());
+      if (call.cancelled) controller.abort(CANCELLED);
+      else call.once('cancelled', () => controller.abort(CANCELLED));
     }
     return this.#controller.signal;
   }

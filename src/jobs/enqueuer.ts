@@ -87,7 +87,7 @@ const cancelled = () =>
   new JackError('cancelled', 'the call was cancelled before the job was enqueued');
 
 function throwIfCancelled(ctx: CallContext): void {
-  if (ctx.signal.aborted) throw cancelled();
+  if (ctx.cancelled) throw cancelled();
 }
 
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
@@ -242,7 +242,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
           outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
         }
       }
-      if (ctx.signal.aborted) {
+      if (ctx.cancelled) {
         // The caller is gone: publish nothing it can no longer be told about.
         metrics.jobFinished(undefined, 'refused');
         throw cancelled();
