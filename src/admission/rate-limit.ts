@@ -10,7 +10,7 @@
  * admitted-jobs metric is counted either way.
  */
 import { JackError } from '../errors.js';
-import { type Metrics, UNREGISTERED_PRODUCER_LABEL } from '../metrics.js';
+import { type Metrics, noopMetrics, UNREGISTERED_PRODUCER_LABEL } from '../metrics.js';
 import type { Store } from '../storage/store.js';
 import type { Limiter, TakeRequest } from './limiter.js';
 
@@ -29,10 +29,14 @@ export interface RateLimit {
    * undefined for a job already refused. Resolves with the refusal of each
    * job over its producer's limit (the last ones of that producer in call
    * order), or undefined when every job may go on. Never rejects.
+   *
+   * Without a limiter (RATE_LIMIT_MODE=off) it only counts the admitted jobs
+   * and returns undefined instead of a promise, so the hot path waits for
+   * nothing.
    */
   admit(
     producerIds: readonly (string | undefined)[],
-  ): Promise<(JackError | undefined)[] | undefined>;
+  ): Promise<(JackError | undefined)[] | undefined> | undefined;
   /** True while buckets are shared by every replica; false per replica or off. */
   readonly shared: boolean;
   close(): Promise<void>;
@@ -53,51 +57,69 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
     get shared() {
       return limiter?.shared ?? false;
     },
-    async admit(producerIds) {
-      const counts = new Map<string, number>();
-      for (const id of producerIds) {
-        if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    admit(producerIds) {
+      if (limiter === undefined) {
+        countAdmitted(producerIds);
+        return undefined;
       }
-      const requests: TakeRequest[] = [];
-      if (limiter !== undefined) {
-        for (const [key, count] of counts) {
-          const ratePerSecond = rateOf(key);
-          if (ratePerSecond > 0) requests.push({ key, ratePerSecond, count });
-        }
-      }
-      const taken = requests.length === 0 ? [] : await (limiter as Limiter).take(requests);
-      /** Tokens left per limited producer, and the refusal for its jobs beyond them. */
-      const left = new Map<string, { tokens: number; refusal: JackError }>();
-      requests.forEach(({ key, ratePerSecond, count }, i) => {
-        const { granted, retryAfterMs } = taken[i] ?? { granted: count, retryAfterMs: 0 };
-        if (granted >= count) return;
-        metrics.jobsRejected(producerLabel(store, key), 'rate_limited', count - granted);
-        left.set(key, {
-          tokens: granted,
-          refusal: new JackError(
-            'resource_exhausted',
-            `rate limit exceeded for producer ${key} (${ratePerSecond} jobs/s)`,
-            { reason: 'rate_limited', retryDelayMs: Math.max(1, retryAfterMs) },
-          ),
-        });
-      });
-      for (const [key, count] of counts) {
-        const admitted = left.get(key)?.tokens ?? count;
-        if (admitted > 0) metrics.jobsAdmitted(producerLabel(store, key), admitted);
-      }
-      if (left.size === 0) return undefined;
-      return producerIds.map((id) => {
-        const limited = id === undefined ? undefined : left.get(id);
-        if (limited === undefined) return undefined;
-        if (limited.tokens > 0) {
-          limited.tokens -= 1;
-          return undefined;
-        }
-        return limited.refusal;
-      });
+      return admitLimited(limiter, producerIds);
     },
     close: async () => {
       await limiter?.close();
     },
   };
+
+  function countAdmitted(producerIds: readonly (string | undefined)[]): void {
+    if (metrics === noopMetrics) return;
+    const counts = new Map<string, number>();
+    for (const id of producerIds) {
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const [key, count] of counts) metrics.jobsAdmitted(producerLabel(store, key), count);
+  }
+
+  async function admitLimited(
+    limiter: Limiter,
+    producerIds: readonly (string | undefined)[],
+  ): Promise<(JackError | undefined)[] | undefined> {
+    const counts = new Map<string, number>();
+    for (const id of producerIds) {
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const requests: TakeRequest[] = [];
+    for (const [key, count] of counts) {
+      const ratePerSecond = rateOf(key);
+      if (ratePerSecond > 0) requests.push({ key, ratePerSecond, count });
+    }
+    const taken = requests.length === 0 ? [] : await limiter.take(requests);
+    /** Tokens left per limited producer, and the refusal for its jobs beyond them. */
+    const left = new Map<string, { tokens: number; refusal: JackError }>();
+    requests.forEach(({ key, ratePerSecond, count }, i) => {
+      const { granted, retryAfterMs } = taken[i] ?? { granted: count, retryAfterMs: 0 };
+      if (granted >= count) return;
+      metrics.jobsRejected(producerLabel(store, key), 'rate_limited', count - granted);
+      left.set(key, {
+        tokens: granted,
+        refusal: new JackError(
+          'resource_exhausted',
+          `rate limit exceeded for producer ${key} (${ratePerSecond} jobs/s)`,
+          { reason: 'rate_limited', retryDelayMs: Math.max(1, retryAfterMs) },
+        ),
+      });
+    });
+    for (const [key, count] of counts) {
+      const admitted = left.get(key)?.tokens ?? count;
+      if (admitted > 0) metrics.jobsAdmitted(producerLabel(store, key), admitted);
+    }
+    if (left.size === 0) return undefined;
+    return producerIds.map((id) => {
+      const limited = id === undefined ? undefined : left.get(id);
+      if (limited === undefined) return undefined;
+      if (limited.tokens > 0) {
+        limited.tokens -= 1;
+        return undefined;
+      }
+      return limited.refusal;
+    });
+  }
 }
