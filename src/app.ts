@@ -18,7 +18,7 @@ import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
-import { type Config, DEFAULTS } from './config.js';
+import { type Config, DEFAULTS } from './config/index.js';
 import { JackError, toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService } from './gen/jack/jack.js';

@@ -6,7 +6,7 @@
  */
 
 import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
 import type { Idempotency } from '../idempotency/idempotency.js';

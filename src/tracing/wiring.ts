@@ -4,7 +4,7 @@
  */
 import { tracingInterceptor } from '../api/interceptors/tracing.js';
 import type { Interceptor } from '../api/pipeline.js';
-import type { BackendConfig, TracingConfig } from '../config.js';
+import type { BackendConfig, TracingConfig } from '../config/index.js';
 import type { Backend, Priority } from '../queue/backend.js';
 import { tracedBackend } from '../queue/traced-backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';

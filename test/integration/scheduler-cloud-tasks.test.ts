@@ -5,7 +5,7 @@
 import { status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { isJackError, type JackError } from '../../src/errors.js';
 import { createJobIdGenerator } from '../../src/jobid/job-id.js';
 import type { Job, OutboundMessage, Priority } from '../../src/queue/backend.js';

@@ -15,10 +15,9 @@
  */
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
-import { PRIORITIES } from '../../config.js';
 import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
-import type { Backend, OutboundMessage, Priority } from '../backend.js';
+import { type Backend, type OutboundMessage, PRIORITIES, type Priority } from '../backend.js';
 import {
   classifyPubSubError,
   GRPC_ALREADY_EXISTS,
