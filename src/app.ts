@@ -19,6 +19,7 @@ import { openBackend, openScheduler, openStore } from './app/adapters.js';
 import { type Releaser, release } from './app/release.js';
 import { openIdempotency, openRateLimit, openRedis } from './app/shared-state.js';
 import { openMetrics } from './app/telemetry.js';
+import type { CallTracing } from './app/tracing.js';
 import type { Config } from './config/index.js';
 import { toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
@@ -28,7 +29,6 @@ import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
-import type { CallTracing } from './tracing/wiring.js';
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
@@ -67,7 +67,7 @@ export async function startApp(
     // Tracing off: nothing of OpenTelemetry's SDK is loaded, nothing wraps a call.
     let tracing: CallTracing | undefined;
     if (config.tracing !== undefined) {
-      const { startCallTracing } = await import('./tracing/wiring.js');
+      const { startCallTracing } = await import('./app/tracing.js');
       tracing = await startCallTracing(config.tracing, config.backend, {
         exporter: overrides.spanExporter,
       });

@@ -9,7 +9,7 @@ import type { Backend, Priority } from '../queue/backend.js';
 import { tracedBackend } from '../queue/traced-backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { tracedScheduler } from '../scheduler/traced-scheduler.js';
-import { startTracing, type TracingOptions } from './tracing.js';
+import { startTracing, type TracingOptions } from '../tracing/tracing.js';
 
 export interface CallTracing {
   interceptor: Interceptor;
