@@ -20,15 +20,9 @@ import { enqueueBulk } from './bulk.js';
 import { withIdempotency } from './idempotent.js';
 import { type RoutingLookups, routeJob } from './routing.js';
 import { asJackError, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
-import { validateJobFields } from './validate.js';
+import { type CheckedFields, validateJobFields } from './validate.js';
 
-export interface EnqueueInput {
-  producerId: string;
-  jobType: string;
-  payload: Buffer;
-  runAt: Date | undefined;
-  traceId: string;
-  correlationId: string;
+export interface EnqueueInput extends CheckedFields {
   /** SPEC §9; '' or absent = none. */
   idempotencyKey?: string;
   /** Set by the idempotency step only: the job id its key owns. */
