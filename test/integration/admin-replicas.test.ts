@@ -12,6 +12,7 @@ import type { FakeGcs } from '../support/fake-gcs.js';
 import { type GcsReplicas, REPLICAS_BUCKET, startGcsReplicas } from '../support/gcs-replicas.js';
 import { call, enqueueRequest, type RunningJack } from '../support/jack.js';
 import type { RecordingBackend } from '../support/recording-backend.js';
+import { BLANK_JOB_TYPE, BLANK_PRODUCER } from '../support/registry.js';
 
 describe('admin updates and deletes across two replicas on GCS', () => {
   let gcs: FakeGcs;
@@ -46,13 +47,10 @@ describe('admin updates and deletes across two replicas on GCS', () => {
 
     await call(a.admin, 'updateJobType', {
       jobType: {
+        ...BLANK_JOB_TYPE,
         producerId,
         name: 'invoice',
         queue: Queue.QUEUE_LOW,
-        maxRetries: 0,
-        description: '',
-        createdAt: undefined,
-        updatedAt: undefined,
       },
       updateMask: ['queue'],
     });
@@ -71,13 +69,8 @@ describe('admin updates and deletes across two replicas on GCS', () => {
       return b.app.store.getProducer(producerId) !== undefined;
     });
     const base = {
+      ...BLANK_PRODUCER,
       producerId,
-      name: '',
-      description: '',
-      rateLimitRps: 0,
-      principals: [],
-      createdAt: undefined,
-      updatedAt: undefined,
     };
     await Promise.all([
       call(a.admin, 'updateProducer', {

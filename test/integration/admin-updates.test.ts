@@ -11,6 +11,7 @@ import { createMemoryObjects } from '../../src/storage/memory.js';
 import { ABSENT_GENERATION } from '../../src/storage/store.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
+import { BLANK_JOB_TYPE, BLANK_PRODUCER } from '../support/registry.js';
 
 const PRODUCER_PATHS = 'name, description, rate_limit_rps, principals';
 const JOB_TYPE_PATHS = 'queue, max_retries, description';
@@ -43,13 +44,7 @@ describe('AdminService §10: updates, deletes, paging', () => {
   const updateProducer = (producer: Partial<Producer>, paths: string[] | undefined) =>
     call(jack.admin, 'updateProducer', {
       producer: {
-        producerId: '',
-        name: '',
-        description: '',
-        rateLimitRps: 0,
-        principals: [],
-        createdAt: undefined,
-        updatedAt: undefined,
+        ...BLANK_PRODUCER,
         ...producer,
       },
       updateMask: paths,
@@ -57,13 +52,7 @@ describe('AdminService §10: updates, deletes, paging', () => {
   const updateJobType = (jobType: Partial<JobType>, paths: string[] | undefined) =>
     call(jack.admin, 'updateJobType', {
       jobType: {
-        producerId: '',
-        name: '',
-        queue: Queue.QUEUE_UNSPECIFIED,
-        maxRetries: 0,
-        description: '',
-        createdAt: undefined,
-        updatedAt: undefined,
+        ...BLANK_JOB_TYPE,
         ...jobType,
       },
       updateMask: paths,

@@ -1,5 +1,5 @@
 /** Registry set-up through the admin API, as an operator would do it. */
-import type { Queue } from '../../src/gen/jack/storage.js';
+import { type JobType, type Producer, Queue } from '../../src/gen/jack/storage.js';
 import { call, type RunningJack } from './jack.js';
 
 /** Creates producer `producer` and its job type `jobType`; returns the new producer id. */
@@ -20,4 +20,31 @@ export async function createProducerWithJobType(
     description: '',
   });
   return producerId;
+}
+
+/** A producer with every field empty: update requests spread it and set what they change. */
+export const BLANK_PRODUCER: Readonly<Producer> = {
+  producerId: '',
+  name: '',
+  description: '',
+  rateLimitRps: 0,
+  principals: [],
+  createdAt: undefined,
+  updatedAt: undefined,
+};
+
+/** A job type with every field empty, likewise. */
+export const BLANK_JOB_TYPE: Readonly<JobType> = {
+  producerId: '',
+  name: '',
+  queue: Queue.QUEUE_UNSPECIFIED,
+  maxRetries: 0,
+  description: '',
+  createdAt: undefined,
+  updatedAt: undefined,
+};
+
+/** Creates a producer named `name` through the admin API and returns it as stored. */
+export async function createProducer(jack: RunningJack, name: string): Promise<Producer> {
+  return (await call(jack.admin, 'createProducer', { name, description: '' })).producer as Producer;
 }
