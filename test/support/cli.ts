@@ -5,17 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { DIST } from './spawn.js';
 
-export const BUILT_CLI = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'dist',
-  'cli',
-  'main.js',
-);
+export const BUILT_CLI = join(DIST, 'cli', 'main.js');
 
 export interface CliResult {
   code: number | null;
