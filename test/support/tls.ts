@@ -14,6 +14,17 @@ const openssl = (args: string[], cwd?: string) =>
 /** `openssl req` arguments for a new unencrypted EC P-256 key. */
 const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+/** The `openssl req` subject (CN `name`), its `-addext` extensions and where key and output go. */
+const subjectAndFiles = (name: string, extensions: readonly string[], key: string, out: string) => [
+  '-subj',
+  `/CN=${name}`,
+  ...extensions.flatMap((ext) => ['-addext', ext]),
+  '-keyout',
+  key,
+  '-out',
+  out,
+];
+
 /** A self-signed certificate valid for a day, with these `-addext` extensions. */
 async function selfSigned(
   cert: string,
@@ -27,13 +38,7 @@ async function selfSigned(
     ...NEW_EC_KEY,
     '-days',
     '1',
-    '-subj',
-    `/CN=${name}`,
-    ...extensions.flatMap((ext) => ['-addext', ext]),
-    '-keyout',
-    key,
-    '-out',
-    cert,
+    ...subjectAndFiles(name, extensions, key, cert),
   ]);
   return { cert, key };
 }
@@ -47,18 +52,7 @@ async function signingRequest(
   cwd?: string,
 ): Promise<void> {
   await openssl(
-    [
-      'req',
-      '-new',
-      ...NEW_EC_KEY,
-      '-subj',
-      `/CN=${name}`,
-      ...extensions.flatMap((ext) => ['-addext', ext]),
-      '-keyout',
-      key,
-      '-out',
-      csr,
-    ],
+    ['req', '-new', ...NEW_EC_KEY, ...subjectAndFiles(name, extensions, key, csr)],
     cwd,
   );
 }
