@@ -81,6 +81,11 @@ const RULES: readonly Rule[] = [
     forbidden: ['@grpc/grpc-js', '@grpc/proto-loader'],
   },
   {
+    why: 'the generated service stubs (jack.ts, admin.ts) load grpc-js; below the transport only the stored records (storage.ts) are shared',
+    files: [...DOMAIN, ...ADAPTERS, 'metrics/', 'tracing/'],
+    forbidden: ['gen/jack/jack.ts', 'gen/jack/admin.ts'],
+  },
+  {
     why: 'adapters store and deliver; the rules about jobs, producers and callers are decided above them',
     files: ADAPTERS,
     forbidden: DOMAIN,
@@ -136,6 +141,7 @@ describe('layers', () => {
       ['queue/y.ts', "const m = await import('../api/status.js');"],
       ['admin/z.ts', "import type { status } from '@grpc/grpc-js';"],
       ['jobs/w.ts', "export { startApp } from '../app.js';"],
+      ['admin/v.ts', "import type { Producer } from '../gen/jack/admin.js';"],
       ['api/ok.ts', "import { createEnqueuer } from '../jobs/enqueuer.js';"],
     ]);
     expect(violations(bad).map((v) => v.split(' (')[0])).toEqual([
@@ -143,6 +149,7 @@ describe('layers', () => {
       'queue/y.ts → api/status.ts',
       'admin/z.ts → @grpc/grpc-js',
       'jobs/w.ts → app.ts',
+      'admin/v.ts → gen/jack/admin.ts',
     ]);
   });
 
