@@ -21,7 +21,7 @@ import {
   setLogVerbosity,
 } from '@grpc/grpc-js';
 import { loadPackageDefinition as loadJackDefinition } from './api/proto.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/index.js';
 
 /** Well under Docker's default HEALTHCHECK --timeout (30s) and the one in our Dockerfile (5s). */
 const DEADLINE_MS = 3_000;

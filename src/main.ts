@@ -5,7 +5,7 @@
 import { format } from 'node:util';
 import { setLogger } from '@grpc/grpc-js';
 import { type App, startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { JackError, toError } from './errors.js';
 import { createLogger } from './logger.js';
 import { redactDeep, redactSecrets } from './redact.js';

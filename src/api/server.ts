@@ -8,7 +8,7 @@ import {
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import type { Http2Limits, TlsConfig } from '../config.js';
+import type { Http2Limits, TlsConfig } from '../config/index.js';
 import { JackError } from '../errors.js';
 import { withTimeout } from '../timeout.js';
 import type { CallTracker } from './call-tracker.js';

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { TlsConfig } from '../config.js';
+import type { TlsConfig } from '../config/index.js';
 import { JackError } from '../errors.js';
 
 type SecureContextWatcher = (context: SecureContextOptions | null) => void;

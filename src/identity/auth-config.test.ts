@@ -1,18 +1,11 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../config.js';
+import { configError } from '../../test/support/config-error.js';
+import { loadConfig } from '../config/index.js';
 
 const KEY = 's3cr3t-bootstrap-key-0123456789abcdef';
 
-function problems(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (env: Record<string, string>): string => configError(env).message;
 
 describe('identity configuration (SPEC §7)', () => {
   it('defaults to AUTH_MODE=off with nothing else', () => {

@@ -5,7 +5,7 @@
  * the auth interceptor and the enqueuer use.
  */
 import type { Logger } from 'pino';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../config/index.js';
 import type { CallContext } from '../context.js';
 import { JackError } from '../errors.js';
 import type { StoredApiKeyLike } from './api-keys.js';

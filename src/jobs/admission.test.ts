@@ -4,6 +4,7 @@
  * are each handled once.
  */
 import { describe, expect, it } from 'vitest';
+import { jobInput } from '../../test/support/job-input.js';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
 import { createMemoryLimiter } from '../admission/memory.js';
 import { createRateLimit } from '../admission/rate-limit.js';
@@ -66,15 +67,7 @@ async function setup(options: { validationMode?: 'warn' | 'enforce'; defaultRps?
 }
 
 function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
-  return {
-    producerId: 'prod_x',
-    jobType: 'type_x',
-    payload: Buffer.from('{}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
-    ...fields,
-  };
+  return jobInput({ producerId: 'prod_x', jobType: 'type_x', ...fields });
 }
 
 describe('enqueuer with VALIDATION_MODE=enforce', () => {

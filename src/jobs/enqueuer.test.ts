@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { jobInput } from '../../test/support/job-input.js';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
 import { internalContext } from '../context.js';
 import { JackError } from '../errors.js';
@@ -9,7 +10,7 @@ import { noopMetrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { createMemoryStore } from '../storage/memory.js';
-import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
+import { createEnqueuer } from './enqueuer.js';
 import { priorityOfQueue, UNREGISTERED_MAX_RETRIES } from './routing.js';
 
 describe('priorityOfQueue', () => {
@@ -65,22 +66,10 @@ async function enqueuerWith(scheduler?: Scheduler) {
   return { enqueuer, backend, store };
 }
 
-function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
-  return {
-    producerId: 'prod_1',
-    jobType: 'type_1',
-    payload: Buffer.from('{}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
-    ...fields,
-  };
-}
-
 describe('createEnqueuer', () => {
   it('stamps created_at (attribute and job id) with the clock, and run_at = created_at by default', async () => {
     const { enqueuer, backend } = await enqueuerWith();
-    const { jobId } = await enqueuer.enqueue(input(), internalContext());
+    const { jobId } = await enqueuer.enqueue(jobInput(), internalContext());
     expect(backend.last().attributes).toMatchObject({
       created_at: '2026-11-22T10:00:00.000Z',
       run_at: '2026-11-22T10:00:00.000Z',
@@ -110,7 +99,7 @@ describe('createEnqueuer', () => {
       createdAt: at,
       updatedAt: at,
     });
-    const { warnings } = await enqueuer.enqueue(input(), internalContext({ shadow: true }));
+    const { warnings } = await enqueuer.enqueue(jobInput(), internalContext({ shadow: true }));
     expect(warnings).toEqual([]);
     expect(backend.last().priority).toBe('immediate');
     expect(backend.last().attributes).toMatchObject({ max_retries: '2', shadow: 'true' });
@@ -127,7 +116,7 @@ describe('createEnqueuer', () => {
       const { scheduler, scheduled: held } = recordingScheduler();
       const { enqueuer, backend } = await enqueuerWith(scheduler);
       const runAt = new Date(NOW + offsetMs);
-      const { jobId } = await enqueuer.enqueue(input({ runAt }), internalContext());
+      const { jobId } = await enqueuer.enqueue(jobInput({ runAt }), internalContext());
       if (scheduled) {
         expect(held.map((s) => [s.message.jobId, s.runAt])).toEqual([[jobId, runAt]]);
         expect(held[0]?.message.attributes.run_at).toBe(runAt.toISOString());
@@ -141,7 +130,7 @@ describe('createEnqueuer', () => {
     it('publishes a future job at once, with its run_at, when there is no scheduler', async () => {
       const { enqueuer, backend } = await enqueuerWith(undefined);
       const runAt = new Date(NOW + 7 * 86_400_000);
-      await enqueuer.enqueue(input({ runAt }), internalContext());
+      await enqueuer.enqueue(jobInput({ runAt }), internalContext());
       expect(backend.last().attributes.run_at).toBe(runAt.toISOString());
     });
 
@@ -152,7 +141,7 @@ describe('createEnqueuer', () => {
       const { scheduler } = recordingScheduler(refusal);
       const { enqueuer } = await enqueuerWith(scheduler);
       const runAt = new Date(NOW + 40 * 86_400_000);
-      await expect(enqueuer.enqueue(input({ runAt }), internalContext())).rejects.toBe(refusal);
+      await expect(enqueuer.enqueue(jobInput({ runAt }), internalContext())).rejects.toBe(refusal);
     });
 
     it('in bulk, schedules future jobs, publishes the rest, and reports scheduler failures per job', async () => {
@@ -160,7 +149,7 @@ describe('createEnqueuer', () => {
       const { enqueuer, backend } = await enqueuerWith(scheduler);
       const future = new Date(NOW + 3_600_000);
       const outcomes = await enqueuer.enqueueMany(
-        [input({ runAt: future }), input(), input({ jobType: '' })],
+        [jobInput({ runAt: future }), jobInput(), jobInput({ jobType: '' })],
         internalContext(),
       );
       expect(outcomes.map((o) => o.error?.message)).toEqual([
@@ -175,7 +164,7 @@ describe('createEnqueuer', () => {
         recordingScheduler(new JackError('unavailable', 'scheduler down')).scheduler,
       );
       const [failed, published] = await failing.enqueuer.enqueueMany(
-        [input({ runAt: future }), input()],
+        [jobInput({ runAt: future }), jobInput()],
         internalContext(),
       );
       expect(failed).toMatchObject({ jobId: '', error: { reason: 'unavailable' } });
@@ -193,7 +182,7 @@ describe('createEnqueuer', () => {
 
     it('publishes nothing for Enqueue and answers CANCELLED', async () => {
       const { enqueuer, backend } = await enqueuerWith();
-      await expect(enqueuer.enqueue(input(), cancelledContext())).rejects.toMatchObject({
+      await expect(enqueuer.enqueue(jobInput(), cancelledContext())).rejects.toMatchObject({
         code: 'cancelled',
       });
       expect(backend.published).toHaveLength(0);
@@ -202,7 +191,7 @@ describe('createEnqueuer', () => {
     it('publishes nothing for EnqueueBulk', async () => {
       const { enqueuer, backend } = await enqueuerWith();
       await expect(
-        enqueuer.enqueueMany([input(), input()], cancelledContext()),
+        enqueuer.enqueueMany([jobInput(), jobInput()], cancelledContext()),
       ).rejects.toMatchObject({ code: 'cancelled' });
       expect(backend.published).toHaveLength(0);
     });

@@ -6,27 +6,23 @@
  */
 
 import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { CallContext } from '../context.js';
-import { isJackError, JackError, toError } from '../errors.js';
+import { isJackError, type JackError } from '../errors.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
-import type { DispatchedJob, Metrics } from '../metrics.js';
-import type { Backend, Job, OutboundMessage } from '../queue/backend.js';
+import type { Metrics } from '../metrics.js';
+import type { Backend, Job } from '../queue/backend.js';
 import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
+import { enqueueBulk } from './bulk.js';
 import { withIdempotency } from './idempotent.js';
-import { type RoutingLookups, rememberingLookups, routeJob } from './routing.js';
-import { validateJobFields } from './validate.js';
+import { type RoutingLookups, routeJob } from './routing.js';
+import { asJackError, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
+import { type CheckedFields, validateJobFields } from './validate.js';
 
-export interface EnqueueInput {
-  producerId: string;
-  jobType: string;
-  payload: Buffer;
-  runAt: Date | undefined;
-  traceId: string;
-  correlationId: string;
+export interface EnqueueInput extends CheckedFields {
   /** SPEC §9; '' or absent = none. */
   idempotencyKey?: string;
   /** Set by the idempotency step only: the job id its key owns. */
@@ -75,19 +71,6 @@ export interface EnqueuerDeps {
   validationMode?: 'warn' | 'enforce';
   /** SPEC §8 rate limits (and admission metrics), asked once per call; undefined = none. */
   rateLimit?: RateLimit;
-}
-
-/** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
-interface Prepared extends DispatchedJob {
-  message: OutboundMessage;
-  runAt: Date;
-}
-
-const cancelled = () =>
-  new JackError('cancelled', 'the call was cancelled before the job was enqueued');
-
-function throwIfCancelled(ctx: CallContext): void {
-  if (ctx.cancelled) throw cancelled();
 }
 
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
@@ -186,11 +169,8 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     }
   };
 
-  const asJackError = (err: unknown): JackError =>
-    isJackError(err)
-      ? err
-      : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
-
+  const bulkDeps = { store, backend, metrics, rateLimit: deps.rateLimit };
+  const steps: JobSteps = { prepare, dispatch, noteRefusal };
   const enqueuer: Enqueuer = {
     async enqueue(input, ctx) {
       const started = performance.now();
@@ -223,95 +203,8 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       return { jobId: prepared.message.jobId, warnings };
     },
 
-    async enqueueMany(inputs, ctx) {
-      const lookups = rememberingLookups(store);
-      const outcomes: EnqueueOutcome[] = new Array(inputs.length);
-      const toPublish: OutboundMessage[] = [];
-      const toPublishJobs: DispatchedJob[] = [];
-      const publishIndex: number[] = [];
-      const scheduling: Promise<void>[] = [];
-      const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
-      for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i] as EnqueueInput;
-        const warnings: string[] = [];
-        try {
-          const prepared = prepare(input, ctx, warnings, lookups);
-          outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
-          preparedJobs[i] = prepared;
-        } catch (err) {
-          metrics.jobFinished(undefined, 'refused');
-          noteRefusal(err, input.producerId);
-          outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
-        }
-      }
-      if (ctx.cancelled) {
-        // The caller is gone: publish nothing it can no longer be told about.
-        metrics.jobFinished(undefined, 'refused');
-        throw cancelled();
-      }
-      // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
-      const refusals = await deps.rateLimit?.admit(
-        preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
-      );
-      for (let i = 0; i < inputs.length; i++) {
-        const prepared = preparedJobs[i];
-        const outcome = outcomes[i] as EnqueueOutcome;
-        if (prepared === undefined) continue;
-        const refusal = refusals?.[i];
-        if (refusal !== undefined) {
-          metrics.jobFinished(undefined, 'refused');
-          outcome.jobId = '';
-          outcome.error = refusal;
-          continue;
-        }
-        if (prepared.scheduled) {
-          scheduling.push(
-            dispatch(prepared).then(
-              () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
-              (err: unknown) => {
-                metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
-                const error = asJackError(err);
-                metrics.jobFinished(
-                  prepared.message.priority,
-                  error.code === 'invalid_argument' ? 'refused' : 'failed',
-                );
-                outcome.jobId = '';
-                outcome.error = error;
-              },
-            ),
-          );
-        } else {
-          toPublish.push(prepared.message);
-          toPublishJobs.push(prepared);
-          publishIndex.push(i);
-        }
-      }
-      const started = performance.now();
-      const [published] = await Promise.all([
-        backend.publishMany(toPublish),
-        Promise.all(scheduling),
-      ]);
-      const seconds = (performance.now() - started) / 1000;
-      for (let k = 0; k < published.length; k++) {
-        const result = published[k] as PromiseSettledResult<string>;
-        const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
-        const priority = (toPublish[k] as OutboundMessage).priority;
-        metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
-        metrics.jobDispatched(
-          'EnqueueBulk',
-          toPublishJobs[k] as DispatchedJob,
-          result.status === 'fulfilled',
-          seconds,
-        );
-        if (result.status === 'fulfilled') {
-          metrics.jobFinished(priority, 'published');
-        } else {
-          metrics.jobFinished(priority, 'failed');
-          outcome.jobId = '';
-          outcome.error = asJackError(result.reason);
-        }
-      }
-      return outcomes;
+    enqueueMany(inputs, ctx) {
+      return enqueueBulk(bulkDeps, steps, inputs, ctx);
     },
   };
   // Keyed jobs claim their key, and so their job id, before `prepare`.

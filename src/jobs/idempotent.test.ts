@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { jobInput } from '../../test/support/job-input.js';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
 import { internalContext } from '../context.js';
 import { JackError } from '../errors.js';
@@ -43,16 +44,7 @@ async function setup(
 }
 
 function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
-  return {
-    producerId: 'prod_1',
-    jobType: 'type_1',
-    payload: Buffer.from('{}'),
-    runAt: undefined,
-    traceId: '',
-    correlationId: '',
-    idempotencyKey: 'k',
-    ...fields,
-  };
+  return jobInput({ idempotencyKey: 'k', ...fields });
 }
 
 const cancelledContext = () => {

@@ -4,7 +4,7 @@
  * exactly as an immediate one would.
  */
 import { isUtf8 } from 'node:buffer';
-import type { MessageFormat } from '../config.js';
+import type { MessageFormat } from '../config/index.js';
 import { JackError } from '../errors.js';
 import type { Job, OutboundMessage } from './backend.js';
 import { goCompactJson, goJsonString, goTime } from './go-json.js';

@@ -10,7 +10,7 @@ export interface NoopBackendOptions {
 
 /**
  * A backend that accepts every job and only logs it. For development and
- * tests: jobs are not delivered anywhere, which `app.ts` announces at
+ * tests: jobs are not delivered anywhere, which `app/adapters.ts` announces at
  * startup. A newcomer must see that a job arrived, without a flood under
  * load: the first jobs are logged one by one at info, then a count per
  * interval (every job at debug level, as before).

@@ -14,7 +14,7 @@ import { CloudTasksClient, protos } from '@google-cloud/tasks';
 // codes Google's client errors carry. Jack's own statuses stay in api/status.ts.
 import { credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { SchedulerConfig } from '../config.js';
+import type { SchedulerConfig } from '../config/index.js';
 import { JackError, toError } from '../errors.js';
 import type { PublishTarget } from './publish-target.js';
 import type { Scheduler } from './scheduler.js';

@@ -12,6 +12,7 @@ import {
   sameProducer,
 } from './changes.js';
 import { createGroupCommit, type Versioned } from './group-commit.js';
+import { startRefresher } from './refresher.js';
 import {
   buildSnapshot,
   EMPTY_LISTS,
@@ -40,7 +41,7 @@ export interface CachedStoreOptions {
  * The Store built on raw object access: one in-memory snapshot swapped
  * atomically, conditional group-committed writes with re-read and retry on
  * conflict (group-commit.ts), and a periodic refresh. Every medium (memory,
- * local, gcs) shares this logic. The order of writes across objects, which
+ * local, gcs) shares this logic; the periodic refresh is in refresher.ts. The order of writes across objects, which
  * settles a delete racing a create, is described on `Store`.
  */
 export async function createCachedStore(io: ObjectIO, options: CachedStoreOptions): Promise<Store> {
@@ -121,27 +122,12 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
   };
 
   await refresh();
-  // A refresh slower than the interval (a store timing out) skips ticks
-  // instead of piling up concurrent reads.
-  let refreshing = false;
-  const timer =
-    refreshIntervalMs > 0
-      ? setInterval(() => {
-          if (refreshing || closed) return;
-          refreshing = true;
-          refresh()
-            .catch((err: unknown) => {
-              logger.warn(
-                { err, store: io.kind },
-                'config store refresh failed; serving the last snapshot',
-              );
-            })
-            .finally(() => {
-              refreshing = false;
-            });
-        }, refreshIntervalMs)
-      : undefined;
-  timer?.unref();
+  const refresher = startRefresher({
+    refresh,
+    intervalMs: refreshIntervalMs,
+    logger,
+    kind: io.kind,
+  });
 
   const isJobType = (producerId: string, name: string) => (t: JobType) =>
     t.producerId === producerId && t.name === name;
@@ -296,7 +282,7 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     async close() {
       if (closed) return;
       closed = true;
-      if (timer !== undefined) clearInterval(timer);
+      refresher.stop();
       await Promise.all([writers.producers.idle(), writers.jobTypes.idle(), apiKeysWriter.idle()]);
       await io.close();
     },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Bucket, type File, IdempotencyStrategy, Storage } from '@google-cloud/storage';
 import type { Logger } from 'pino';
-import type { StoreConfig } from '../config.js';
+import type { StoreConfig } from '../config/index.js';
 import { JackError, toError } from '../errors.js';
 import { createCachedStore } from './cached-store.js';
 import {

@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { TracingConfig } from '../config.js';
+import type { TracingConfig } from '../config/index.js';
 
 export interface Tracing {
   readonly tracer: Tracer;

@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { eventually } from '../support/eventually.js';
-import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
-import { call, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
-
-const BUCKET = 'jack-config';
+import type { FakeGcs } from '../support/fake-gcs.js';
+import { type GcsReplicas, REPLICAS_BUCKET, startGcsReplicas } from '../support/gcs-replicas.js';
+import { call, enqueueRequest, type RunningJack } from '../support/jack.js';
+import type { RecordingBackend } from '../support/recording-backend.js';
+import { BLANK_JOB_TYPE, BLANK_PRODUCER } from '../support/registry.js';
 
 describe('admin updates and deletes across two replicas on GCS', () => {
   let gcs: FakeGcs;
@@ -20,25 +20,13 @@ describe('admin updates and deletes across two replicas on GCS', () => {
   let b: RunningJack;
   let aBackend: RecordingBackend;
   let bBackend: RecordingBackend;
+  let replicas: GcsReplicas | undefined;
 
   beforeAll(async () => {
-    gcs = await startFakeGcs();
-    gcs.createBucket(BUCKET);
-    const env = {
-      GCS_BUCKET: BUCKET,
-      GCS_PREFIX: 'jack/',
-      GCS_ENDPOINT: gcs.endpoint,
-      CONFIG_REFRESH_INTERVAL: '200ms',
-    };
-    aBackend = createRecordingBackend();
-    bBackend = createRecordingBackend();
-    a = await startJack(env, { backend: aBackend });
-    b = await startJack(env, { backend: bBackend });
+    replicas = await startGcsReplicas({ GCS_PREFIX: 'jack/' });
+    ({ gcs, a, b, aBackend, bBackend } = replicas);
   });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await gcs?.close();
-  });
+  afterAll(() => replicas?.close());
 
   const createProducer = async (jack: RunningJack, name: string) =>
     (await call(jack.admin, 'createProducer', { name, description: '' })).producer?.producerId ??
@@ -59,13 +47,10 @@ describe('admin updates and deletes across two replicas on GCS', () => {
 
     await call(a.admin, 'updateJobType', {
       jobType: {
+        ...BLANK_JOB_TYPE,
         producerId,
         name: 'invoice',
         queue: Queue.QUEUE_LOW,
-        maxRetries: 0,
-        description: '',
-        createdAt: undefined,
-        updatedAt: undefined,
       },
       updateMask: ['queue'],
     });
@@ -84,13 +69,8 @@ describe('admin updates and deletes across two replicas on GCS', () => {
       return b.app.store.getProducer(producerId) !== undefined;
     });
     const base = {
+      ...BLANK_PRODUCER,
       producerId,
-      name: '',
-      description: '',
-      rateLimitRps: 0,
-      principals: [],
-      createdAt: undefined,
-      updatedAt: undefined,
     };
     await Promise.all([
       call(a.admin, 'updateProducer', {
@@ -126,7 +106,9 @@ describe('admin updates and deletes across two replicas on GCS', () => {
           `producer not found: ${producerId}`,
         );
       }
-      expect(gcs.getObject(BUCKET, 'jack/job_types.json')?.text ?? '').not.toContain(producerId);
+      expect(gcs.getObject(REPLICAS_BUCKET, 'jack/job_types.json')?.text ?? '').not.toContain(
+        producerId,
+      );
       await eventually('replica B warns about the deleted producer', async () => {
         const res = await enqueue(b, producerId, 'racing');
         return res.errorMessages.includes(`unregistered producer_id: ${producerId}`);

@@ -12,6 +12,7 @@ import { Queue } from '../../src/gen/jack/storage.js';
 import { driveEnqueue, registerProducer } from '../support/admission.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
+import { createProducerWithJobType } from '../support/registry.js';
 
 const job = (producerId: string, jobType: string, payload = '{}'): EnqueueRequest =>
   enqueueRequest({ producerId, jobType, payload: Buffer.from(payload) });
@@ -32,14 +33,11 @@ describe('VALIDATION_MODE=enforce', () => {
       { VALIDATION_MODE: 'enforce', LEGACY_PAYLOAD_QUEUE_ROUTING: 'true', METRICS_PORT: '0' },
       { backend },
     );
-    const created = await call(jack.admin, 'createProducer', { name: 'shop', description: '' });
-    producerId = created.producer?.producerId ?? '';
-    await call(jack.admin, 'createJobType', {
-      producerId,
-      name: 'ship',
+    producerId = await createProducerWithJobType(jack, {
+      producer: 'shop',
+      jobType: 'ship',
       queue: Queue.QUEUE_HIGH,
       maxRetries: 4,
-      description: '',
     });
   });
   afterAll(async () => {

@@ -3,96 +3,18 @@
  * refuse clients without a certificate from that CA; the principal is the
  * first URI SAN (SPIFFE) or the subject CN. Certificates are made by openssl.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
 import { BackgroundJobsClient } from '../../src/gen/jack/jack.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { selfSignedCertificate } from '../support/tls.js';
+import { clientCert, makeCa, selfSignedCertificate } from '../support/tls.js';
 
-const openssl = (...args: string[]) => promisify(execFile)('openssl', args);
 const TLS_CLIENT_OPTIONS = { 'grpc.ssl_target_name_override': 'localhost' };
 const list = { pageSize: 0, pageToken: '' };
-
-async function makeCa(dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}-key.pem`);
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  );
-  return { cert, key };
-}
-
-/** A client certificate signed by `ca`, with this CN and optional URI SAN. */
-async function clientCert(
-  dir: string,
-  ca: { cert: string; key: string },
-  cn: string,
-  uri?: string,
-): Promise<{ cert: Buffer; key: Buffer }> {
-  const base = join(dir, cn);
-  const ext = `${base}.ext`;
-  await writeFile(
-    ext,
-    `extendedKeyUsage=clientAuth\n${uri === undefined ? '' : `subjectAltName=URI:${uri}\n`}`,
-  );
-  await openssl(
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    `/CN=${cn}`,
-    '-keyout',
-    `${base}-key.pem`,
-    '-out',
-    `${base}.csr`,
-  );
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    `${base}.csr`,
-    '-CA',
-    ca.cert,
-    '-CAkey',
-    ca.key,
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    ext,
-    '-out',
-    `${base}.pem`,
-  );
-  return { cert: await readFile(`${base}.pem`), key: await readFile(`${base}-key.pem`) };
-}
 
 describe('client certificates (TLS_CLIENT_CA_FILE)', () => {
   let dir: string;

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { describe } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createNoopBackend } from '../../src/queue/noop.js';
 import { createPubSubBackend } from '../../src/queue/pubsub/backend.js';
 import type { PubSubBackendConfig } from '../../src/queue/pubsub/topics.js';

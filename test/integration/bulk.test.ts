@@ -9,6 +9,7 @@ import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeJobId } from '../../src/jobid/job-id.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
+import { createProducerWithJobType } from '../support/registry.js';
 
 /** A request of this file's usual producer and job type, then `fields`. */
 const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
@@ -27,14 +28,11 @@ describe('EnqueueBulk', () => {
   beforeAll(async () => {
     backend = createRecordingBackend();
     jack = await startJack({ MAX_BULK_JOBS: '5', MAX_PAYLOAD_BYTES: '100' }, { backend });
-    const created = await call(jack.admin, 'createProducer', { name: 'shop', description: '' });
-    producerId = created.producer?.producerId ?? '';
-    await call(jack.admin, 'createJobType', {
-      producerId,
-      name: 'ship',
+    producerId = await createProducerWithJobType(jack, {
+      producer: 'shop',
+      jobType: 'ship',
       queue: Queue.QUEUE_HIGH,
       maxRetries: 4,
-      description: '',
     });
   });
   afterAll(async () => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJobId, hashPrefix } from '../../src/jobid/job-id.js';
-import { BUILT_CLI, type CliResult, runCli } from '../support/cli.js';
+import { BUILT_CLI, ok, runCli } from '../support/cli.js';
 import { type SpawnedJack, startBuiltJack } from '../support/spawn.js';
 import { selfSignedCertificate } from '../support/tls.js';
 
@@ -22,12 +22,6 @@ let jack: SpawnedJack & { address: string };
 let dir: string;
 const jackCli = (args: string[], input?: string) =>
   runCli(args, { env: { JACK_ADDR: jack.address }, input });
-
-function ok(result: CliResult): CliResult {
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return result;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'jack-cli-'));

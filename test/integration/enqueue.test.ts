@@ -1,7 +1,7 @@
 /**
  * SPEC §2 Enqueue, end to end over gRPC: validation (order, messages, codes),
- * warnings, routing, run_at/created_at, shadow, legacy payload routing,
- * backend error mapping, message limits and job ids. A recording backend
+ * warnings, routing, run_at/created_at, shadow, backend error mapping and
+ * job ids (other settings: enqueue-settings.test.ts). A recording backend
  * shows exactly what would land on a topic.
  */
 import { createHash } from 'node:crypto';
@@ -12,50 +12,14 @@ import { Timestamp } from '../../src/gen/google/protobuf/timestamp.js';
 import { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeJobId } from '../../src/jobid/job-id.js';
-import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
-
-/** A request of this file's usual producer and job type, then `fields`. */
-const job = (fields: Partial<EnqueueRequest> = {}): EnqueueRequest =>
-  enqueueRequest({
-    producerId: 'prod_unknown',
-    jobType: 'send_email',
-    payload: Buffer.from('{"to":"a@example.com"}'),
-    ...fields,
-  });
-
-interface Harness {
-  jack: RunningJack;
-  backend: RecordingBackend;
-}
-
-async function startWithRecorder(env: Record<string, string> = {}): Promise<Harness> {
-  const backend = createRecordingBackend();
-  const jack = await startJack(env, { backend });
-  return { jack, backend };
-}
-
-/** Registers a producer and returns its id. */
-async function createProducer(jack: RunningJack, name = 'billing'): Promise<string> {
-  const res = await call(jack.admin, 'createProducer', { name, description: '' });
-  return res.producer?.producerId ?? '';
-}
-
-async function createJobType(
-  jack: RunningJack,
-  producerId: string,
-  name: string,
-  queue: Queue,
-  maxRetries: number,
-): Promise<void> {
-  await call(jack.admin, 'createJobType', {
-    producerId,
-    name,
-    queue,
-    maxRetries,
-    description: '',
-  });
-}
+import {
+  createJobType,
+  createProducerId as createProducer,
+  type Harness,
+  job,
+  startWithRecorder,
+} from '../support/enqueue-harness.js';
+import { call, callError } from '../support/jack.js';
 
 describe('Enqueue (default configuration)', () => {
   let h: Harness;
@@ -411,160 +375,6 @@ describe('Enqueue (default configuration)', () => {
         (l) => l.msg === 'call failed' && l.code === 'UNAVAILABLE' && l.method === 'Enqueue',
       );
       expect(failed.length).toBeGreaterThan(0);
-    });
-  });
-});
-
-describe('Enqueue with LEGACY_PAYLOAD_QUEUE_ROUTING=t', () => {
-  let h: Harness;
-  let producerId: string;
-
-  beforeAll(async () => {
-    // `t`: a Go strconv.ParseBool spelling, as the Go service's env files may have it.
-    h = await startWithRecorder({ LEGACY_PAYLOAD_QUEUE_ROUTING: 't' });
-    producerId = await createProducer(h.jack);
-    await createJobType(h.jack, producerId, 'low_job', Queue.QUEUE_LOW, 7);
-  });
-  afterAll(async () => {
-    await h.jack.close();
-  });
-
-  const enqueue = (request: EnqueueRequest) => call(h.jack.jobs, 'enqueue', request);
-
-  it.each(['immediate', 'high', 'medium', 'low'])(
-    'routes {"queue":"%s"} by the payload with max_retries 10, without consulting the registry',
-    async (queue) => {
-      const res = await enqueue(
-        job({
-          producerId,
-          jobType: 'low_job',
-          payload: Buffer.from(`{"id":1,"queue":"${queue}"}`),
-        }),
-      );
-      expect(res.errorMessages).toEqual([]);
-      expect(h.backend.last().priority).toBe(queue);
-      expect(h.backend.last().attributes.max_retries).toBe('10');
-    },
-  );
-
-  it.each([
-    { payload: '{"Queue":"high"}', priority: 'high' },
-    { payload: '{"QUEUE":"immediate"}', priority: 'immediate' },
-    { payload: '{"queue":"high","Queue":"low"}', priority: 'low' },
-  ])('matches the key as Go does: $payload → $priority', async ({ payload, priority }) => {
-    await enqueue(job({ producerId, jobType: 'medium_or_unknown', payload: Buffer.from(payload) }));
-    expect(h.backend.last().priority).toBe(priority);
-  });
-
-  it('gives no job-type warning for an unregistered type routed by its payload', async () => {
-    const res = await enqueue(
-      job({ producerId, jobType: 'never_registered', payload: Buffer.from('{"queue":"high"}') }),
-    );
-    expect(res.errorMessages).toEqual([]);
-    expect(h.backend.last().priority).toBe('high');
-  });
-
-  it('still warns about an unknown producer', async () => {
-    const res = await enqueue(
-      job({ producerId: 'prod_ghost', jobType: 'x', payload: Buffer.from('{"queue":"low"}') }),
-    );
-    expect(res.errorMessages).toEqual(['unregistered producer_id: prod_ghost']);
-    expect(h.backend.last().priority).toBe('low');
-  });
-
-  it.each([
-    { name: 'an upper-case queue name', payload: '{"queue":"HIGH"}' },
-    { name: 'a queue name with spaces', payload: '{"queue":" high"}' },
-    { name: 'an unknown queue name', payload: '{"queue":"urgent"}' },
-    { name: 'a non-string queue', payload: '{"queue":1}' },
-    { name: 'a nested queue only', payload: '{"args":{"queue":"high"}}' },
-    { name: 'a JSON array', payload: '["queue","high"]' },
-    { name: 'a JSON string', payload: '"queue"' },
-    { name: 'a payload that is not JSON', payload: '{"queue":"high"' },
-    { name: 'an empty payload', payload: '' },
-  ])('falls back to the registry for $name', async ({ payload }) => {
-    const registered = await enqueue(
-      job({ producerId, jobType: 'low_job', payload: Buffer.from(payload) }),
-    );
-    expect(registered.errorMessages).toEqual([]);
-    expect(h.backend.last().priority).toBe('low');
-    expect(h.backend.last().attributes.max_retries).toBe('7');
-
-    const unregistered = await enqueue(
-      job({ producerId, jobType: 'unknown_job', payload: Buffer.from(payload) }),
-    );
-    expect(unregistered.errorMessages).toEqual([
-      `unregistered job_type: unknown_job (producer: ${producerId})`,
-    ]);
-    expect(h.backend.last().priority).toBe('medium');
-    expect(h.backend.last().attributes.max_retries).toBe('10');
-  });
-});
-
-describe('Enqueue with MESSAGE_FORMAT=legacy', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startWithRecorder({ MESSAGE_FORMAT: 'legacy' });
-  });
-  afterAll(async () => {
-    await h.jack.close();
-  });
-
-  it('refuses a payload that is not JSON with INVALID_ARGUMENT', async () => {
-    const err = await callError(
-      call(h.jack.jobs, 'enqueue', job({ payload: Buffer.from('not json') })),
-    );
-    expect(err).toEqual({
-      code: status.INVALID_ARGUMENT,
-      details:
-        'payload is not valid JSON, which MESSAGE_FORMAT=legacy requires (it is embedded as "args")',
-    });
-    expect(h.backend.published).toHaveLength(0);
-  });
-
-  it('publishes a JSON envelope with the payload as args', async () => {
-    const res = await call(
-      h.jack.jobs,
-      'enqueue',
-      job({ payload: Buffer.from('{"b":1.50,"a":[1]}') }),
-    );
-    const message = h.backend.last();
-    const data = message.data.toString('utf8');
-    expect(data).toContain('"args":{"b":1.50,"a":[1]}');
-    expect(JSON.parse(data)).toMatchObject({
-      id: res.jobId,
-      queue: 'medium',
-      status: 'not_published',
-      job_type: 'send_email',
-      error_count: 0,
-    });
-  });
-});
-
-describe('Enqueue with small request limits', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startWithRecorder({ GRPC_MAX_RECEIVE_BYTES: '16KiB', MAX_PAYLOAD_BYTES: '1000' });
-  });
-  afterAll(async () => {
-    await h.jack.close();
-  });
-
-  it('answers a request larger than GRPC_MAX_RECEIVE_BYTES with RESOURCE_EXHAUSTED', async () => {
-    const err = await callError(
-      call(h.jack.jobs, 'enqueue', job({ payload: Buffer.alloc(20_000, 0x61) })),
-    );
-    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(h.backend.published).toHaveLength(0);
-  });
-
-  it('answers a payload over a configured MAX_PAYLOAD_BYTES with INVALID_ARGUMENT naming it', async () => {
-    const err = await callError(
-      call(h.jack.jobs, 'enqueue', job({ payload: Buffer.alloc(1001, 0x61) })),
-    );
-    expect(err).toEqual({
-      code: status.INVALID_ARGUMENT,
-      details: 'payload is 1001 bytes, larger than the limit of 1000 bytes (MAX_PAYLOAD_BYTES)',
     });
   });
 });

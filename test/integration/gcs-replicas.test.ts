@@ -7,12 +7,11 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { eventually } from '../support/eventually.js';
-import { type FakeGcs, startFakeGcs } from '../support/fake-gcs.js';
+import type { FakeGcs } from '../support/fake-gcs.js';
+import { type GcsReplicas, REPLICAS_BUCKET, startGcsReplicas } from '../support/gcs-replicas.js';
 import { healthStatus, waitForHealth } from '../support/health-client.js';
-import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
-
-const BUCKET = 'jack-config';
+import { call, callError, enqueueRequest, type RunningJack } from '../support/jack.js';
+import type { RecordingBackend } from '../support/recording-backend.js';
 
 /** A job of this producer and type with an empty JSON payload. */
 const job = (producerId: string, jobType: string) =>
@@ -23,25 +22,13 @@ describe('gcs store shared by two replicas', () => {
   let a: RunningJack;
   let b: RunningJack;
   let bBackend: RecordingBackend;
+  let replicas: GcsReplicas | undefined;
 
   beforeAll(async () => {
-    gcs = await startFakeGcs();
-    gcs.createBucket(BUCKET);
-    const env = {
-      GCS_BUCKET: BUCKET,
-      GCS_PREFIX: 'jack',
-      GCS_ENDPOINT: gcs.endpoint,
-      CONFIG_REFRESH_INTERVAL: '200ms',
-      HEALTH_CHECK_INTERVAL: '200ms',
-    };
-    a = await startJack(env);
-    bBackend = createRecordingBackend();
-    b = await startJack(env, { backend: bBackend });
+    replicas = await startGcsReplicas({ GCS_PREFIX: 'jack', HEALTH_CHECK_INTERVAL: '200ms' });
+    ({ gcs, a, b, bBackend } = replicas);
   });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await gcs?.close();
-  });
+  afterAll(() => replicas?.close());
 
   it('a producer and job type created on replica A are accepted by replica B within a refresh', async () => {
     const { producer } = await call(a.admin, 'createProducer', {
@@ -57,7 +44,7 @@ describe('gcs store shared by two replicas', () => {
       description: '',
     });
     // GCS_PREFIX 'jack' is normalised to the folder 'jack/'.
-    expect(gcs.getObject(BUCKET, 'jack/producers.json')?.text).toContain(producerId);
+    expect(gcs.getObject(REPLICAS_BUCKET, 'jack/producers.json')?.text).toContain(producerId);
 
     await eventually('replica B accepts the producer without warnings', async () => {
       const res = await call(b.jobs, 'enqueue', job(producerId, 'invoice'));

@@ -6,38 +6,18 @@
  * stopping the shared one would break the other test files.
  */
 import { status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeJobId } from '../../src/jobid/job-id.js';
 import { skipWithoutEmulator } from '../support/emulator.js';
 import { waitForHealth } from '../support/health-client.js';
-import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
-import { type PubSubEmulator, startPubSubEmulator } from '../support/pubsub-emulator.js';
-import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
-
-/** Well above PUBSUB_PUBLISH_TIMEOUT=1s. */
-const CLIENT_DEADLINE_MS = 8_000;
+import { call, callError, enqueueRequest } from '../support/jack.js';
+import { OUTAGE_CLIENT_DEADLINE_MS, usePubSubOutage } from '../support/pubsub-outage.js';
 
 describe.skipIf(skipWithoutEmulator())('idempotent enqueue: Pub/Sub outage', () => {
-  const emulators: PubSubEmulator[] = [];
-  let pubsub: PubSubFixture | undefined;
-  let jack: RunningJack | undefined;
-  afterEach(async () => {
-    await jack?.close();
-    await pubsub?.close();
-    for (const emulator of emulators.splice(0)) await emulator.stop();
-  });
+  const outage = usePubSubOutage();
 
   it('retries after UNAVAILABLE under the same job id, and only that id lands', async () => {
-    const first = await startPubSubEmulator();
-    emulators.push(first);
-    pubsub = await createPubSubFixture(first.host, { priorities: ['medium'] });
-    jack = await startJack({
-      ...pubsub.env(['medium']),
-      PUBSUB_PUBLISH_TIMEOUT: '1s',
-      HEALTH_CHECK_INTERVAL: '200ms',
-      LOG_LEVEL: 'info',
-    });
-    await waitForHealth(jack.address, 'SERVING', 'jack.BackgroundJobs');
+    const { jack, pubsub, stopPubSub, restartPubSub } = await outage.start(['medium']);
     const request = enqueueRequest({
       producerId: 'prod_outage',
       jobType: 'charge_card',
@@ -46,9 +26,11 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue: Pub/Sub outage', () 
     });
 
     const outageStarted = Date.now();
-    await first.stop();
+    await stopPubSub();
     for (let attempt = 0; attempt < 2; attempt++) {
-      const err = await callError(call(jack.jobs, 'enqueue', request, {}, CLIENT_DEADLINE_MS));
+      const err = await callError(
+        call(jack.jobs, 'enqueue', request, {}, OUTAGE_CLIENT_DEADLINE_MS),
+      );
       expect(err.code).toBe(status.UNAVAILABLE);
     }
     // The job may exist: the key is not free for another request.
@@ -57,13 +39,11 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue: Pub/Sub outage', () 
     );
     expect(other.code).toBe(status.ALREADY_EXISTS);
 
-    const second = await startPubSubEmulator({ port: first.port });
-    emulators.push(second);
-    await pubsub.createTopics(['medium']);
+    await restartPubSub();
     await waitForHealth(jack.address, 'SERVING', 'jack.BackgroundJobs');
     const recovered = Date.now();
 
-    const retry = await call(jack.jobs, 'enqueue', request, {}, CLIENT_DEADLINE_MS);
+    const retry = await call(jack.jobs, 'enqueue', request, {}, OUTAGE_CLIENT_DEADLINE_MS);
     expect(retry.duplicate).toBe(false);
     // The id was minted by the first attempt, during the outage.
     const mintedAt = decodeJobId(retry.jobId).createdAt.getTime();

@@ -5,17 +5,20 @@
  * answer was lost) reuses the job id, so its task name is the same and
  * Cloud Tasks recognises it. Jack on the emulator and the fake Cloud Tasks.
  */
-import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pubsubEmulatorHost, skipWithoutEmulator, uniqueName } from '../support/emulator.js';
-import { type FakeCloudTasks, startFakeCloudTasks } from '../support/fake-cloud-tasks.js';
+import {
+  cloudTasksEnv,
+  expectedTaskName,
+  type FakeCloudTasks,
+  startFakeCloudTasks,
+} from '../support/fake-cloud-tasks.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
 const QUEUE_PATH = 'projects/tasks-proj/locations/us-central1/queues/jack-scheduled';
-const taskName = (jobId: string) =>
-  `${QUEUE_PATH}/tasks/${createHash('sha256').update(jobId).digest('hex').slice(0, 8)}-${jobId}`;
+const taskName = (jobId: string) => expectedTaskName(QUEUE_PATH, jobId);
 
 describe.skipIf(skipWithoutEmulator())('idempotent enqueue of scheduled jobs', () => {
   let fake: FakeCloudTasks;
@@ -29,12 +32,12 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue of scheduled jobs', (
       ...pubsub.env(['medium']),
       PUBSUB_PUBLISH_TIMEOUT: '2s',
       LOG_LEVEL: 'warn',
-      CLOUD_TASKS_PROJECT: 'tasks-proj',
-      CLOUD_TASKS_LOCATION: 'us-central1',
-      CLOUD_TASKS_QUEUE: 'jack-scheduled',
-      CLOUD_TASKS_SERVICE_ACCOUNT: 'jack@tasks-proj.iam.gserviceaccount.com',
-      CLOUD_TASKS_ENDPOINT: fake.endpoint,
-      PUBSUB_REST_ENDPOINT: `http://${pubsub.host}`,
+      ...cloudTasksEnv(fake, {
+        location: 'us-central1',
+        queue: 'jack-scheduled',
+        serviceAccount: 'jack@tasks-proj.iam.gserviceaccount.com',
+        pubsubRestEndpoint: `http://${pubsub.host}`,
+      }),
     });
   });
   afterAll(async () => {

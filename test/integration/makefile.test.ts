@@ -30,7 +30,7 @@ describe('Makefile build dependencies', () => {
       expect(dry.stdout).not.toMatch(/buf generate|tsc -p/);
     }
     // A changed source, or proto, would rebuild (-W: as if just modified).
-    expect((await make(['-n', '-W', 'src/config.ts', 'run'])).stdout).toMatch(/tsc -p/);
+    expect((await make(['-n', '-W', 'src/config/index.ts', 'run'])).stdout).toMatch(/tsc -p/);
     const proto = await make(['-n', '-W', 'proto/jack/jack.proto', 'run']);
     expect(proto.stdout).toMatch(/buf generate/);
     expect(proto.stdout).toMatch(/tsc -p/);

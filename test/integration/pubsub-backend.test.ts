@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { isJackError } from '../../src/errors.js';
 import type { Backend } from '../../src/queue/backend.js';
 import { createPubSubBackend } from '../../src/queue/pubsub/backend.js';

@@ -8,6 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
 const job = () =>
@@ -24,12 +25,7 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: errors the client sees'
   it('a deleted topic: INTERNAL with no topic name or library text, the cause in the log', async () => {
     pubsub = await createPubSubFixture(pubsubEmulatorHost());
     jack = await startJack({ ...pubsub.env(), LOG_LEVEL: 'info' });
-    const admin = new PubSub({
-      projectId: pubsub.project,
-      apiEndpoint: pubsub.host,
-      emulatorMode: true,
-      universeDomain: 'googleapis.com',
-    });
+    const admin = new PubSub(emulatorClientOptions(pubsub.project, pubsub.host));
     try {
       await admin.topic(pubsub.topics.medium).delete();
     } finally {

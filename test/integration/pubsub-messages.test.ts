@@ -9,6 +9,7 @@ import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import type { Priority } from '../../src/queue/backend.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
+import { createJobType, createProducerId } from '../support/enqueue-harness.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
@@ -41,26 +42,14 @@ describe.skipIf(skipWithoutEmulator())('Pub/Sub backend: messages on the topics'
     return { pubsub, jack };
   }
 
-  async function registerProducer(jack: RunningJack): Promise<string> {
-    const res = await call(jack.admin, 'createProducer', { name: 'billing', description: '' });
-    return res.producer?.producerId ?? '';
-  }
-
-  async function registerJobType(
+  const registerProducer = (jack: RunningJack) => createProducerId(jack);
+  const registerJobType = (
     jack: RunningJack,
     producerId: string,
     name: string,
     queue: Queue,
     maxRetries = 0,
-  ): Promise<void> {
-    await call(jack.admin, 'createJobType', {
-      producerId,
-      name,
-      queue,
-      maxRetries,
-      description: '',
-    });
-  }
+  ) => createJobType(jack, producerId, name, queue, maxRetries);
 
   it('native: text payload byte for byte, every attribute, unregistered → MEDIUM with warnings', async () => {
     const { pubsub, jack } = await setup();

@@ -6,8 +6,8 @@
  */
 import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRIORITIES } from '../../src/config.js';
 import { BackgroundJobsClient } from '../../src/gen/jack/jack.js';
+import { PRIORITIES } from '../../src/queue/backend.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { call } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';

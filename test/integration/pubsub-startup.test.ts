@@ -7,9 +7,9 @@
  */
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRIORITIES } from '../../src/config.js';
 import { isJackError } from '../../src/errors.js';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
+import { PRIORITIES } from '../../src/queue/backend.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { healthStatus, waitForHealth } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';

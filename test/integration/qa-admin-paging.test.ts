@@ -6,8 +6,8 @@
  */
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Producer } from '../../src/gen/jack/storage.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { createProducer } from '../support/registry.js';
 
 describe('QA §10: paging edges', () => {
   let jack: RunningJack;
@@ -18,8 +18,7 @@ describe('QA §10: paging edges', () => {
     await jack?.close();
   });
 
-  const newProducer = async (name = 'p') =>
-    (await call(jack.admin, 'createProducer', { name, description: '' })).producer as Producer;
+  const newProducer = (name = 'p') => createProducer(jack, name);
 
   it('page_size 1 walks every producer once; 1001 counts as 1000; negative is refused', async () => {
     for (let i = 0; i < 3; i++) await newProducer(`page-${i}`);

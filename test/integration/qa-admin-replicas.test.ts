@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { createMemoryObjects } from '../../src/storage/memory.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { BLANK_JOB_TYPE, BLANK_PRODUCER } from '../support/registry.js';
 
 const BOOTSTRAP = `boot-${randomBytes(24).toString('hex')}`;
 const ADMIN = { authorization: `Bearer ${BOOTSTRAP}` };
@@ -61,13 +62,9 @@ describe('QA §10: writes on a replica that has not seen a delete yet', () => {
           'updateProducer',
           {
             producer: {
+              ...BLANK_PRODUCER,
               producerId,
               name: 'back',
-              description: '',
-              rateLimitRps: 0,
-              principals: [],
-              createdAt: undefined,
-              updatedAt: undefined,
             },
             updateMask: ['name'],
           },
@@ -92,13 +89,10 @@ describe('QA §10: writes on a replica that has not seen a delete yet', () => {
           'updateJobType',
           {
             jobType: {
+              ...BLANK_JOB_TYPE,
               producerId,
               name: 'send',
               queue: Queue.QUEUE_LOW,
-              maxRetries: 0,
-              description: '',
-              createdAt: undefined,
-              updatedAt: undefined,
             },
             updateMask: ['queue'],
           },

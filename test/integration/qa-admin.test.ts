@@ -5,27 +5,9 @@
  */
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JobType, type Producer, Queue } from '../../src/gen/jack/storage.js';
+import { Queue } from '../../src/gen/jack/storage.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
-
-const blankProducer: Producer = {
-  producerId: '',
-  name: '',
-  description: '',
-  rateLimitRps: 0,
-  principals: [],
-  createdAt: undefined,
-  updatedAt: undefined,
-};
-const blankJobType: JobType = {
-  producerId: '',
-  name: '',
-  queue: Queue.QUEUE_UNSPECIFIED,
-  maxRetries: 0,
-  description: '',
-  createdAt: undefined,
-  updatedAt: undefined,
-};
+import { BLANK_JOB_TYPE, BLANK_PRODUCER, createProducer } from '../support/registry.js';
 
 describe('QA §10: admin edges', () => {
   let jack: RunningJack;
@@ -36,20 +18,19 @@ describe('QA §10: admin edges', () => {
     await jack?.close();
   });
 
-  const newProducer = async (name = 'p') =>
-    (await call(jack.admin, 'createProducer', { name, description: '' })).producer as Producer;
+  const newProducer = (name = 'p') => createProducer(jack, name);
 
   it('UpdateProducer: a path given twice counts once; unknown and fixed paths are refused', async () => {
     const p = await newProducer();
     const { producer } = await call(jack.admin, 'updateProducer', {
-      producer: { ...blankProducer, producerId: p.producerId, rateLimitRps: 7 },
+      producer: { ...BLANK_PRODUCER, producerId: p.producerId, rateLimitRps: 7 },
       updateMask: ['rate_limit_rps', 'rate_limit_rps'],
     });
     expect(producer?.rateLimitRps).toBe(7);
     expect(producer?.name).toBe('p');
     const unknown = await callError(
       call(jack.admin, 'updateProducer', {
-        producer: { ...blankProducer, producerId: p.producerId },
+        producer: { ...BLANK_PRODUCER, producerId: p.producerId },
         updateMask: ['name', 'nope'],
       }),
     );
@@ -66,7 +47,7 @@ describe('QA §10: admin edges', () => {
     expect(
       await callError(
         call(jack.admin, 'updateProducer', {
-          producer: { ...blankProducer, name: 'x' },
+          producer: { ...BLANK_PRODUCER, name: 'x' },
           updateMask: ['name'],
         }),
       ),
@@ -76,7 +57,7 @@ describe('QA §10: admin edges', () => {
     expect(
       await callError(
         call(jack.admin, 'updateProducer', {
-          producer: { ...blankProducer, producerId: p.producerId, name: 'back' },
+          producer: { ...BLANK_PRODUCER, producerId: p.producerId, name: 'back' },
           updateMask: ['name'],
         }),
       ),
@@ -100,7 +81,7 @@ describe('QA §10: admin edges', () => {
     expect(
       await callError(
         call(jack.admin, 'updateJobType', {
-          jobType: { ...blankJobType, producerId: p.producerId, name: 'send', maxRetries: 4 },
+          jobType: { ...BLANK_JOB_TYPE, producerId: p.producerId, name: 'send', maxRetries: 4 },
           updateMask: ['max_retries', 'max_retries'],
         }),
       ),
@@ -140,7 +121,7 @@ describe('QA §10: admin edges', () => {
     const long = 'x'.repeat(100_000);
     const a = await callError(
       call(jack.admin, 'updateProducer', {
-        producer: { ...blankProducer, producerId: long, name: 'n' },
+        producer: { ...BLANK_PRODUCER, producerId: long, name: 'n' },
         updateMask: ['name'],
       }),
     );
@@ -148,7 +129,7 @@ describe('QA §10: admin edges', () => {
     expect(a.details.length).toBeLessThanOrEqual(1024);
     const b = await callError(
       call(jack.admin, 'updateJobType', {
-        jobType: { ...blankJobType, producerId: long, name: 'n' },
+        jobType: { ...BLANK_JOB_TYPE, producerId: long, name: 'n' },
         updateMask: ['description'],
       }),
     );

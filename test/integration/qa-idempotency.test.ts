@@ -36,6 +36,18 @@ describe('QA §9: idempotency keys and admission control', () => {
   const publishedFor = (producerId: string) =>
     backend.published.filter((m) => m.attributes.producer_id === producerId).length;
 
+  /** Job type `send` (queue 2 = high, 3 retries) of `producerId`, straight in the store. */
+  const registerSendJobType = (producerId: string) =>
+    jack.app.store.createJobType({
+      producerId,
+      name: 'send',
+      queue: 2,
+      maxRetries: 3,
+      description: '',
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+
   it('releases a key whose first call was NOT_FOUND (unregistered): the retry enqueues', async () => {
     const producerId = `prod_${Date.now().toString(16).slice(-8)}`;
     expect(await callError(enqueue({ producerId, idempotencyKey: 'k' }))).toEqual({
@@ -43,15 +55,7 @@ describe('QA §9: idempotency keys and admission control', () => {
       details: `unregistered producer_id: ${producerId}`,
     });
     await registerProducer(jack, 'late', 0, producerId);
-    await jack.app.store.createJobType({
-      producerId,
-      name: 'send',
-      queue: 2,
-      maxRetries: 3,
-      description: '',
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    });
+    await registerSendJobType(producerId);
     const ok = await enqueue({ producerId, idempotencyKey: 'k' });
     expect(ok.duplicate).toBe(false);
     expect(publishedFor(producerId)).toBe(1);
@@ -59,15 +63,7 @@ describe('QA §9: idempotency keys and admission control', () => {
 
   it('releases a key whose first call was rate limited; a duplicate takes no token and echoes its correlation_id', async () => {
     const producerId = await registerProducer(jack, 'slow', 1);
-    await jack.app.store.createJobType({
-      producerId,
-      name: 'send',
-      queue: 2,
-      maxRetries: 3,
-      description: '',
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    });
+    await registerSendJobType(producerId);
     const first = await enqueue({ producerId, idempotencyKey: 'a', correlationId: 'c1' });
     expect(first).toMatchObject({ duplicate: false, correlationId: 'c1' });
     // The bucket (1 job/s) is empty now: a repeat of `a` is answered, not limited.
@@ -91,15 +87,7 @@ describe('QA §9: idempotency keys and admission control', () => {
 
   it('bounds a key at 256 bytes of UTF-8, not 256 characters', async () => {
     const producerId = await registerProducer(jack, 'utf8', 0);
-    await jack.app.store.createJobType({
-      producerId,
-      name: 'send',
-      queue: 2,
-      maxRetries: 3,
-      description: '',
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    });
+    await registerSendJobType(producerId);
     expect((await enqueue({ producerId, idempotencyKey: 'é'.repeat(128) })).duplicate).toBe(false);
     expect(await callError(enqueue({ producerId, idempotencyKey: `${'é'.repeat(128)}a` }))).toEqual(
       {

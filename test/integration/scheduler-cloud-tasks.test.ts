@@ -5,7 +5,7 @@
 import { status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { isJackError, type JackError } from '../../src/errors.js';
 import { createJobIdGenerator } from '../../src/jobid/job-id.js';
 import type { Job, OutboundMessage, Priority } from '../../src/queue/backend.js';
@@ -21,7 +21,11 @@ import {
   taskIdOfJob,
 } from '../../src/scheduler/cloud-tasks.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
-import { type FakeCloudTasks, startFakeCloudTasks } from '../support/fake-cloud-tasks.js';
+import {
+  cloudTasksEnv,
+  type FakeCloudTasks,
+  startFakeCloudTasks,
+} from '../support/fake-cloud-tasks.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -81,12 +85,12 @@ describe('Cloud Tasks scheduler', () => {
       PUBSUB_TOPIC_MEDIUM: 'jobs-medium',
       PUBSUB_TOPIC_IMMEDIATE: 'jobs-immediate',
       PUBSUB_PUBLISH_TIMEOUT: '500ms',
-      CLOUD_TASKS_PROJECT: 'tasks-proj',
-      CLOUD_TASKS_LOCATION: 'europe-west1',
-      CLOUD_TASKS_QUEUE: 'jack-delayed',
-      CLOUD_TASKS_SERVICE_ACCOUNT: SERVICE_ACCOUNT,
-      CLOUD_TASKS_ENDPOINT: fake.endpoint,
-      PUBSUB_REST_ENDPOINT: 'https://pubsub.example.test/',
+      ...cloudTasksEnv(fake, {
+        location: 'europe-west1',
+        queue: 'jack-delayed',
+        serviceAccount: SERVICE_ACCOUNT,
+        pubsubRestEndpoint: 'https://pubsub.example.test/',
+      }),
     });
     if (config.scheduler.kind !== 'cloud-tasks' || config.backend.kind !== 'pubsub') {
       throw new Error('test config must enable Pub/Sub and Cloud Tasks');
@@ -298,11 +302,11 @@ describe('Cloud Tasks scheduler with Cloud Tasks gone', () => {
       PUBSUB_PROJECT: 'topics-proj',
       PUBSUB_TOPIC_MEDIUM: 'jobs-medium',
       PUBSUB_PUBLISH_TIMEOUT: '500ms',
-      CLOUD_TASKS_PROJECT: 'tasks-proj',
-      CLOUD_TASKS_LOCATION: 'europe-west1',
-      CLOUD_TASKS_QUEUE: 'jack-delayed',
-      CLOUD_TASKS_SERVICE_ACCOUNT: SERVICE_ACCOUNT,
-      CLOUD_TASKS_ENDPOINT: fake.endpoint,
+      ...cloudTasksEnv(fake, {
+        location: 'europe-west1',
+        queue: 'jack-delayed',
+        serviceAccount: SERVICE_ACCOUNT,
+      }),
     });
     if (config.scheduler.kind !== 'cloud-tasks' || config.backend.kind !== 'pubsub') {
       throw new Error('test config must enable Pub/Sub and Cloud Tasks');

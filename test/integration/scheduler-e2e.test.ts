@@ -4,7 +4,6 @@
  * performing its recorded HTTP request against the emulator's REST endpoint,
  * as Cloud Tasks would at schedule_time.
  */
-import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
@@ -13,9 +12,11 @@ import { decodeJobId } from '../../src/jobid/job-id.js';
 import { createMemoryObjects } from '../../src/storage/memory.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import {
+  cloudTasksEnv,
   type FakeCloudTasks,
   type FakeTask,
   startFakeCloudTasks,
+  expectedTaskName as taskNameOf,
 } from '../support/fake-cloud-tasks.js';
 import { createHealthClient } from '../support/health-client.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
@@ -27,9 +28,7 @@ const QUEUE_PATH = 'projects/tasks-proj/locations/us-central1/queues/jack-schedu
 const SERVICE_ACCOUNT = 'jack-publisher@tasks-proj.iam.gserviceaccount.com';
 const JOB_TYPE = 'send-invoice';
 
-/** Task name a job must get: 8 hex of SHA-256(job id), '-', job id (computed here independently). */
-const expectedTaskName = (jobId: string) =>
-  `${QUEUE_PATH}/tasks/${createHash('sha256').update(jobId).digest('hex').slice(0, 8)}-${jobId}`;
+const expectedTaskName = (jobId: string) => taskNameOf(QUEUE_PATH, jobId);
 
 describe.skipIf(skipWithoutEmulator())('scheduled jobs through Cloud Tasks', () => {
   let fake: FakeCloudTasks;
@@ -48,12 +47,12 @@ describe.skipIf(skipWithoutEmulator())('scheduled jobs through Cloud Tasks', () 
     jack = await startJack(
       {
         ...env,
-        CLOUD_TASKS_PROJECT: 'tasks-proj',
-        CLOUD_TASKS_LOCATION: 'us-central1',
-        CLOUD_TASKS_QUEUE: 'jack-scheduled',
-        CLOUD_TASKS_SERVICE_ACCOUNT: SERVICE_ACCOUNT,
-        CLOUD_TASKS_ENDPOINT: fake.endpoint,
-        PUBSUB_REST_ENDPOINT: `http://${pubsub.host}`,
+        ...cloudTasksEnv(fake, {
+          location: 'us-central1',
+          queue: 'jack-scheduled',
+          serviceAccount: SERVICE_ACCOUNT,
+          pubsubRestEndpoint: `http://${pubsub.host}`,
+        }),
       },
       { memoryObjects },
     );

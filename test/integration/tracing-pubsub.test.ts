@@ -10,6 +10,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { call, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -49,10 +50,7 @@ describe.skipIf(skipWithoutEmulator())('trace context through Pub/Sub', () => {
     // A consumer as the teams write it: the official client, OpenTelemetry on.
     // Created only after the publish: the client's switch is process-wide.
     const consumer = new PubSub({
-      projectId: pubsub.project,
-      apiEndpoint: pubsub.host,
-      emulatorMode: true,
-      universeDomain: 'googleapis.com',
+      ...emulatorClientOptions(pubsub.project, pubsub.host),
       enableOpenTelemetryTracing: true,
     });
     const subscription = consumer.subscription(`sub-medium`);

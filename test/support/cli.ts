@@ -5,17 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { DIST } from './spawn.js';
 
-export const BUILT_CLI = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'dist',
-  'cli',
-  'main.js',
-);
+export const BUILT_CLI = join(DIST, 'cli', 'main.js');
 
 export interface CliResult {
   code: number | null;
@@ -95,4 +89,19 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
       });
     });
   });
+}
+
+/** A command that succeeded: exit 0, nothing on stderr. */
+export function ok(result: CliResult): CliResult {
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return result;
+}
+
+/** A failed command: exit 1, nothing on stdout, one error line. */
+export function failed(result: CliResult, line: string | RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stdout).toBe('');
+  if (typeof line === 'string') expect(result.stderr).toBe(`${line}\n`);
+  else expect(result.stderr).toMatch(line);
 }

@@ -6,6 +6,7 @@
  * deleted (as Cloud Tasks does) and NOT_FOUND for an unknown one, and can be
  * told to fail.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -192,5 +193,30 @@ export async function startFakeCloudTasks(): Promise<FakeCloudTasks> {
       stopped = true;
       server.forceShutdown();
     },
+  };
+}
+
+/**
+ * The task name Jack must give a job's task: `queuePath`/tasks/, 8 hex of
+ * SHA-256(job id), '-', the job id. Computed here, apart from the scheduler.
+ */
+export function expectedTaskName(queuePath: string, jobId: string): string {
+  return `${queuePath}/tasks/${createHash('sha256').update(jobId).digest('hex').slice(0, 8)}-${jobId}`;
+}
+
+/** The environment that turns on Jack's Cloud Tasks scheduler against `fake` (project `tasks-proj`). */
+export function cloudTasksEnv(
+  fake: FakeCloudTasks,
+  options: { location: string; queue: string; serviceAccount: string; pubsubRestEndpoint?: string },
+): Record<string, string> {
+  return {
+    CLOUD_TASKS_PROJECT: 'tasks-proj',
+    CLOUD_TASKS_LOCATION: options.location,
+    CLOUD_TASKS_QUEUE: options.queue,
+    CLOUD_TASKS_SERVICE_ACCOUNT: options.serviceAccount,
+    CLOUD_TASKS_ENDPOINT: fake.endpoint,
+    ...(options.pubsubRestEndpoint === undefined
+      ? {}
+      : { PUBSUB_REST_ENDPOINT: options.pubsubRestEndpoint }),
   };
 }

@@ -11,7 +11,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { type App, type AppOverrides, startApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
 import { BackgroundJobsClient, type EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { createLogger } from '../../src/logger.js';

@@ -4,8 +4,7 @@
  * priority, and a synchronous pull that returns exactly what landed.
  */
 import { PubSub, v1 } from '@google-cloud/pubsub';
-import { PRIORITIES } from '../../src/config.js';
-import type { Priority } from '../../src/queue/backend.js';
+import { PRIORITIES, type Priority } from '../../src/queue/backend.js';
 import { uniqueName } from './emulator.js';
 import { emulatorClientOptions } from './pubsub-emulator.js';
 

@@ -11,14 +11,11 @@ import { withTimeout } from '../../src/timeout.js';
 import type { LogLine } from './jack.js';
 import { trackClosed, trackOpen } from './leaks.js';
 
+/** `dist/` of this checkout: what `make build` writes. */
+export const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+
 /** `dist/main.js` of this checkout. */
-export const BUILT_MAIN = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'dist',
-  'main.js',
-);
+export const BUILT_MAIN = join(DIST, 'main.js');
 
 /** Fails with a clear message when the service has not been built. */
 export function requireBuild(): string {

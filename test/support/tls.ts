@@ -1,7 +1,61 @@
+/**
+ * Certificates for the TLS tests, made by the system openssl: a server's
+ * self-signed pair, a CA and client certificates it signs (mTLS), and a
+ * pair valid only in a given window. Every key is EC P-256.
+ */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+const openssl = (args: string[], cwd?: string) =>
+  promisify(execFile)('openssl', args, cwd === undefined ? {} : { cwd });
+
+/** `openssl req` arguments for a new unencrypted EC P-256 key. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** The `openssl req` subject (CN `name`), its `-addext` extensions and where key and output go. */
+const subjectAndFiles = (name: string, extensions: readonly string[], key: string, out: string) => [
+  '-subj',
+  `/CN=${name}`,
+  ...extensions.flatMap((ext) => ['-addext', ext]),
+  '-keyout',
+  key,
+  '-out',
+  out,
+];
+
+/** A self-signed certificate valid for a day, with these `-addext` extensions. */
+async function selfSigned(
+  cert: string,
+  key: string,
+  name: string,
+  extensions: readonly string[],
+): Promise<{ cert: string; key: string }> {
+  await openssl([
+    'req',
+    '-x509',
+    ...NEW_EC_KEY,
+    '-days',
+    '1',
+    ...subjectAndFiles(name, extensions, key, cert),
+  ]);
+  return { cert, key };
+}
+
+/** A key and a certificate signing request for `name`, written to `key` and `csr`. */
+async function signingRequest(
+  name: string,
+  key: string,
+  csr: string,
+  extensions: readonly string[] = [],
+  cwd?: string,
+): Promise<void> {
+  await openssl(
+    ['req', '-new', ...NEW_EC_KEY, ...subjectAndFiles(name, extensions, key, csr)],
+    cwd,
+  );
+}
 
 /**
  * A self-signed EC certificate and its key, made with the system openssl
@@ -14,29 +68,52 @@ export async function selfSignedCertificate(
   name: string,
   ips: readonly string[] = [],
 ): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
   const altNames = [`DNS:${name}`, ...ips.map((ip) => `IP:${ip}`)].join(',');
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+  return selfSigned(join(dir, 'cert.pem'), join(dir, 'key.pem'), name, [
+    `subjectAltName=${altNames}`,
+  ]);
+}
+
+/** A CA certificate and key named `name` in `dir` (`name`.pem, `name`-key.pem). */
+export async function makeCa(dir: string, name: string): Promise<{ cert: string; key: string }> {
+  return selfSigned(join(dir, `${name}.pem`), join(dir, `${name}-key.pem`), name, [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign',
+  ]);
+}
+
+/** A client certificate signed by `ca`, with this CN and optional URI SAN. */
+export async function clientCert(
+  dir: string,
+  ca: { cert: string; key: string },
+  cn: string,
+  uri?: string,
+): Promise<{ cert: Buffer; key: Buffer }> {
+  const base = join(dir, cn);
+  const ext = `${base}.ext`;
+  await writeFile(
+    ext,
+    `extendedKeyUsage=clientAuth\n${uri === undefined ? '' : `subjectAltName=URI:${uri}\n`}`,
+  );
+  await signingRequest(cn, `${base}-key.pem`, `${base}.csr`);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
     '-days',
     '1',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    `subjectAltName=${altNames}`,
-    '-keyout',
-    key,
+    '-extfile',
+    ext,
     '-out',
-    cert,
+    `${base}.pem`,
   ]);
-  return { cert, key };
+  return { cert: await readFile(`${base}.pem`), key: await readFile(`${base}-key.pem`) };
 }
 
 /**
@@ -50,7 +127,6 @@ export async function certificateValidBetween(
   notBefore: Date,
   notAfter: Date,
 ): Promise<{ cert: string; key: string }> {
-  const run = (args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await writeFile(join(dir, 'index.txt'), '');
@@ -73,42 +149,29 @@ export async function certificateValidBetween(
       '',
     ].join('\n'),
   );
-  await run([
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    `subjectAltName=DNS:${name}`,
-    '-keyout',
-    key,
-    '-out',
-    'req.csr',
-  ]);
+  await signingRequest(name, key, 'req.csr', [`subjectAltName=DNS:${name}`], dir);
   /** `YYYYMMDDHHMMSSZ`, the form `openssl ca` takes. */
   const asn1 = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
-  await run([
-    'ca',
-    '-batch',
-    '-selfsign',
-    '-config',
-    'ca.cnf',
-    '-keyfile',
-    key,
-    '-in',
-    'req.csr',
-    '-out',
-    cert,
-    '-notext',
-    '-startdate',
-    asn1(notBefore),
-    '-enddate',
-    asn1(notAfter),
-  ]);
+  await openssl(
+    [
+      'ca',
+      '-batch',
+      '-selfsign',
+      '-config',
+      'ca.cnf',
+      '-keyfile',
+      key,
+      '-in',
+      'req.csr',
+      '-out',
+      cert,
+      '-notext',
+      '-startdate',
+      asn1(notBefore),
+      '-enddate',
+      asn1(notAfter),
+    ],
+    dir,
+  );
   return { cert, key };
 }

@@ -10,28 +10,18 @@
  *   timer per message bounds the whole call even if the library stalls;
  * - `close` waits for every publish in flight, then closes the client.
  *
- * This is the only module that loads `@google-cloud/pubsub` (`app.ts` imports
+ * This is the only module that loads `@google-cloud/pubsub` (`app/adapters.ts` imports
  * it dynamically), so the noop path never pays for it.
  */
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
-import { PRIORITIES } from '../../config.js';
 import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
-import type { Backend, OutboundMessage, Priority } from '../backend.js';
-import {
-  classifyPubSubError,
-  GRPC_ALREADY_EXISTS,
-  GRPC_NOT_FOUND,
-  publishFailure,
-} from './errors.js';
-import { FlowLimiter, messageBytes } from './flow-limiter.js';
-import {
-  type PubSubBackendConfig,
-  topicForPriority,
-  topicResourceName,
-  topicVariable,
-} from './topics.js';
+import { type Backend, type OutboundMessage, PRIORITIES } from '../backend.js';
+import { classifyPubSubError, publishFailure } from './errors.js';
+import { type FlowLimiter, messageBytes } from './flow-limiter.js';
+import { createTopicChecks, openLanes } from './lanes.js';
+import type { PubSubBackendConfig } from './topics.js';
 
 export interface PubSubBackendOptions {
   config: PubSubBackendConfig;
@@ -48,14 +38,6 @@ export const PUBLISH_FAILURE_HEALTH_WINDOW_MS = 30_000;
 
 /** Extra time `close()` allows beyond the publish timeout before giving up on a flush. */
 const CLOSE_MARGIN_MS = 1_000;
-
-interface Lane {
-  priority: Priority;
-  /** Short topic name as configured. */
-  topicName: string;
-  topic: Topic;
-  limiter: FlowLimiter;
-}
 
 /**
  * Creates the Pub/Sub backend and, before returning, makes sure every
@@ -84,96 +66,9 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
   });
   const endpoint = config.emulatorHost ?? 'pubsub.googleapis.com';
 
-  // `timeout` alone makes gax cap each attempt AND the whole retry loop at
-  // this value (CallSettings.merge), instead of the 60 s / 600 s defaults.
-  const gaxOpts = { timeout: timeoutMs };
-  const lanes = {} as Record<Priority, Lane>;
-  for (const priority of PRIORITIES) {
-    const topicName = topicForPriority(config, priority);
-    const topic = client.topic(topicResourceName(config.project, topicName), {
-      batching: {
-        maxMessages: config.batchMaxMessages,
-        maxMilliseconds: config.batchMaxDelayMs[priority],
-      },
-      gaxOpts,
-    });
-    lanes[priority] = {
-      priority,
-      topicName,
-      topic,
-      limiter: new FlowLimiter(config.maxOutstandingMessages, config.maxOutstandingBytes),
-    };
-  }
-  /** One lane per distinct topic, for administration and health checks. */
-  const distinct = new Map<string, { lane: Lane; variables: string[] }>();
-  for (const priority of PRIORITIES) {
-    const lane = lanes[priority];
-    const configured = config.topics[priority] !== undefined;
-    const entry = distinct.get(lane.topicName) ?? { lane, variables: [] };
-    if (configured) entry.variables.push(topicVariable(priority));
-    distinct.set(lane.topicName, entry);
-  }
-
-  /** Runs `work` but gives up after the publish timeout, whatever the library does. */
-  const bounded = async <T>(what: string, work: Promise<T>): Promise<T> => {
-    try {
-      return await withTimeout(work, timeoutMs, () => {
-        throw new JackError('unavailable', `${what}: no answer within ${timeoutMs} ms`);
-      });
-    } catch (err) {
-      throw classifyPubSubError(err, what);
-    }
-  };
-
-  /** True when the topic exists; false on NOT_FOUND; throws when Pub/Sub cannot answer. */
-  const topicExists = async (lane: Lane): Promise<boolean> => {
-    try {
-      await bounded(
-        `cannot reach Pub/Sub at ${endpoint} to check topic ${lane.topic.name}`,
-        lane.topic.getMetadata(gaxOpts),
-      );
-      return true;
-    } catch (err) {
-      if ((err as { cause?: { code?: unknown } }).cause?.code === GRPC_NOT_FOUND) return false;
-      throw err;
-    }
-  };
-
-  const prepareTopics = async () => {
-    if (config.createTopics) {
-      for (const { lane } of distinct.values()) {
-        if (await topicExists(lane)) continue;
-        try {
-          await bounded(`cannot create topic ${lane.topic.name}`, lane.topic.create(gaxOpts));
-          logger.info({ topic: lane.topic.name }, 'created Pub/Sub topic (PUBSUB_CREATE_TOPICS)');
-        } catch (err) {
-          // Another replica created it between our check and our create.
-          if ((err as { cause?: { code?: unknown } }).cause?.code !== GRPC_ALREADY_EXISTS) {
-            throw err;
-          }
-        }
-      }
-      return;
-    }
-    if (!config.verifyTopics) {
-      logger.info(
-        'PUBSUB_VERIFY_TOPICS=false: topics not checked; health follows publish outcomes',
-      );
-      return;
-    }
-    const missing: string[] = [];
-    for (const [name, { lane, variables }] of distinct) {
-      if (!(await topicExists(lane))) {
-        missing.push(`${lane.topic.name} (${variables.join(', ') || name})`);
-      }
-    }
-    if (missing.length > 0) {
-      throw new JackError(
-        'failed_precondition',
-        `Pub/Sub topic${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}; create ${missing.length > 1 ? 'them' : 'it'} or set PUBSUB_CREATE_TOPICS=true (development)`,
-      );
-    }
-  };
+  const laneSet = openLanes(client, config);
+  const { lanes, distinct } = laneSet;
+  const { topicExists, prepareTopics } = createTopicChecks(config, laneSet, endpoint, logger);
 
   try {
     await prepareTopics();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../config/index.js';
 import { type PubSubBackendConfig, topicForPriority, topicResourceName } from './topics.js';
 
 describe('topics', () => {

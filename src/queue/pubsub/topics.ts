@@ -1,5 +1,5 @@
 /** Which Pub/Sub topic a priority publishes to, and how topics are named (SPEC §3). */
-import type { BackendConfig } from '../../config.js';
+import type { BackendConfig } from '../../config/index.js';
 import type { Priority } from '../backend.js';
 
 export type PubSubBackendConfig = Extract<BackendConfig, { kind: 'pubsub' }>;

@@ -4,12 +4,12 @@
  */
 import { tracingInterceptor } from '../api/interceptors/tracing.js';
 import type { Interceptor } from '../api/pipeline.js';
-import type { BackendConfig, TracingConfig } from '../config.js';
+import type { BackendConfig, TracingConfig } from '../config/index.js';
 import type { Backend, Priority } from '../queue/backend.js';
 import { tracedBackend } from '../queue/traced-backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { tracedScheduler } from '../scheduler/traced-scheduler.js';
-import { startTracing, type TracingOptions } from './tracing.js';
+import { startTracing, type TracingOptions } from '../tracing/tracing.js';
 
 export interface CallTracing {
   interceptor: Interceptor;

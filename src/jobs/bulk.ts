@@ -1,0 +1,116 @@
+/**
+ * EnqueueBulk (SPEC §2): every job is prepared first, the call is admitted at
+ * once (SPEC §8), scheduled jobs go to the scheduler one by one and the rest
+ * to the backend in one `publishMany`. Each job gets its own outcome.
+ */
+import type { RateLimit } from '../admission/rate-limit.js';
+import type { CallContext } from '../context.js';
+import type { DispatchedJob, Metrics } from '../metrics.js';
+import type { Backend, OutboundMessage } from '../queue/backend.js';
+import type { Store } from '../storage/store.js';
+import type { EnqueueInput, EnqueueOutcome } from './enqueuer.js';
+import { rememberingLookups } from './routing.js';
+import { asJackError, cancelled, type JobSteps, type Prepared } from './steps.js';
+
+export interface BulkDeps {
+  store: Store;
+  backend: Backend;
+  metrics: Metrics;
+  rateLimit: RateLimit | undefined;
+}
+
+/** Enqueues many jobs concurrently; one outcome per input, in order. */
+export async function enqueueBulk(
+  deps: BulkDeps,
+  steps: JobSteps,
+  inputs: readonly EnqueueInput[],
+  ctx: CallContext,
+): Promise<EnqueueOutcome[]> {
+  const { store, backend, metrics, rateLimit } = deps;
+  const { prepare, dispatch, noteRefusal } = steps;
+  const lookups = rememberingLookups(store);
+  const outcomes: EnqueueOutcome[] = new Array(inputs.length);
+  const toPublish: OutboundMessage[] = [];
+  const toPublishJobs: DispatchedJob[] = [];
+  const publishIndex: number[] = [];
+  const scheduling: Promise<void>[] = [];
+  const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as EnqueueInput;
+    const warnings: string[] = [];
+    try {
+      const prepared = prepare(input, ctx, warnings, lookups);
+      outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
+      preparedJobs[i] = prepared;
+    } catch (err) {
+      metrics.jobFinished(undefined, 'refused');
+      noteRefusal(err, input.producerId);
+      outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
+    }
+  }
+  if (ctx.cancelled) {
+    // The caller is gone: publish nothing it can no longer be told about.
+    metrics.jobFinished(undefined, 'refused');
+    throw cancelled();
+  }
+  // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
+  const refusals = await rateLimit?.admit(
+    preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
+  );
+  for (let i = 0; i < inputs.length; i++) {
+    const prepared = preparedJobs[i];
+    const outcome = outcomes[i] as EnqueueOutcome;
+    if (prepared === undefined) continue;
+    const refusal = refusals?.[i];
+    if (refusal !== undefined) {
+      metrics.jobFinished(undefined, 'refused');
+      outcome.jobId = '';
+      outcome.error = refusal;
+      continue;
+    }
+    if (prepared.scheduled) {
+      scheduling.push(
+        dispatch(prepared).then(
+          () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
+          (err: unknown) => {
+            metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
+            const error = asJackError(err);
+            metrics.jobFinished(
+              prepared.message.priority,
+              error.code === 'invalid_argument' ? 'refused' : 'failed',
+            );
+            outcome.jobId = '';
+            outcome.error = error;
+          },
+        ),
+      );
+    } else {
+      toPublish.push(prepared.message);
+      toPublishJobs.push(prepared);
+      publishIndex.push(i);
+    }
+  }
+  const started = performance.now();
+  const [published] = await Promise.all([backend.publishMany(toPublish), Promise.all(scheduling)]);
+  const seconds = (performance.now() - started) / 1000;
+  for (let k = 0; k < published.length; k++) {
+    const result = published[k] as PromiseSettledResult<string>;
+    const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
+    const priority = (toPublish[k] as OutboundMessage).priority;
+    metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
+    metrics.jobDispatched(
+      'EnqueueBulk',
+      toPublishJobs[k] as DispatchedJob,
+      result.status === 'fulfilled',
+      seconds,
+    );
+    if (result.status === 'fulfilled') {
+      metrics.jobFinished(priority, 'published');
+    } else {
+      metrics.jobFinished(priority, 'failed');
+      outcome.jobId = '';
+      outcome.error = asJackError(result.reason);
+    }
+  }
+  return outcomes;
+}

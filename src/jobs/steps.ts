@@ -1,0 +1,43 @@
+/**
+ * What Enqueue and EnqueueBulk share: a job prepared for dispatch, the steps
+ * that take it there, and how a failure or a cancelled call is reported.
+ */
+import type { CallContext } from '../context.js';
+import { isJackError, JackError, toError } from '../errors.js';
+import type { DispatchedJob } from '../metrics.js';
+import type { OutboundMessage } from '../queue/backend.js';
+import type { EnqueueInput } from './enqueuer.js';
+import type { RoutingLookups } from './routing.js';
+
+/** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
+export interface Prepared extends DispatchedJob {
+  message: OutboundMessage;
+  runAt: Date;
+}
+
+export const cancelled = () =>
+  new JackError('cancelled', 'the call was cancelled before the job was enqueued');
+
+export function throwIfCancelled(ctx: CallContext): void {
+  if (ctx.cancelled) throw cancelled();
+}
+
+/** The per-job steps of `createEnqueuer`, handed to the bulk path. */
+export interface JobSteps {
+  /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
+  prepare(
+    input: EnqueueInput,
+    ctx: CallContext,
+    warnings: string[],
+    lookups?: RoutingLookups,
+  ): Prepared;
+  /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
+  dispatch(prepared: Prepared): Promise<void>;
+  /** Counts a job refused by admission control (SPEC §8 metrics). */
+  noteRefusal(err: unknown, producerId: string): void;
+}
+
+export const asJackError = (err: unknown): JackError =>
+  isJackError(err)
+    ? err
+    : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });

@@ -1,0 +1,136 @@
+/**
+ * SPEC §10 paging over gRPC: ListProducers and ListJobTypes page tokens
+ * (stable while producers are added, refused when forged or for another
+ * list), page_size 0 and the 1000 cap.
+ */
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from '../../src/gen/jack/storage.js';
+import { encodeProducers } from '../../src/storage/codec.js';
+import { createMemoryObjects } from '../../src/storage/memory.js';
+import { ABSENT_GENERATION } from '../../src/storage/store.js';
+import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+
+describe('AdminService §10: paging', () => {
+  let jack: RunningJack;
+  beforeAll(async () => {
+    jack = await startJack();
+  });
+  afterAll(async () => {
+    await jack.close();
+  });
+
+  const listProducers = (pageSize: number, pageToken = '') =>
+    call(jack.admin, 'listProducers', { pageSize, pageToken });
+
+  it('pages producers in order, stable while producers are added; page_size 0 is everything', async () => {
+    for (let i = 0; i < 5; i++)
+      await call(jack.admin, 'createProducer', { name: `p${i}`, description: '' });
+    const everything = (await listProducers(0)).producers.map((p) => p.producerId);
+    expect(everything).toHaveLength(5);
+    expect((await listProducers(0)).nextPageToken).toBe('');
+
+    const first = await listProducers(2);
+    expect(first.producers.map((p) => p.producerId)).toEqual(everything.slice(0, 2));
+    expect(first.nextPageToken).not.toBe('');
+    // Added after the first page: they sort last and appear on a later page, shifting nothing.
+    await call(jack.admin, 'createProducer', { name: 'late', description: '' });
+    const second = await listProducers(2, first.nextPageToken);
+    expect(second.producers.map((p) => p.producerId)).toEqual(everything.slice(2, 4));
+    const rest = await listProducers(1000, second.nextPageToken);
+    expect(rest.producers.map((p) => p.name)).toEqual(['p4', 'late']);
+    expect(rest.nextPageToken).toBe('');
+  });
+
+  it('pages one producer’s job types by name and refuses its token for another producer', async () => {
+    const a = (await call(jack.admin, 'createProducer', { name: 'a', description: '' })).producer;
+    const b = (await call(jack.admin, 'createProducer', { name: 'b', description: '' })).producer;
+    const producerId = a?.producerId ?? '';
+    for (const name of ['delta', 'alpha', 'charlie', 'bravo']) {
+      await call(jack.admin, 'createJobType', {
+        producerId,
+        name,
+        queue: Queue.QUEUE_LOW,
+        maxRetries: 0,
+        description: '',
+      });
+    }
+    const first = await call(jack.admin, 'listJobTypes', {
+      producerId,
+      pageSize: 3,
+      pageToken: '',
+    });
+    expect(first.jobTypes.map((t) => t.name)).toEqual(['alpha', 'bravo', 'charlie']);
+    const second = await call(jack.admin, 'listJobTypes', {
+      producerId,
+      pageSize: 3,
+      pageToken: first.nextPageToken,
+    });
+    expect(second.jobTypes.map((t) => t.name)).toEqual(['delta']);
+    expect(second.nextPageToken).toBe('');
+
+    const details =
+      'page_token is not valid for this list: pass the next_page_token of the previous page unchanged, with the same other fields';
+    const elsewhere = await callError(
+      call(jack.admin, 'listJobTypes', {
+        producerId: b?.producerId ?? '',
+        pageSize: 3,
+        pageToken: first.nextPageToken,
+      }),
+    );
+    expect(elsewhere).toEqual({ code: status.INVALID_ARGUMENT, details });
+    expect(await callError(listProducers(3, first.nextPageToken))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details,
+    });
+  });
+
+  it.each([
+    ['a forged token', 'eyJzIjoicHJvZHVjZXJzIn0.AAAAAAAAAAAAAAAA'],
+    ['random bytes', '\u0000\u00ff garbage'],
+    ['a huge token', 'x'.repeat(100_000)],
+  ])('answers %s with INVALID_ARGUMENT', async (_why, pageToken) => {
+    const err = await callError(listProducers(2, pageToken));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/^page_token is not valid for this list/);
+  });
+
+  it('refuses a negative page_size', async () => {
+    expect(await callError(listProducers(-1))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'page_size must not be negative',
+    });
+  });
+});
+
+describe('AdminService §10: page_size cap', () => {
+  it('answers page_size 5000 with 1000 producers and a token for the rest', async () => {
+    const objects = createMemoryObjects();
+    const at = (i: number) => new Date(1_700_000_000_000 + i);
+    const producers = Array.from({ length: 1200 }, (_, i) => ({
+      producerId: `prod_${i.toString(16).padStart(8, '0')}`,
+      name: `p${i}`,
+      description: '',
+      rateLimitRps: 1000,
+      principals: [],
+      createdAt: at(i),
+      updatedAt: at(i),
+    }));
+    await objects.write('producers.json', encodeProducers(producers), ABSENT_GENERATION);
+    const jack = await startJack({}, { memoryObjects: objects });
+    try {
+      const first = await call(jack.admin, 'listProducers', { pageSize: 5000, pageToken: '' });
+      expect(first.producers).toHaveLength(1000);
+      const rest = await call(jack.admin, 'listProducers', {
+        pageSize: 5000,
+        pageToken: first.nextPageToken,
+      });
+      expect(rest.producers.map((p) => p.name)).toEqual(producers.slice(1000).map((p) => p.name));
+      expect(rest.nextPageToken).toBe('');
+      const all = await call(jack.admin, 'listProducers', { pageSize: 0, pageToken: '' });
+      expect(all.producers).toHaveLength(1200);
+    } finally {
+      await jack.close();
+    }
+  });
+});
