@@ -8,6 +8,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
+import { withReusedWriters } from './api/codec.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
 import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
@@ -23,7 +24,7 @@ import type { CallTracing } from './app/tracing.js';
 import type { Config } from './config/index.js';
 import { toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
-import { BackgroundJobsService } from './gen/jack/jack.js';
+import { BackgroundJobsService, EnqueueBulkResponse, EnqueueResponse } from './gen/jack/jack.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
@@ -137,7 +138,10 @@ export async function startApp(
     const server = createGrpcServer({
       services: [
         bindService(
-          BackgroundJobsService,
+          withReusedWriters(BackgroundJobsService, {
+            enqueue: EnqueueResponse,
+            enqueueBulk: EnqueueBulkResponse,
+          }),
           createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
           pipeline,
         ),

@@ -112,10 +112,26 @@ function decodeCheck(next: Handler, info: MethodInfo): Handler {
   };
 }
 
+/**
+ * The same handler, except that a synchronous throw comes back as a rejected
+ * promise: layers may throw or reject (a refusal is a throw), and every
+ * interceptor sees a failure one way, through the promise it chains on.
+ */
+function throwsAsRejections(handler: Handler): Handler {
+  return (request, ctx) => {
+    try {
+      return handler(request, ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
+/** interceptors[0] outermost; every layer's `next` is guarded by throwsAsRejections. */
 function compose(interceptors: readonly Interceptor[], handler: Handler, info: MethodInfo) {
-  let next = handler;
+  let next = throwsAsRejections(handler);
   for (let i = interceptors.length - 1; i >= 0; i--) {
-    next = (interceptors[i] as Interceptor)(next, info);
+    next = throwsAsRejections((interceptors[i] as Interceptor)(next, info));
   }
   return next;
 }
@@ -124,14 +140,8 @@ function unaryCall(chain: Handler, info: MethodInfo, calls: CallTracker) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     calls.start();
     const ctx = createCallContext(call, info);
-    // try/catch around the chain: a synchronous throw must become a status too.
-    let result: Promise<unknown>;
-    try {
-      result = chain(call.request, ctx);
-    } catch (err) {
-      result = Promise.reject(err);
-    }
-    result.then(
+    // The composed chain never throws: a synchronous throw is a rejection.
+    chain(call.request, ctx).then(
       (response) => {
         call.sendMetadata(requestIdHeader(ctx.requestId));
         callback(null, response);

@@ -136,30 +136,40 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   };
 
   /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
-  const dispatch = async (prepared: Prepared): Promise<void> => {
+  const dispatch = (prepared: Prepared): Promise<void> => {
     const { message } = prepared;
-    if (prepared.scheduled && scheduler !== undefined) {
-      const started = performance.now();
-      try {
-        await scheduler.schedule(message, prepared.runAt);
-      } catch (err) {
-        const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
-        metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');
-        throw err;
-      }
-      metrics.scheduleFinished(true, (performance.now() - started) / 1000);
-      metrics.jobFinished(message.priority, 'scheduled');
-      return;
+    if (prepared.scheduled && scheduler !== undefined) return schedule(prepared);
+    const started = performance.now();
+    let publishing: Promise<unknown>;
+    try {
+      publishing = backend.publish(message);
+    } catch (err) {
+      publishing = Promise.reject(err);
     }
+    // Promise callbacks, not an async frame: this runs once per job (hot path).
+    return publishing.then(
+      () => {
+        metrics.publishFinished(message.priority, true, (performance.now() - started) / 1000);
+        metrics.jobFinished(message.priority, 'published');
+      },
+      (err: unknown) => {
+        metrics.publishFinished(message.priority, false, (performance.now() - started) / 1000);
+        throw err;
+      },
+    );
+  };
+
+  const schedule = async ({ message, runAt }: Prepared): Promise<void> => {
     const started = performance.now();
     try {
-      await backend.publish(message);
+      await scheduler?.schedule(message, runAt);
     } catch (err) {
-      metrics.publishFinished(message.priority, false, (performance.now() - started) / 1000);
+      const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
+      metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');
       throw err;
     }
-    metrics.publishFinished(message.priority, true, (performance.now() - started) / 1000);
-    metrics.jobFinished(message.priority, 'published');
+    metrics.scheduleFinished(true, (performance.now() - started) / 1000);
+    metrics.jobFinished(message.priority, 'scheduled');
   };
 
   /** Counts a job refused by admission control (SPEC §8 metrics). */
@@ -169,28 +179,25 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     }
   };
 
-  const bulkDeps = { store, backend, metrics, rateLimit: deps.rateLimit };
-  const steps: JobSteps = { prepare, dispatch, noteRefusal };
-  const enqueuer: Enqueuer = {
-    async enqueue(input, ctx) {
-      const started = performance.now();
-      const warnings: string[] = [];
-      let prepared: Prepared;
-      try {
-        prepared = prepare(input, ctx, warnings);
-        throwIfCancelled(ctx);
-        // Off, admit() returns no promise: nothing to wait for on the hot path.
-        const admitting = deps.rateLimit?.admit([input.producerId]);
-        const refusal = admitting === undefined ? undefined : (await admitting)?.[0];
-        if (refusal !== undefined) throw refusal;
-      } catch (err) {
-        metrics.jobFinished(undefined, 'refused');
-        noteRefusal(err, input.producerId);
-        throw err;
-      }
-      try {
-        await dispatch(prepared);
-      } catch (err) {
+  /** Counts a job refused before dispatch; returns the error to throw. */
+  const refused = (err: unknown, producerId: string): unknown => {
+    metrics.jobFinished(undefined, 'refused');
+    noteRefusal(err, producerId);
+    return err;
+  };
+
+  /** Dispatches one prepared job of Enqueue and counts its outcome. */
+  const dispatchOne = (
+    prepared: Prepared,
+    warnings: string[],
+    started: number,
+  ): Promise<{ jobId: string; warnings: string[] }> =>
+    dispatch(prepared).then(
+      () => {
+        metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
+        return { jobId: prepared.message.jobId, warnings };
+      },
+      (err: unknown) => {
         metrics.jobDispatched('Enqueue', prepared, false, 0);
         const error = asJackError(err);
         metrics.jobFinished(
@@ -198,9 +205,38 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
           error.code === 'invalid_argument' ? 'refused' : 'failed',
         );
         throw error;
+      },
+    );
+
+  const bulkDeps = { store, backend, metrics, rateLimit: deps.rateLimit };
+  const steps: JobSteps = { prepare, dispatch, noteRefusal };
+  const enqueuer: Enqueuer = {
+    // Not async: a job that needs no rate-limit wait costs one promise
+    // callback after the backend's promise (hot path).
+    enqueue(input, ctx) {
+      const started = performance.now();
+      const warnings: string[] = [];
+      let prepared: Prepared;
+      let admitting: ReturnType<RateLimit['admit']>;
+      try {
+        prepared = prepare(input, ctx, warnings);
+        throwIfCancelled(ctx);
+        // Off, admit() returns no promise: nothing to wait for on the hot path.
+        admitting = deps.rateLimit?.admit([input.producerId]);
+      } catch (err) {
+        return Promise.reject(refused(err, input.producerId));
       }
-      metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
-      return { jobId: prepared.message.jobId, warnings };
+      if (admitting === undefined) return dispatchOne(prepared, warnings, started);
+      return admitting.then(
+        (refusals) => {
+          const refusal = refusals?.[0];
+          if (refusal !== undefined) throw refused(refusal, input.producerId);
+          return dispatchOne(prepared, warnings, started);
+        },
+        (err: unknown) => {
+          throw refused(err, input.producerId);
+        },
+      );
     },
 
     enqueueMany(inputs, ctx) {

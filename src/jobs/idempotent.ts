@@ -64,29 +64,38 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
   };
 
   return {
-    async enqueue(input, ctx) {
+    enqueue(input, ctx) {
       const key = keyOf(input);
-      if (key === undefined) return inner.enqueue(input, ctx);
-      const ticket = await begin(input, key, ctx);
-      if (ticket.duplicate) return { jobId: ticket.jobId, warnings: [], duplicate: true };
-      let result: Awaited<ReturnType<Enqueuer['enqueue']>>;
-      try {
-        result = await inner.enqueue({ ...input, jobId: ticket.jobId }, ctx);
-      } catch (err) {
-        await ticket.settle(err);
-        throw err;
-      }
-      await ticket.settle(undefined);
-      return result;
+      // Not async: a keyless job gets the enqueuer's own promise, not one
+      // wrapped in another (an async function returning a promise costs
+      // two more ticks on the hot path).
+      return key === undefined ? inner.enqueue(input, ctx) : enqueueKeyed(input, key, ctx);
     },
 
-    async enqueueMany(inputs, ctx) {
-      if (!inputs.some((input) => keyOf(input) !== undefined)) {
-        return inner.enqueueMany(inputs, ctx);
-      }
-      return enqueueManyKeyed(inputs, ctx);
+    enqueueMany(inputs, ctx) {
+      return inputs.some((input) => keyOf(input) !== undefined)
+        ? enqueueManyKeyed(inputs, ctx)
+        : inner.enqueueMany(inputs, ctx);
     },
   };
+
+  async function enqueueKeyed(
+    input: EnqueueInput,
+    key: string,
+    ctx: CallContext,
+  ): ReturnType<Enqueuer['enqueue']> {
+    const ticket = await begin(input, key, ctx);
+    if (ticket.duplicate) return { jobId: ticket.jobId, warnings: [], duplicate: true };
+    let result: Awaited<ReturnType<Enqueuer['enqueue']>>;
+    try {
+      result = await inner.enqueue({ ...input, jobId: ticket.jobId }, ctx);
+    } catch (err) {
+      await ticket.settle(err);
+      throw err;
+    }
+    await ticket.settle(undefined);
+    return result;
+  }
 
   async function enqueueManyKeyed(
     inputs: readonly EnqueueInput[],

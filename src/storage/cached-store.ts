@@ -16,7 +16,7 @@ import { startRefresher } from './refresher.js';
 import {
   buildSnapshot,
   EMPTY_LISTS,
-  jobTypeKey,
+  jobTypeOf,
   LIST_KEYS,
   type ListKey,
   OBJECTS,
@@ -136,7 +136,7 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     kind: io.kind,
     location: io.location,
     getProducer: (producerId) => snapshot.producerById.get(producerId),
-    getJobType: (producerId, name) => snapshot.jobTypeByKey.get(jobTypeKey(producerId, name)),
+    getJobType: (producerId, name) => jobTypeOf(snapshot, producerId, name),
     listProducers: () => snapshot.producers,
     listJobTypes: (producerId) => snapshot.jobTypesByProducer.get(producerId) ?? [],
     getApiKey: (keyId) => snapshot.apiKeyById.get(keyId),
@@ -229,7 +229,7 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
             stored = t;
           },
         ),
-        snapshot.jobTypeByKey.get(jobTypeKey(producerId, name)) === undefined,
+        jobTypeOf(snapshot, producerId, name) === undefined,
       );
       return stored as JobType;
     },
@@ -237,7 +237,7 @@ export async function createCachedStore(io: ObjectIO, options: CachedStoreOption
     async deleteJobType(producerId, name) {
       await writers.jobTypes.submit(
         removeAll(isJobType(producerId, name), () => jobTypeNotFound(producerId, name)),
-        snapshot.jobTypeByKey.get(jobTypeKey(producerId, name)) === undefined,
+        jobTypeOf(snapshot, producerId, name) === undefined,
       );
     },
 

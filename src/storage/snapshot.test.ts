@@ -36,7 +36,9 @@ describe('snapshot', () => {
         records: [key('key_a', ''), key('key_b', 'prod_live'), key('key_c', 'prod_gone')],
       },
     });
-    expect([...snapshot.jobTypeByKey.values()].map((t) => t.producerId)).toEqual(['prod_live']);
+    expect(
+      [...snapshot.jobTypeByName.values()].flatMap((m) => [...m.values()]).map((t) => t.producerId),
+    ).toEqual(['prod_live']);
     expect(snapshot.jobTypesByProducer.get('prod_gone')).toBeUndefined();
     expect(snapshot.apiKeys.map((k) => k.keyId)).toEqual(['key_a', 'key_b']);
     expect(snapshot.apiKeyById.has('key_c')).toBe(false);

@@ -28,7 +28,8 @@ export interface Snapshot {
   readonly lists: StoredLists;
   readonly producers: readonly Producer[];
   readonly producerById: ReadonlyMap<string, Producer>;
-  readonly jobTypeByKey: ReadonlyMap<string, JobType>;
+  /** producer id → job type name → job type: two lookups of the caller's own strings, no key built per job. */
+  readonly jobTypeByName: ReadonlyMap<string, ReadonlyMap<string, JobType>>;
   readonly jobTypesByProducer: ReadonlyMap<string, readonly JobType[]>;
   readonly apiKeyById: ReadonlyMap<string, StoredApiKey>;
   readonly apiKeys: readonly ApiKey[];
@@ -59,7 +60,6 @@ export const EMPTY_LISTS: StoredLists = {
   apiKeys: empty(),
 };
 
-export const jobTypeKey = (producerId: string, name: string) => `${producerId}\u0000${name}`;
 const millis = (d: Date | undefined) => d?.getTime() ?? 0;
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -67,6 +67,15 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
   else list.push(value);
+}
+
+/** The registered job type `name` of `producerId` in a snapshot, if any. */
+export function jobTypeOf(
+  snapshot: Snapshot,
+  producerId: string,
+  name: string,
+): JobType | undefined {
+  return snapshot.jobTypeByName.get(producerId)?.get(name);
 }
 
 /**
@@ -82,11 +91,16 @@ export function buildSnapshot(lists: StoredLists): Snapshot {
   );
   const producerById = new Map(producers.map((p) => [p.producerId, p]));
 
-  const jobTypeByKey = new Map<string, JobType>();
+  const jobTypeByName = new Map<string, Map<string, JobType>>();
   const jobTypesByProducer = new Map<string, JobType[]>();
   for (const jobType of lists.jobTypes.records) {
     if (!producerById.has(jobType.producerId)) continue;
-    jobTypeByKey.set(jobTypeKey(jobType.producerId, jobType.name), jobType);
+    let byName = jobTypeByName.get(jobType.producerId);
+    if (byName === undefined) {
+      byName = new Map();
+      jobTypeByName.set(jobType.producerId, byName);
+    }
+    byName.set(jobType.name, jobType);
     push(jobTypesByProducer, jobType.producerId, jobType);
   }
   for (const list of jobTypesByProducer.values()) list.sort((a, b) => byString(a.name, b.name));
@@ -108,7 +122,7 @@ export function buildSnapshot(lists: StoredLists): Snapshot {
     lists,
     producers,
     producerById,
-    jobTypeByKey,
+    jobTypeByName,
     jobTypesByProducer,
     apiKeyById,
     apiKeys,

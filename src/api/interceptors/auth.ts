@@ -41,10 +41,17 @@ export function createAuthInterceptor(identity: Identity | undefined, logger: Lo
       });
     };
     if (!audited) {
-      return async (request, ctx) => {
+      // Synchronous unless a new JWT must be verified: an API key or a
+      // cached token costs no promise (a throw is a rejection, see compose).
+      return (request, ctx) => {
         const result = authenticate(ctx);
-        const principal = result instanceof Promise ? await result : result;
-        authorizer.authorizeCall(principal, method.service, method.method, request);
+        if (result instanceof Promise) {
+          return result.then((principal) => {
+            authorizer.authorizeCall(principal, method.service, method.method, request);
+            return next(request, ctx);
+          });
+        }
+        authorizer.authorizeCall(result, method.service, method.method, request);
         return next(request, ctx);
       };
     }

@@ -25,25 +25,11 @@ function underlying(err: unknown): Error | undefined {
 export function loggingInterceptor(logger: Logger): Interceptor {
   // One sampler for every method: rate-limited and in-progress refusals (refusal-log.ts).
   const refusals = createRefusalSampler();
-  return (next, info) => async (request, ctx) => {
+  // Promise callbacks rather than an async wrapper: no extra promise and
+  // tick per call on the hot path (docs/PERFORMANCE.md).
+  return (next, info) => (request, ctx) => {
     const started = performance.now();
-    try {
-      const response = await next(request, ctx);
-      if (logger.isLevelEnabled('debug')) {
-        const ms = Math.round(performance.now() - started);
-        logger.debug(
-          {
-            method: info.method,
-            code: 'OK',
-            requestId: ctx.requestId,
-            ms,
-            ...traceLogFields(ctx.trace),
-          },
-          'call',
-        );
-      }
-      return response;
-    } catch (err) {
+    const failed = (err: unknown): never => {
       const { code, details } = toStatus(err);
       const fields = {
         method: info.method,
@@ -64,6 +50,21 @@ export function loggingInterceptor(logger: Logger): Interceptor {
         else logger.debug(line, 'call failed');
       }
       throw err;
-    }
+    };
+    if (!logger.isLevelEnabled('debug')) return next(request, ctx).then(undefined, failed);
+    return next(request, ctx).then((response) => {
+      const ms = Math.round(performance.now() - started);
+      logger.debug(
+        {
+          method: info.method,
+          code: 'OK',
+          requestId: ctx.requestId,
+          ms,
+          ...traceLogFields(ctx.trace),
+        },
+        'call',
+      );
+      return response;
+    }, failed);
   };
 }
