@@ -63,13 +63,13 @@ test-unit: build
 test-integration: build
 	vitest run --project integration
 
-## bench: Jack vs a bare grpc-js baseline, rows from bench/scenarios.mjs (fresh process per slice, A B B A, h2load, pinned cores): Markdown table with ratios, ~15 min (BENCH_QUICK=1: a quick check)
+## bench: Jack vs a bare grpc-js baseline, rows from bench/scenarios.mjs (per round a fresh pair of servers, warmed up, then alternating 2 s windows; h2load, pinned cores): Markdown table with ratios, ~2.5 min a row (BENCH_QUICK=1: a quick check)
 bench: build
 	node bench/run.mjs
 
-## bench-profile: node --cpu-prof on Jack under Enqueue load; prints where the time goes
+## bench-profile: node --cpu-prof on Jack (or the baseline: ARGS=--baseline) under Enqueue load; prints where the time goes
 bench-profile: build
-	node bench/profile.mjs
+	node bench/profile.mjs $(ARGS)
 
 ## lint: biome (format + lint), tsc type check, buf lint, buf format
 lint: install

@@ -1,11 +1,18 @@
 /**
- * The per-call-request load generator (see runHttp2Load in lib.mjs): keeps
- * `concurrency` gRPC unary calls in flight on one HTTP/2 connection for
- * `seconds`, each body built by the scenario's `request(ctx, index)`, then
- * prints {ok, failed, wall, latencies, firstError} as one JSON line.
- * argv: one JSON object {address, path, scenarioId, ctx, metadata, concurrency, seconds}
+ * The per-call-request load generator (see openHttp2Load in lib.mjs). One
+ * process serves a whole slice: it stays up (and warm: a fresh Node process
+ * is several times slower for its first seconds, which once made this
+ * generator the bottleneck) and runs one window per line read on stdin,
+ * `{"seconds": N}`: it keeps `concurrency` gRPC unary calls in flight on
+ * one HTTP/2 connection for N seconds, each body built by the scenario's
+ * `request(ctx, index)` (index keeps counting across windows, so a fresh
+ * key stays fresh), then prints {ok, failed, wall, latencies, firstError}
+ * as one JSON line. Exits when stdin closes.
+ * argv: one JSON object {address, path, scenarioId, ctx, metadata, concurrency}
  */
+
 import http2 from 'node:http2';
+import { createInterface } from 'node:readline';
 import { EnqueueRequest } from '../dist/gen/jack/jack.js';
 import { grpcFrame } from './lib.mjs';
 import { SCENARIOS } from './scenarios.mjs';
@@ -22,12 +29,6 @@ const headers = {
   te: 'trailers',
   ...spec.metadata,
 };
-const started = performance.now();
-const endAt = started + spec.seconds * 1000;
-const latencies = [];
-let ok = 0;
-let failed = 0;
-let firstError;
 let index = 0;
 
 function call(body) {
@@ -55,22 +56,34 @@ function call(body) {
   });
 }
 
-async function loop() {
-  while (performance.now() < endAt) {
-    const body = grpcFrame(EnqueueRequest.encode(scenario.request(spec.ctx, index++)).finish());
-    const t0 = performance.now();
-    const error = await call(body);
-    if (error === undefined) {
-      ok++;
-      latencies.push(performance.now() - t0);
-    } else {
-      failed++;
-      firstError ??= error;
+async function window(seconds) {
+  const started = performance.now();
+  const endAt = started + seconds * 1000;
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  let firstError;
+  const loop = async () => {
+    while (performance.now() < endAt) {
+      const body = grpcFrame(EnqueueRequest.encode(scenario.request(spec.ctx, index++)).finish());
+      const t0 = performance.now();
+      const error = await call(body);
+      if (error === undefined) {
+        ok++;
+        latencies.push(performance.now() - t0);
+      } else {
+        failed++;
+        firstError ??= error;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, loop));
+  const wall = (performance.now() - started) / 1000;
+  return { ok, failed, wall, latencies, firstError };
 }
 
-await Promise.all(Array.from({ length: spec.concurrency }, loop));
-const wall = (performance.now() - started) / 1000;
+for await (const line of createInterface({ input: process.stdin })) {
+  const { seconds } = JSON.parse(line);
+  process.stdout.write(`${JSON.stringify(await window(seconds))}\n`);
+}
 session.close();
-process.stdout.write(`${JSON.stringify({ ok, failed, wall, latencies, firstError })}\n`);

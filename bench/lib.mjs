@@ -12,6 +12,7 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import grpc from '@grpc/grpc-js';
@@ -189,41 +190,48 @@ export async function runH2load({
 
 /**
  * The generator for scenarios whose request changes per call (h2load sends
- * one body): one node:http2 connection with `concurrency` streams, each call
- * built by the scenario's `request(ctx, index)` in the generator process.
- * Costs more generator CPU per call than h2load, so a scenario and its
- * baseline slices always use the same generator.
+ * one body): one long-lived node:http2 worker per server (h2-load-worker.mjs),
+ * pinned to `cpu`, with `concurrency` streams on one connection, each call
+ * built by the scenario's `request(ctx, index)` in the worker. `run(seconds)`
+ * is one window; the worker stays warm between windows. Costs more
+ * generator CPU per call than h2load, so a scenario and its baseline always
+ * use the same generator.
  */
-export async function runHttp2Load({
-  address,
-  path,
-  scenarioId,
-  ctx,
-  metadata,
-  concurrency,
-  seconds,
-  cpu,
-}) {
+export function openHttp2Load({ address, path, scenarioId, ctx, metadata, concurrency, cpu }) {
   const worker = join(dirname(new URL(import.meta.url).pathname), 'h2-load-worker.mjs');
-  const spec = JSON.stringify({ address, path, scenarioId, ctx, metadata, concurrency, seconds });
+  const spec = JSON.stringify({ address, path, scenarioId, ctx, metadata, concurrency });
   const argv = pinned(cpu, [process.execPath, worker, spec]);
-  const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const { stdout } = await run('bash', ['-c', `${quoted}; echo "CHILDSTAT $(cat /proc/$$/stat)"`], {
-    maxBuffer: 64 * 1024 * 1024,
+  // taskset execs node, so the child's pid is the worker's.
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
   });
-  const stat = /CHILDSTAT (.*)$/m.exec(stdout)?.[1] ?? '';
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const result = JSON.parse(stdout.split('\n')[0]);
-  const latencies = result.latencies.sort((a, b) => a - b);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
-    calls: result.ok,
-    failed: result.failed,
-    firstError: result.firstError,
-    wall: result.wall,
-    callsPerSecond: result.ok / result.wall,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    generatorCpu: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+    async run(seconds) {
+      const cpuBefore = processCpuSeconds(child.pid);
+      child.stdin.write(`${JSON.stringify({ seconds })}\n`);
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`the load generator exited: ${stderr}`);
+      const result = JSON.parse(value);
+      const latencies = result.latencies.sort((a, b) => a - b);
+      return {
+        calls: result.ok,
+        failed: result.failed,
+        firstError: result.firstError,
+        wall: result.wall,
+        callsPerSecond: result.ok / result.wall,
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+        generatorCpu: processCpuSeconds(child.pid) - cpuBefore,
+      };
+    },
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+    },
   };
 }
 

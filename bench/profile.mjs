@@ -4,7 +4,9 @@
  * `--bulk`) at concurrency 64 from CPU 1; on SIGTERM Node writes the
  * profile, and this script prints the functions with the most self time and
  * the time per source file. Needs `make build` and h2load.
- *   node bench/profile.mjs [--bulk] [--seconds N] [--keep DIR]
+ *   node bench/profile.mjs [--bulk] [--baseline] [--seconds N] [--keep DIR]
+ * --baseline profiles bench/baseline-server.mjs instead, to compare the two
+ * profiles per call.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import {
   freePort,
   grpcFrame,
   healthServing,
+  rawUnary,
   runH2load,
   startServer,
   writeConfigDir,
@@ -29,6 +32,7 @@ const { values: options } = parseArgs({
     seconds: { type: 'string', default: '15' },
     keep: { type: 'string' },
     metrics: { type: 'boolean', default: true },
+    baseline: { type: 'boolean', default: false },
   },
 });
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,11 +58,24 @@ const env = {
 if (options.metrics) env.METRICS_PORT = String(await freePort());
 const jack = await startServer({
   name: 'jack',
-  argv: [process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, join(root, 'dist', 'main.js')],
+  argv: [
+    process.execPath,
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    join(root, options.baseline ? 'bench/baseline-server.mjs' : 'dist/main.js'),
+  ],
   env,
   cpu: 0,
   address: `127.0.0.1:${port}`,
-  ready: healthServing,
+  ready: options.baseline
+    ? (client) =>
+        rawUnary(
+          client,
+          '/jack.BackgroundJobs/Enqueue',
+          Buffer.from(EnqueueRequest.encode(enqueueRequest(producerId)).finish()),
+          1_000,
+        )
+    : healthServing,
 });
 
 const job = enqueueRequest(producerId);

@@ -14,8 +14,8 @@ const median = (values) => {
 
 /** settings: the run's knobs (see run.mjs) and whether perf counts instructions. */
 export function renderReport(results, settings) {
-  const { twoCpus, REUSE, ROUNDS, ORDER, SECONDS, QUICK, STARTS, perf } = settings;
-  const { WARMUP_SECONDS, WARMUP_MAX_SECONDS } = settings;
+  const { twoCpus, ROUNDS, WINDOWS, WINDOW_SECONDS, WARMUP_SECONDS, QUICK, STARTS, perf } =
+    settings;
   const ratio = (jack, baseline) =>
     jack === undefined || baseline === undefined ? 'n/a' : (jack / baseline).toFixed(2);
   const fmt = (value, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
@@ -30,12 +30,13 @@ export function renderReport(results, settings) {
   lines.push(
     `Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
       `${twoCpus ? 'servers on CPU 0, generator on CPU 1 (taskset)' : 'no pinning'}; ` +
-      `${REUSE ? 'ONE server process per side for all slices of a scenario (BENCH_REUSE=1)' : 'a fresh server process per slice'}, ` +
-      `${ROUNDS} × ${ORDER.map((s) => (s === 'baseline' ? 'A' : 'B')).join(' ')} slices of ${SECONDS} s after a warm-up until steady CPU per call (${WARMUP_SECONDS}–${WARMUP_MAX_SECONDS} s); ` +
-      `figures are medians over slices${QUICK ? '; QUICK MODE: figures mean nothing' : ''}.`,
+      `${ROUNDS} round(s) per scenario, each with a FRESH baseline and a FRESH Jack, warmed up ${WARMUP_SECONDS} s each, then ${WINDOWS} windows of ${WINDOW_SECONDS} s each, alternating A B, B A, …; ` +
+      `the ratio is the median over the pairs of neighbouring windows (interquartile range in brackets), the other figures medians over rounds${QUICK ? '; QUICK MODE: figures mean nothing' : ''}.`,
   );
   lines.push('');
-  lines.push('| scenario | figure | baseline | Jack | Jack / baseline (range) | target |');
+  lines.push(
+    '| scenario | figure | baseline | Jack | Jack / baseline (IQR of window pairs) | target |',
+  );
   lines.push('|---|---|---:|---:|---:|---|');
   for (const s of results.scenarios) {
     const bulk = (s.jobsPerCall ?? 1) > 1;
@@ -47,13 +48,13 @@ export function renderReport(results, settings) {
     const b = s.baseline;
     const j = s.jack;
     const key = bulk ? 'jobsPerSecond' : 'callsPerSecond';
-    const range = `${s.ratioRange[0].toFixed(2)}–${s.ratioRange[1].toFixed(2)}`;
+    const range = `${s.pairRatioIqr[0].toFixed(2)}–${s.pairRatioIqr[1].toFixed(2)}, ${s.pairs} pairs`;
     const target =
       s.target?.ratio === undefined
         ? ''
-        : `≥ ${s.target.ratio.toFixed(2)}: ${verdict(j[key] / b[key], s.target.ratio, true)}`;
+        : `≥ ${s.target.ratio.toFixed(2)}: ${verdict(s.pairRatio, s.target.ratio, true)}`;
     lines.push(
-      `| ${s.name} | ${figure} (${s.generator}) | ${fmt(b[key])} | ${fmt(j[key])} | ${ratio(j[key], b[key])} (${range}) | ${target} |`,
+      `| ${s.name} | ${figure} (${s.generator}) | ${fmt(b[key])} | ${fmt(j[key])} | ${s.pairRatio.toFixed(2)} (${range}) | ${target} |`,
     );
     lines.push(
       `| | p50 ms | ${fmt(b.p50Ms, 2)} | ${fmt(j.p50Ms, 2)} | ${ratio(j.p50Ms, b.p50Ms)} | |`,
@@ -73,9 +74,6 @@ export function renderReport(results, settings) {
         `| | instructions / job | ${fmt(b.instructionsPerJob)} | ${fmt(j.instructionsPerJob)} | ${ratio(j.instructionsPerJob, b.instructionsPerJob)} | |`,
       );
     }
-    lines.push(
-      `| | warm-up until steady, s | ${fmt(b.warmupSeconds)} | ${fmt(j.warmupSeconds)} | | |`,
-    );
     lines.push(
       `| | server CPU % / generator CPU % | ${fmt(b.serverCpuPercent)} / ${fmt(b.generatorCpuPercent)} | ${fmt(j.serverCpuPercent)} / ${fmt(j.generatorCpuPercent)} | | |`,
     );

@@ -1,21 +1,25 @@
 /**
  * `make bench`: Jack against a bare grpc-js baseline on the same Node binary.
- * Every row of bench/scenarios.mjs is measured in slices; each slice is a
- * FRESH server process (nothing carries over from another slice or another
- * scenario), warmed up, then measured; slices alternate A B B A (baseline,
- * Jack, Jack, baseline) so a drift of the machine hits both sides alike.
+ * Every row of bench/scenarios.mjs is measured in rounds. A round starts a
+ * FRESH baseline and a FRESH Jack (nothing carries over from another round
+ * or scenario), warms both up in alternating chunks, then measures them in
+ * alternating short windows (A B, B A, A B, …). Each window of Jack is
+ * compared with the baseline window next to it in time: on a shared VM the
+ * speed of a core drifts by ±20 % within tens of seconds, which decided the
+ * old method's result (10 s slices per fresh process, A B B A); adjacent
+ * windows see the same machine (docs/PERFORMANCE.md). The ratio is the
+ * median of those window pairs.
  * Servers are pinned to CPU 0, the load generator (and Redis, the Pub/Sub
  * emulator) to CPU 1 when taskset and two CPUs exist. Jack starts with its
  * producer and job type registered in a CONFIG_DIR, metrics on, as in
  * production. Prints a Markdown report with each figure and Jack / baseline.
  * A scenario whose feature is missing prints "n/a (reason)". Needs `make build`.
  *
- * Knobs (env): BENCH_SECONDS (10) measured seconds per slice,
- * BENCH_WARMUP_SECONDS (3) minimum warm-up, BENCH_WARMUP_MAX_SECONDS (30): warm-up goes
- * on in 2 s chunks until the server's CPU per call is steady (two chunks within 5 %),
- * BENCH_ROUNDS (2) A B B A groups per scenario,
- * BENCH_STARTS (5) start-up pairs, BENCH_QUICK=1 (1 s slices, 0.5 s warm-up,
- * one A B pair: checks the bench works, figures mean nothing),
+ * Knobs (env): BENCH_WARMUP_SECONDS (20) warm-up load per server and round,
+ * BENCH_WINDOW_SECONDS (2) and BENCH_WINDOWS (6) measured windows per server
+ * and round, BENCH_ROUNDS (2) rounds per scenario,
+ * BENCH_STARTS (5) start-up pairs, BENCH_QUICK=1 (1 s windows, 0.5 s warm-up,
+ * one round: checks the bench works, figures mean nothing),
  * BENCH_GENERATOR (h2load | grpc-js), BENCH_SKIP_PUBSUB=1, BENCH_OUT (JSON file),
  * BENCH_ONLY (comma list of `start` and scenario ids or groups; default all).
  */
@@ -34,13 +38,13 @@ import {
   grpcFrame,
   hasCommand,
   healthServing,
+  openHttp2Load,
   perfInstructionsSupported,
   processCpuSeconds,
   processMemory,
   rawUnary,
   runGrpcJsLoad,
   runH2load,
-  runHttp2Load,
   startOtlpStub,
   startPubSubEmulator,
   startRedis,
@@ -53,24 +57,18 @@ import { renderReport } from './report.mjs';
 import { enqueueRequest, SCENARIOS } from './scenarios.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 10));
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? (QUICK ? 0.5 : 3));
-const WARMUP_MAX_SECONDS = Math.max(
-  WARMUP_SECONDS,
-  Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? (QUICK ? 0.5 : 30)),
-);
-/** Warm-up chunk, and how close two chunks' CPU per call must be to call the server warm. */
+/**
+ * Warm-up per server: a fresh Node server's CPU per call keeps falling for
+ * 10-20 s of load (JIT tiers, young-generation growth), Jack's longer than
+ * the baseline's; measured with bench/warmup-curve.mjs.
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? (QUICK ? 0.5 : 20));
 const WARMUP_CHUNK_SECONDS = 2;
-const WARM_TOLERANCE = 0.05;
+const WINDOW_SECONDS = Number(process.env.BENCH_WINDOW_SECONDS ?? (QUICK ? 1 : 2));
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? (QUICK ? 1 : 6));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
 const STARTS = Number(process.env.BENCH_STARTS ?? (QUICK ? 1 : 5));
-/**
- * BENCH_REUSE=1 reproduces the old method (one process per side for all of a
- * scenario's slices, A B A B) to show what it changes (docs/PERFORMANCE.md).
- */
-const REUSE = process.env.BENCH_REUSE === '1';
-/** A B B A per round; the quick mode only checks that every path works. */
-const ORDER = QUICK || REUSE ? ['baseline', 'jack'] : ['baseline', 'jack', 'jack', 'baseline'];
+const SIDES = ['baseline', 'jack'];
 const ONLY =
   process.env.BENCH_ONLY === undefined ? undefined : new Set(process.env.BENCH_ONLY.split(','));
 const selected = (id, group) =>
@@ -223,39 +221,45 @@ async function fixedBody(scenario) {
 
 let runNumber = 0;
 
-function generate(server, scenario, request, seconds) {
+/** A load generator bound to one server: `run(seconds)` loads it for one window. */
+function openGenerator(server, scenario, request) {
   const path = PATHS[scenario.method];
   if (scenario.request !== undefined) {
-    return runHttp2Load({
+    return openHttp2Load({
       address: server.address,
       path,
       scenarioId: scenario.id,
       ctx: request.ctx,
       metadata: request.metadata,
       concurrency: scenario.concurrency,
-      seconds,
       cpu: generatorCpu,
     });
   }
-  if (h2load) {
-    return runH2load({
-      url: `http://${server.address}${path}`,
-      bodyFile: request.file,
-      concurrency: scenario.concurrency,
-      seconds,
-      cpu: generatorCpu,
-      logFile: join(tmp, `h2load-${++runNumber}.log`),
-      metadata: request.metadata,
-    });
-  }
-  return runGrpcJsLoad({
-    address: server.address,
-    path,
-    message: request.body.subarray(5),
-    concurrency: scenario.concurrency,
-    seconds,
-    cpu: generatorCpu,
-  });
+  const run = h2load
+    ? async (seconds) => {
+        const logFile = join(tmp, `h2load-${++runNumber}.log`);
+        const result = await runH2load({
+          url: `http://${server.address}${path}`,
+          bodyFile: request.file,
+          concurrency: scenario.concurrency,
+          seconds,
+          cpu: generatorCpu,
+          logFile,
+          metadata: request.metadata,
+        });
+        await rm(logFile, { force: true });
+        return result;
+      }
+    : (seconds) =>
+        runGrpcJsLoad({
+          address: server.address,
+          path,
+          message: request.body.subarray(5),
+          concurrency: scenario.concurrency,
+          seconds,
+          cpu: generatorCpu,
+        });
+  return { run, close: async () => {} };
 }
 
 function startSide(side, scenario, ctx) {
@@ -264,99 +268,122 @@ function startSide(side, scenario, ctx) {
     : startBaseline(scenario.baselineEnv?.(ctx) ?? {});
 }
 
-/**
- * Loads a fresh server until it is warm: at least WARMUP_SECONDS, then 2 s
- * chunks until two in a row cost the same server CPU per call (within 5 %),
- * at most WARMUP_MAX_SECONDS. A fresh Node server's CPU per call keeps
- * falling for tens of thousands of calls (JIT tiers, young-generation
- * growth), so a fixed short warm-up measures part of that descent, and
- * the two sides descend at different speeds (docs/PERFORMANCE.md).
- * Returns the seconds spent.
- */
-async function warmUp(server, scenario, request) {
-  let spent = 0;
-  if (WARMUP_SECONDS > 0) {
-    await generate(server, scenario, request, WARMUP_SECONDS);
-    spent += WARMUP_SECONDS;
+/** One measured window of one server: its load, CPU, peak RSS (and instructions where perf counts). */
+async function measureWindow(server, generator, seconds) {
+  const cpuBefore = processCpuSeconds(server.pid);
+  const instructions = perf ? countInstructions(server.pid) : undefined;
+  let peakRss = processMemory(server.pid).rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, processMemory(server.pid).rss);
+  }, 200);
+  const result = await generator.run(seconds).finally(() => clearInterval(sampler));
+  const cpuSeconds = processCpuSeconds(server.pid) - cpuBefore;
+  const instructionCount = await instructions?.stop();
+  if (result.failed > 0) {
+    throw new Error(
+      `${server.name}: ${result.failed} calls failed${result.firstError ? ` (${result.firstError})` : ''}`,
+    );
   }
-  let previous;
-  while (spent + WARMUP_CHUNK_SECONDS <= WARMUP_MAX_SECONDS) {
-    const cpuBefore = processCpuSeconds(server.pid);
-    const chunk = await generate(server, scenario, request, WARMUP_CHUNK_SECONDS);
-    spent += WARMUP_CHUNK_SECONDS;
-    const perCall = (processCpuSeconds(server.pid) - cpuBefore) / Math.max(1, chunk.calls);
-    if (previous !== undefined && Math.abs(perCall - previous) <= WARM_TOLERANCE * previous) break;
-    previous = perCall;
+  return { ...result, cpuSeconds, instructionCount, peakRss };
+}
+
+const sum = (list, key) => list.reduce((total, item) => total + (item[key] ?? 0), 0);
+
+/** A side's figures over its windows of one round. */
+function aggregate(windows, scenario, extra) {
+  const jobsPerCall = scenario.jobsPerCall ?? 1;
+  const calls = sum(windows, 'calls');
+  const wall = sum(windows, 'wall');
+  const cpuSeconds = sum(windows, 'cpuSeconds');
+  const instructions = perf ? sum(windows, 'instructionCount') : undefined;
+  return {
+    calls,
+    callsPerSecond: calls / wall,
+    jobsPerSecond: (calls * jobsPerCall) / wall,
+    p50Ms: median(windows.map((w) => w.p50Ms)),
+    p99Ms: median(windows.map((w) => w.p99Ms)),
+    serverCpuPercent: (100 * cpuSeconds) / wall,
+    generatorCpuPercent: (100 * sum(windows, 'generatorCpu')) / wall,
+    serverCpuMicrosPerJob: (1e6 * cpuSeconds) / (calls * jobsPerCall),
+    instructionsPerJob:
+      instructions === undefined ? undefined : instructions / (calls * jobsPerCall),
+    peakRss: Math.max(...windows.map((w) => w.peakRss)),
+    warmupSeconds: WARMUP_SECONDS,
+    ...extra,
+  };
+}
+
+/** Every call the generator counted as OK must have been a gRPC OK in Jack's own counter. */
+async function checkJackCounts(jack, method, before, calls) {
+  const after = await callCounts(jack.metricsPort, method);
+  for (const [code, count] of after) {
+    const delta = count - (before.get(code) ?? 0);
+    if (code !== 'OK' && delta > 0)
+      throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
+    if (code === 'OK' && delta < calls) {
+      throw new Error(`Jack counted ${delta} OK ${method} calls, the generator ${calls}`);
+    }
   }
-  return spent;
 }
 
 /**
- * One slice: a fresh server (or, with BENCH_REUSE, the scenario's running
- * one), warm-up, the measured window (CPU, RSS, perf), stop.
+ * One round: a fresh baseline and a fresh Jack, both warmed up (alternating
+ * chunks), then WINDOWS windows each, alternating A B, B A, … so that each
+ * Jack window has a baseline window next to it. Returns each side's figures
+ * and the Jack / baseline ratio of every window pair.
  */
-async function slice(side, scenario, request, state) {
-  const server = state.reused?.[side] ?? (await startSide(side, scenario, state.ctx));
+async function round(scenario, request, ctx) {
+  const servers = {};
+  const generators = {};
   try {
-    if (request.body !== undefined) {
-      await verifyStatusOk(server.address, PATHS[scenario.method], request.body, request.metadata);
+    for (const side of SIDES) {
+      servers[side] = await startSide(side, scenario, ctx);
+      if (request.body !== undefined) {
+        await verifyStatusOk(
+          servers[side].address,
+          PATHS[scenario.method],
+          request.body,
+          request.metadata,
+        );
+      }
+      generators[side] = openGenerator(servers[side], scenario, request);
     }
-    const idleRss = processMemory(server.pid).rss;
-    const warmupSeconds = await warmUp(server, scenario, request);
+    const idleRss = Object.fromEntries(
+      SIDES.map((side) => [side, processMemory(servers[side].pid).rss]),
+    );
+    for (let spent = 0; spent < WARMUP_SECONDS; spent += WARMUP_CHUNK_SECONDS) {
+      const chunk = Math.min(WARMUP_CHUNK_SECONDS, WARMUP_SECONDS - spent);
+      for (const side of SIDES) await generators[side].run(chunk);
+    }
     const method = scenario.method;
-    const countsBefore =
-      server.metricsPort === undefined ? undefined : await callCounts(server.metricsPort, method);
-    const cpuBefore = processCpuSeconds(server.pid);
-    const instructions = perf ? countInstructions(server.pid) : undefined;
-    let peakRss = processMemory(server.pid).rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, processMemory(server.pid).rss);
-    }, 200);
-    const result = await generate(server, scenario, request, SECONDS);
-    clearInterval(sampler);
-    const cpuSeconds = processCpuSeconds(server.pid) - cpuBefore;
-    const instructionCount = await instructions?.stop();
-    const memory = scenario.rss ? await memoryBreakdown(server) : undefined;
-    if (result.failed > 0) {
-      throw new Error(
-        `${server.name}: ${result.failed} calls failed${result.firstError ? ` (${result.firstError})` : ''}`,
-      );
-    }
-    if (countsBefore !== undefined) {
-      // Every call the generator counted as OK must have been a gRPC OK.
-      const countsAfter = await callCounts(server.metricsPort, method);
-      for (const [code, after] of countsAfter) {
-        const delta = after - (countsBefore.get(code) ?? 0);
-        if (code !== 'OK' && delta > 0)
-          throw new Error(`Jack answered ${delta} ${method} calls ${code}`);
-        if (code === 'OK' && delta < result.calls) {
-          throw new Error(
-            `Jack counted ${delta} OK ${method} calls, the generator ${result.calls}`,
-          );
-        }
+    const countsBefore = await callCounts(servers.jack.metricsPort, method);
+    const windows = { baseline: [], jack: [] };
+    for (let w = 0; w < WINDOWS; w++) {
+      for (const side of w % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+        windows[side].push(await measureWindow(servers[side], generators[side], WINDOW_SECONDS));
       }
     }
-    if (side === 'baseline' && state.reused === undefined) {
-      // A gRPC error is an HTTP 200 to h2load: the baseline counts its own.
-      await server.stop();
-      const failed = /baseline failed calls: (\d+)/.exec(server.stderr())?.[1];
-      if (failed !== '0') throw new Error(`the baseline failed ${failed ?? '?'} calls`);
-    }
-    const jobs = result.calls * (scenario.jobsPerCall ?? 1);
-    return {
-      ...result,
-      jobsPerSecond: result.callsPerSecond * (scenario.jobsPerCall ?? 1),
-      serverCpuPercent: (100 * cpuSeconds) / result.wall,
-      generatorCpuPercent: (100 * result.generatorCpu) / result.wall,
-      serverCpuMicrosPerJob: (1e6 * cpuSeconds) / jobs,
-      instructionsPerJob: instructionCount === undefined ? undefined : instructionCount / jobs,
-      idleRss,
-      peakRss,
-      memory,
-      warmupSeconds,
-    };
+    await checkJackCounts(servers.jack, method, countsBefore, sum(windows.jack, 'calls'));
+    const memory = {};
+    for (const side of SIDES)
+      memory[side] = scenario.rss ? await memoryBreakdown(servers[side]) : undefined;
+    // A gRPC error is an HTTP 200 to h2load: the baseline counts its own and prints them at exit.
+    await servers.baseline.stop();
+    const failed = /baseline failed calls: (\d+)/.exec(servers.baseline.stderr())?.[1];
+    if (failed !== '0') throw new Error(`the baseline failed ${failed ?? '?'} calls`);
+    const sides = Object.fromEntries(
+      SIDES.map((side) => [
+        side,
+        aggregate(windows[side], scenario, { idleRss: idleRss[side], memory: memory[side] }),
+      ]),
+    );
+    const ratios = windows.jack.map(
+      (j, w) => j.calls / j.wall / (windows.baseline[w].calls / windows.baseline[w].wall),
+    );
+    return { sides, ratios };
   } finally {
-    if (state.reused === undefined) await server.stop();
+    await Promise.all(Object.values(generators).map((g) => g.close()));
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
   }
 }
 
@@ -419,30 +446,25 @@ async function runScenario(scenario) {
   }
   // The generator process gets plain data only (functions do not cross processes).
   request.ctx = { producerId: ctx.producerId };
-  const state = { ctx };
-  if (REUSE) {
-    state.reused = {
-      baseline: await startSide('baseline', scenario, ctx),
-      jack: await startSide('jack', scenario, ctx),
-    };
-  }
   const runs = { baseline: [], jack: [] };
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const side of ORDER) {
-      const result = await slice(side, scenario, request, state).catch(async (err) => {
-        await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
-        throw err;
-      });
+  const pairRatios = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const { sides, ratios } = await round(scenario, request, ctx);
+    pairRatios.push(...ratios);
+    for (const side of SIDES) {
+      const result = sides[side];
       runs[side].push(result);
       log(
-        `${scenario.name} round ${round} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+        `${scenario.name} round ${r} ${side}: ${result.callsPerSecond.toFixed(0)} calls/s, ` +
           `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-          `server CPU ${result.serverCpuPercent.toFixed(0)}%, generator CPU ${result.generatorCpuPercent.toFixed(0)}%, ` +
-          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, after ${result.warmupSeconds} s warm-up`,
+          `server CPU ${result.serverCpuPercent.toFixed(0)}% (${result.serverCpuMicrosPerJob.toFixed(1)} µs/job), ` +
+          `generator CPU ${result.generatorCpuPercent.toFixed(0)}%, peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB`,
       );
     }
+    log(
+      `${scenario.name} round ${r}: Jack / baseline per window pair ${ratios.map((x) => x.toFixed(2)).join(' ')}`,
+    );
   }
-  await Promise.all(Object.values(state.reused ?? {}).map((server) => server.stop()));
   const summary = (side) => {
     const list = runs[side];
     const pick = (key) => median(list.map((r) => r[key]));
@@ -462,14 +484,16 @@ async function runScenario(scenario) {
       rounds: list,
     };
   };
-  // Jack / baseline of each slice with its neighbour on the other side, for the spread.
-  const ratios = runs.jack.map((j, i) => j.jobsPerSecond / runs.baseline[i].jobsPerSecond);
+  const sorted = [...pairRatios].sort((a, b) => a - b);
+  const quantile = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return {
     ...scenario,
     generator: scenario.request !== undefined ? 'node:http2' : h2load ? 'h2load' : 'grpc-js',
     baseline: summary('baseline'),
     jack: summary('jack'),
-    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    pairRatio: median(pairRatios),
+    pairRatioIqr: [quantile(0.25), quantile(0.75)],
+    pairs: pairRatios.length,
   };
 }
 
@@ -511,12 +535,10 @@ try {
 process.stdout.write(
   renderReport(results, {
     twoCpus,
-    REUSE,
     ROUNDS,
-    ORDER,
-    SECONDS,
+    WINDOWS,
+    WINDOW_SECONDS,
     WARMUP_SECONDS,
-    WARMUP_MAX_SECONDS,
     QUICK,
     STARTS,
     perf,
