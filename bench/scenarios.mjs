@@ -127,6 +127,7 @@ export const SCENARIOS = [
   },
   {
     id: 'auth',
+    target: { ratio: 0.85 }, // the ratio its issue names
     name: 'Enqueue, AUTH_MODE=on, API key c=64',
     method: 'Enqueue',
     concurrency: 64,
@@ -149,6 +150,7 @@ export const SCENARIOS = [
   },
   {
     id: 'ratelimit',
+    target: { ratio: 0.9 }, // the ratio its issue names
     name: 'Enqueue, RATE_LIMIT_MODE=enforce (memory) c=64',
     method: 'Enqueue',
     concurrency: 64,
@@ -157,6 +159,7 @@ export const SCENARIOS = [
   },
   {
     id: 'ratelimit-redis',
+    target: { ratio: 0.75 }, // the ratio its issue names
     name: 'Enqueue, RATE_LIMIT_MODE=enforce + REDIS_URL c=64',
     method: 'Enqueue',
     concurrency: 64,
@@ -178,6 +181,7 @@ export const SCENARIOS = [
   },
   {
     id: 'idem',
+    target: { ratio: 0.85 }, // the ratio its issue names
     name: 'Enqueue, idempotency key per call (memory) c=64',
     method: 'Enqueue',
     concurrency: 64,
@@ -186,6 +190,7 @@ export const SCENARIOS = [
   },
   {
     id: 'idem-redis',
+    target: { ratio: 0.7 }, // the ratio its issue names
     name: 'Enqueue, idempotency key per call (Redis) c=64',
     method: 'Enqueue',
     concurrency: 64,
