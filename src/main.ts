@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from './config/index.js';
 import { JackError, toError } from './errors.js';
 import { createLogger } from './logger.js';
 import { redactDeep, redactSecrets } from './redact.js';
+import { isGcsLibraryStreamFault } from './storage/gcs-library-fault.js';
 
 /** Exit code of a process stopped by bad configuration or a failed startup. */
 const EXIT_STARTUP_FAILED = 1;
@@ -37,6 +38,15 @@ async function main(): Promise<void> {
   // The logger masks URL credentials in every line; redactDeep states it here
   // too, where the whole configuration is written out.
   logger.info({ config: redactDeep(config) }, 'starting jack');
+  // One known library fault is logged, not fatal (see gcs-library-fault.ts);
+  // any other unhandled rejection still ends the process, as Node's default.
+  process.on('unhandledRejection', (reason) => {
+    if (!isGcsLibraryStreamFault(reason)) throw reason;
+    logger.warn(
+      { component: 'gcs', reason: toError(reason).message },
+      'ignored a known fault of the GCS client after a failed request (teeny-request piped into a closed stream)',
+    );
+  });
 
   let app: App;
   try {
