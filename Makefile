@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 STAMP := node_modules/.install-stamp
 
-.PHONY: install generate check-generated build run dev test test-unit test-integration lint format breaking bench bench-profile clean
+.PHONY: install generate check-generated build run dev test test-unit test-integration lint format breaking bench bench-profile bench-pipeline clean
 
 ## install: npm ci (only when package-lock.json changed: an edit of package.json's
 ## scripts must not reinstall node_modules under a running test)
@@ -70,6 +70,10 @@ bench: build
 ## bench-profile: node --cpu-prof on Jack (or the baseline: ARGS=--baseline) under Enqueue load; prints where the time goes
 bench-profile: build
 	node bench/profile.mjs $(ARGS)
+
+## bench-pipeline: Jack's own CPU per job in process, without the transport (ARGS="--evict-kib 1024": with cold caches, as under load)
+bench-pipeline: build
+	node bench/pipeline.mjs $(ARGS)
 
 ## lint: biome (format + lint), tsc type check, buf lint, buf format
 lint: install
