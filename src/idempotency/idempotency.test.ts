@@ -11,7 +11,7 @@ import {
   validateKey,
 } from './idempotency.js';
 import { createMemoryIdempotencyStore } from './memory.js';
-import type { IdempotencyStore } from './store.js';
+import { entryKey, type IdempotencyStore } from './store.js';
 
 const logger = pino({ level: 'silent' });
 const HOUR = 3_600_000;
@@ -80,6 +80,18 @@ function rejectionSync(fn: () => void): JackError {
   }
   throw new Error('expected a throw');
 }
+
+describe('entryKey', () => {
+  // Redis keys are built from it: replicas of two versions must agree on them.
+  it('is the producer byte length, the producer and the key, joined by colons', () => {
+    expect(entryKey('prod_a', 'key-1')).toBe('6:prod_a:key-1');
+    expect(entryKey('pröd', 'k:1')).toBe('5:pröd:k:1');
+  });
+
+  it('keeps pairs apart whose ids share a colon', () => {
+    expect(entryKey('a:b', 'c')).not.toBe(entryKey('a', 'b:c'));
+  });
+});
 
 describe('fingerprintOf', () => {
   it('depends on job type, payload and run_at, and on nothing else', () => {

@@ -14,7 +14,8 @@ interface Entry {
   fingerprint: string;
   /** Epoch ms after which a pending entry may be claimed again. */
   leaseUntil: number;
-  token: string;
+  /** The owner's token as a number: no string kept per entry (the interface's is its decimal form). */
+  token: number;
   /** Epoch ms after which the entry is forgotten. */
   expiresAt: number;
 }
@@ -63,7 +64,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
 
   const owned = (key: string, token: string): Entry | undefined => {
     const entry = entries.get(key);
-    return entry !== undefined && !entry.done && entry.token === token ? entry : undefined;
+    return entry !== undefined && !entry.done && entry.token === Number(token) ? entry : undefined;
   };
 
   return {
@@ -73,7 +74,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
       const at = now();
       const entry = touch(request.key, at);
       if (entry === undefined) {
-        const token = String(++nextToken);
+        const token = ++nextToken;
         entries.set(request.key, {
           done: false,
           jobId: request.jobId,
@@ -83,17 +84,17 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
           expiresAt: at + request.ttlMs,
         });
         if (entries.size > maxKeys) evictOldest(at);
-        return { kind: 'claimed', jobId: request.jobId, token, retry: false };
+        return { kind: 'claimed', jobId: request.jobId, token: String(token), retry: false };
       }
       const { jobId, fingerprint } = entry;
       if (entry.done) return { kind: 'done', jobId, fingerprint };
       const stale = entry.leaseUntil <= at;
       if (stale && fingerprint === request.fingerprint) {
         // A retry owns the entry afresh: a new token, lease and TTL.
-        entry.token = String(++nextToken);
+        entry.token = ++nextToken;
         entry.leaseUntil = at + request.leaseMs;
         entry.expiresAt = at + request.ttlMs;
-        return { kind: 'claimed', jobId, token: entry.token, retry: true };
+        return { kind: 'claimed', jobId, token: String(entry.token), retry: true };
       }
       return { kind: 'pending', jobId, fingerprint, stale };
     },

@@ -55,7 +55,10 @@ export interface IdempotencyStore {
 /**
  * The store key of (producer, caller key). The producer's byte length comes
  * first, so no choice of ids makes two pairs collide ("a:b"+"c" vs "a"+"b:c").
+ * Built with `join`, which makes one flat string: `+` or a template would
+ * make a rope of three strings, which the in-process store then keeps for
+ * every remembered key (about 100 bytes more per entry, measured).
  */
 export function entryKey(producerId: string, key: string): string {
-  return `${Buffer.byteLength(producerId, 'utf8')}:${producerId}:${key}`;
+  return [Buffer.byteLength(producerId, 'utf8'), producerId, key].join(':');
 }
