@@ -10,7 +10,7 @@ import type { Backend, OutboundMessage } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
 import type { EnqueueInput, EnqueueOutcome } from './enqueuer.js';
 import { rememberingLookups } from './routing.js';
-import { asJackError, cancelled, type JobSteps, type Prepared } from './steps.js';
+import { asJackError, cancelled, dispatchFailed, type JobSteps, type Prepared } from './steps.js';
 
 export interface BulkDeps {
   store: Store;
@@ -73,14 +73,8 @@ export async function enqueueBulk(
         dispatch(prepared).then(
           () => metrics.jobDispatched('EnqueueBulk', prepared, true, 0),
           (err: unknown) => {
-            metrics.jobDispatched('EnqueueBulk', prepared, false, 0);
-            const error = asJackError(err);
-            metrics.jobFinished(
-              prepared.message.priority,
-              error.code === 'invalid_argument' ? 'refused' : 'failed',
-            );
             outcome.jobId = '';
-            outcome.error = error;
+            outcome.error = dispatchFailed(metrics, 'EnqueueBulk', prepared, err);
           },
         ),
       );

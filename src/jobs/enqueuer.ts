@@ -19,7 +19,7 @@ import type { Store } from '../storage/store.js';
 import { enqueueBulk } from './bulk.js';
 import { withIdempotency } from './idempotent.js';
 import { type RoutingLookups, routeJob } from './routing.js';
-import { asJackError, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
+import { dispatchFailed, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
 import { type CheckedFields, validateJobFields } from './validate.js';
 
 export interface EnqueueInput extends CheckedFields {
@@ -198,13 +198,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
         return { jobId: prepared.message.jobId, warnings };
       },
       (err: unknown) => {
-        metrics.jobDispatched('Enqueue', prepared, false, 0);
-        const error = asJackError(err);
-        metrics.jobFinished(
-          prepared.message.priority,
-          error.code === 'invalid_argument' ? 'refused' : 'failed',
-        );
-        throw error;
+        throw dispatchFailed(metrics, 'Enqueue', prepared, err);
       },
     );
 

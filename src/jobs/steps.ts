@@ -4,7 +4,7 @@
  */
 import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
-import type { DispatchedJob } from '../metrics.js';
+import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
 import type { EnqueueInput } from './enqueuer.js';
 import type { RoutingLookups } from './routing.js';
@@ -41,3 +41,24 @@ export const asJackError = (err: unknown): JackError =>
   isJackError(err)
     ? err
     : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
+
+/**
+ * Counts a job whose dispatch failed, the same way for Enqueue and
+ * EnqueueBulk, and returns the error to report: a refusal by the backend or
+ * scheduler (INVALID_ARGUMENT, e.g. too large for a task) is `refused`,
+ * anything else `failed`.
+ */
+export function dispatchFailed(
+  metrics: Metrics,
+  method: 'Enqueue' | 'EnqueueBulk',
+  prepared: Prepared,
+  err: unknown,
+): JackError {
+  metrics.jobDispatched(method, prepared, false, 0);
+  const error = asJackError(err);
+  metrics.jobFinished(
+    prepared.message.priority,
+    error.code === 'invalid_argument' ? 'refused' : 'failed',
+  );
+  return error;
+}
