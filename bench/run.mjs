@@ -21,7 +21,11 @@
  * BENCH_STARTS (5) start-up pairs, BENCH_QUICK=1 (1 s windows, 0.5 s warm-up,
  * one round: checks the bench works, figures mean nothing),
  * BENCH_GENERATOR (h2load | grpc-js), BENCH_SKIP_PUBSUB=1, BENCH_OUT (JSON file),
- * BENCH_ONLY (comma list of `start` and scenario ids or groups; default all).
+ * BENCH_ONLY (comma list of `start` and scenario ids or groups; default all),
+ * BENCH_BASELINE (`bare`, the default, or `required`: compare Jack with
+ * bench/required-work-server.mjs, the bare server plus only the work the
+ * SPEC asks of a call, to separate the cost of Jack's design from the cost
+ * of the work; the targets do not apply then).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -80,7 +84,16 @@ const PATHS = {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = join(root, 'dist', 'main.js');
-const baselineJs = join(root, 'bench', 'baseline-server.mjs');
+const BASELINES = {
+  bare: 'baseline-server.mjs',
+  required: 'required-work-server.mjs',
+};
+const baselineKind = process.env.BENCH_BASELINE ?? 'bare';
+if (BASELINES[baselineKind] === undefined) {
+  process.stderr.write(`[bench] BENCH_BASELINE=${baselineKind}: use bare or required\n`);
+  process.exit(1);
+}
+const baselineJs = join(root, 'bench', BASELINES[baselineKind]);
 const probe = pathToFileURL(join(root, 'bench', 'memory-probe.mjs')).href;
 const log = (text) => process.stderr.write(`[bench] ${text}\n`);
 
@@ -542,6 +555,7 @@ process.stdout.write(
     QUICK,
     STARTS,
     perf,
+    baseline: baselineKind,
   }),
 );
 if (process.env.BENCH_OUT) {
