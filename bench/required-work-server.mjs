@@ -11,12 +11,17 @@
  * Jack / this server is the cost of Jack's design; this server / the bare
  * baseline is the cost of the work itself, which no design can avoid
  * (docs/PERFORMANCE.md, "What the SPEC's work costs by itself").
- * env: GRPC_PORT; REQUIRED_WORK_OMIT = comma list of `header`, `job`,
- * `options` to leave that part out (knock-outs).
+ * A call with an idempotency key (§9) also does the keyed work: the key
+ * check, the SHA-256 fingerprint, a claim before the publish and a completion
+ * after it, in a bounded Map, or in Redis when REDIS_URL is set (SET NX PX
+ * and SET XX PX: two round trips, as any store needs).
+ * env: GRPC_PORT, REDIS_URL; REQUIRED_WORK_OMIT = comma list of `header`,
+ * `job`, `options` to leave that part out (knock-outs).
  */
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { Redis } from 'ioredis';
 import client from 'prom-client';
 import { LOAD_OPTIONS } from '../dist/api/proto.js';
 import { createJobIdGenerator } from '../dist/jobid/job-id.js';
@@ -78,6 +83,57 @@ function prepare(request) {
   };
 }
 
+const KEY_TTL_MS = 24 * 3_600_000;
+const MAX_KEYS = 100_000;
+const LONE_SURROGATE = /\p{Cs}/u;
+const redis =
+  process.env.REDIS_URL === undefined
+    ? undefined
+    : new Redis(process.env.REDIS_URL, { enableAutoPipelining: true });
+const keys = new Map();
+
+/** Records `record` under `key` unless the key is taken; resolves with the existing record, if any. */
+function claim(key, record) {
+  if (redis !== undefined) {
+    return redis
+      .set(key, record, 'PX', KEY_TTL_MS, 'NX')
+      .then((ok) => (ok === 'OK' ? undefined : redis.get(key)));
+  }
+  const existing = keys.get(key);
+  if (existing !== undefined) return Promise.resolve(existing);
+  keys.set(key, record);
+  if (keys.size > MAX_KEYS) {
+    for (const old of keys.keys()) {
+      keys.delete(old);
+      if (keys.size <= MAX_KEYS - MAX_KEYS / 10) break;
+    }
+  }
+  return Promise.resolve(undefined);
+}
+
+function complete(key, record) {
+  if (redis !== undefined) return redis.set(key, record, 'PX', KEY_TTL_MS, 'XX');
+  keys.set(key, record);
+  return Promise.resolve();
+}
+
+/** The keyed path: a claim before the publish, the completion after it. */
+function publishKeyed(request, message) {
+  const key = request.idempotencyKey;
+  if (LONE_SURROGATE.test(key) || Buffer.byteLength(key, 'utf8') > 256) {
+    return Promise.reject(new Error('invalid key'));
+  }
+  const head = Buffer.from(`${Buffer.byteLength(request.jobType, 'utf8')}:${request.jobType}:-:`);
+  const fingerprint = hash('sha256', Buffer.concat([head, request.payload]), 'base64url');
+  const storeKey = [request.producerId.length, request.producerId, key].join(':');
+  return claim(storeKey, `p|${message.jobId}|${fingerprint}`).then((existing) => {
+    if (existing != null) return existing.split('|')[1];
+    return publish(message)
+      .then(() => complete(storeKey, `d|${message.jobId}|${fingerprint}`))
+      .then(() => message.jobId);
+  });
+}
+
 /** The noop backend: accepted at once, asynchronously, one promise per call, like Jack's. */
 const publish = async (_message) => 'noop';
 const publishMany = async (messages) => messages.map(() => 'noop');
@@ -93,6 +149,13 @@ function sendRequestId(call, requestId) {
   const metadata = new grpc.Metadata();
   metadata.set('x-request-id', requestId);
   call.sendMetadata(metadata);
+}
+
+function answerEnqueue(call, callback, requestId, started, jobId) {
+  sendRequestId(call, requestId);
+  enqueueCalls.inc();
+  enqueueSeconds.observe((performance.now() - started) / 1000);
+  callback(null, { jobId, errorMessages: [], correlationId: call.request.correlationId ?? '' });
 }
 
 const options = omit.has('options')
@@ -122,16 +185,17 @@ server.addService(BackgroundJobs.service, {
       callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid job' });
       return;
     }
-    publish(message).then(() => {
-      sendRequestId(call, requestId);
-      enqueueCalls.inc();
-      enqueueSeconds.observe((performance.now() - started) / 1000);
-      callback(null, {
-        jobId: message.jobId,
-        errorMessages: [],
-        correlationId: call.request.correlationId ?? '',
-      });
-    }, failed(callback));
+    if (call.request.idempotencyKey) {
+      publishKeyed(call.request, message).then(
+        (jobId) => answerEnqueue(call, callback, requestId, started, jobId),
+        failed(callback),
+      );
+      return;
+    }
+    publish(message).then(
+      () => answerEnqueue(call, callback, requestId, started, message.jobId),
+      failed(callback),
+    );
   },
   enqueueBulk(call, callback) {
     const started = performance.now();
