@@ -276,9 +276,13 @@ function openGenerator(server, scenario, request) {
 }
 
 function startSide(side, scenario, ctx) {
-  return side === 'jack'
-    ? startJack(scenario.env?.(ctx) ?? {})
-    : startBaseline(scenario.baselineEnv?.(ctx) ?? {});
+  if (side === 'jack') return startJack(scenario.env?.(ctx) ?? {});
+  // The required-work server keeps idempotency keys where Jack does (Redis rows).
+  const redisUrl = baselineKind === 'required' ? scenario.env?.(ctx).REDIS_URL : undefined;
+  return startBaseline({
+    ...(scenario.baselineEnv?.(ctx) ?? {}),
+    ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
+  });
 }
 
 /** One measured window of one server: its load, CPU, peak RSS (and instructions where perf counts). */
