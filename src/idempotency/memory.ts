@@ -64,7 +64,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyOptions):
 
   const owned = (key: string, token: string): Entry | undefined => {
     const entry = entries.get(key);
-    return entry !== undefined && !entry.done && entry.token === Number(token) ? entry : undefined;
+    return entry !== undefined && !entry.done && String(entry.token) === token ? entry : undefined;
   };
 
   return {
