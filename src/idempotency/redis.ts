@@ -1,9 +1,20 @@
 /**
  * Idempotency keys in Redis, shared by every replica on one REDIS_URL. One
- * hash per entry: s = state (p pending, d done), j = job id, f = fingerprint,
- * l = lease end (epoch ms, Redis's own clock so replicas' clocks do not
- * matter), t = owner token. Each transition is one Lua script, so a check
- * and its write are atomic; entries expire by PEXPIRE (IDEMPOTENCY_TTL).
+ * string per entry, `state|staleBelow|nonce|jobId|fingerprint`:
+ *
+ * - state `p` pending, `a` pending with its lease ended (abandoned), `d` done;
+ * - staleBelow: a pending entry's lease has run out once the key's remaining
+ *   time to live (PTTL) is at or below this many ms. The entry is written
+ *   with PX = TTL and staleBelow = TTL − lease, so the lease is measured by
+ *   Redis's own clock and replicas' clocks do not matter;
+ * - nonce: a random UUID per claim, so the whole pending value is the
+ *   owner's token: settling compares it with what the key holds.
+ *
+ * A new key costs one plain `SET … PX ttl NX GET` (atomic: it writes only
+ * when the key is absent and hands back what was there) and one short Lua
+ * script to complete it. Only a key that already holds a pending entry runs
+ * the takeover script, which re-reads it and decides atomically. Job ids are
+ * base62 (no `|`); the fingerprint is the rest of the value.
  *
  * The connection fails commands at once while Redis is down (no offline
  * queue, bounded command time, `src/redis.ts`): a call with a key then gets
@@ -13,53 +24,82 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { JackError } from '../errors.js';
 import type { RedisConnection } from '../redis.js';
-import type { ClaimResult, IdempotencyStore } from './store.js';
+import type { ClaimRequest, ClaimResult, IdempotencyStore } from './store.js';
 
 /** Namespace of Jack's idempotency entries in a Redis shared with other uses. */
 export const KEY_PREFIX = 'jack:idempotency:';
 
-// KEYS[1] entry; ARGV fingerprint, jobId, leaseMs, ttlMs, token.
-const CLAIM = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local e = redis.call('HMGET', KEYS[1], 's', 'j', 'f', 'l')
-if not e[1] then
-  redis.call('HSET', KEYS[1], 's', 'p', 'j', ARGV[2], 'f', ARGV[1], 'l', now + tonumber(ARGV[3]), 't', ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return {'claimed', ARGV[2], '0'}
+// KEYS[1] entry; ARGV new pending value, ttlMs, fingerprint, prefix of a
+// retry's value (`p|staleBelow|nonce|`). A key that is absent again is
+// claimed; a pending one whose lease ran out is taken over by the same
+// request, keeping its job id; anything else is handed back as it is.
+const CLAIM_EXISTING = `
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {'claimed', ARGV[1]}
 end
-if e[1] == 'd' then return {'done', e[2], e[3]} end
-local stale = tonumber(e[4]) <= now
-if stale and e[3] == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'l', now + tonumber(ARGV[3]), 't', ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return {'claimed', e[2], '1'}
-end
-return {'pending', e[2], e[3], stale and '1' or '0'}
+local state, below, job, fp = string.match(v, '^(%a)|(%-?%d*)|[^|]*|([^|]*)|(.*)$')
+if state ~= 'p' and state ~= 'a' then return {'existing', v, '0'} end
+local stale = state == 'a' or redis.call('PTTL', KEYS[1]) <= tonumber(below)
+if not stale then return {'existing', v, '0'} end
+if fp ~= ARGV[3] then return {'existing', v, '1'} end
+local mine = ARGV[4] .. job .. '|' .. fp
+redis.call('SET', KEYS[1], mine, 'PX', ARGV[2])
+return {'retried', mine, job}
 `;
-// KEYS[1] entry; ARGV token, ttlMs. Done entries have no token, so only the owner's pending matches.
+// KEYS[1] entry; ARGV token (the owner's pending value), done value, ttlMs.
 const COMPLETE = `
-if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 's', 'd')
-redis.call('HDEL', KEYS[1], 'l', 't')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 // KEYS[1] entry; ARGV token.
 const RELEASE = `
-if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `;
+// KEYS[1] entry; ARGV token, abandoned value (same entry, state `a`).
 const ABANDON = `
-if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
-return redis.call('HSET', KEYS[1], 'l', '0')
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
 `;
 
 interface IdempotencyCommands {
-  jackIdemClaim(key: string, ...args: string[]): Promise<string[]>;
-  jackIdemComplete(key: string, token: string, ttlMs: string): Promise<number>;
+  jackIdemClaimExisting(key: string, ...args: string[]): Promise<string[]>;
+  jackIdemComplete(key: string, token: string, done: string, ttlMs: string): Promise<number>;
   jackIdemRelease(key: string, token: string): Promise<number>;
-  jackIdemAbandon(key: string, token: string): Promise<number>;
+  jackIdemAbandon(key: string, token: string, abandoned: string): Promise<number>;
+}
+
+interface Entry {
+  state: string;
+  jobId: string;
+  fingerprint: string;
+}
+
+/** The parts of a stored value (or a token), or undefined for one Jack did not write. */
+function parseEntry(value: string): Entry | undefined {
+  const b = value.indexOf('|', 2);
+  const c = value.indexOf('|', b + 1);
+  const d = value.indexOf('|', c + 1);
+  const state = value[0];
+  if (value[1] !== '|' || b < 0 || c < 0 || d < 0) return undefined;
+  if (state !== 'p' && state !== 'a' && state !== 'd') return undefined;
+  return { state, jobId: value.slice(c + 1, d), fingerprint: value.slice(d + 1) };
+}
+
+/** An existing entry as a claim's answer. */
+function answer(value: string, stale: boolean): ClaimResult {
+  const entry = parseEntry(value);
+  if (entry === undefined) {
+    throw new JackError('internal', 'the idempotency store holds an entry Jack cannot read');
+  }
+  const { state, jobId, fingerprint } = entry;
+  return state === 'd'
+    ? { kind: 'done', jobId, fingerprint }
+    : { kind: 'pending', jobId, fingerprint, stale };
 }
 
 export interface RedisIdempotencyOptions {
@@ -70,8 +110,8 @@ export function createRedisIdempotencyStore(options: RedisIdempotencyOptions): I
   const client = options.connection.client as Redis & Partial<IdempotencyCommands>;
   // defineCommand sends EVALSHA and falls back to EVAL once per server
   // (after a restart the script cache is empty).
-  if (client.jackIdemClaim === undefined) {
-    client.defineCommand('jackIdemClaim', { numberOfKeys: 1, lua: CLAIM });
+  if (client.jackIdemClaimExisting === undefined) {
+    client.defineCommand('jackIdemClaimExisting', { numberOfKeys: 1, lua: CLAIM_EXISTING });
     client.defineCommand('jackIdemComplete', { numberOfKeys: 1, lua: COMPLETE });
     client.defineCommand('jackIdemRelease', { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand('jackIdemAbandon', { numberOfKeys: 1, lua: ABANDON });
@@ -89,36 +129,50 @@ export function createRedisIdempotencyStore(options: RedisIdempotencyOptions): I
     }
   };
 
+  /** The slow path: the key holds an entry that may be pending. */
+  const claimExisting = async (
+    key: string,
+    request: ClaimRequest,
+    value: string,
+    prefix: string,
+  ): Promise<ClaimResult> => {
+    // [kind, value, job id of a retry | '1' when an existing entry is stale]
+    const [kind = '', current = '', third = ''] = await run(() =>
+      commands.jackIdemClaimExisting(
+        key,
+        value,
+        String(request.ttlMs),
+        request.fingerprint,
+        prefix,
+      ),
+    );
+    if (kind === 'claimed') return { kind, jobId: request.jobId, token: current, retry: false };
+    if (kind === 'retried') return { kind: 'claimed', jobId: third, token: current, retry: true };
+    return answer(current, third === '1');
+  };
+
   return {
     kind: 'redis',
 
     async claim(request): Promise<ClaimResult> {
-      const token = randomUUID();
-      const reply = await run(() =>
-        commands.jackIdemClaim(
-          KEY_PREFIX + request.key,
-          request.fingerprint,
-          request.jobId,
-          String(request.leaseMs),
-          String(request.ttlMs),
-          token,
-        ),
-      );
-      const [kind, jobId = '', third = ''] = reply;
-      switch (kind) {
-        case 'claimed':
-          return { kind, jobId, token, retry: third === '1' };
-        case 'done':
-          return { kind, jobId, fingerprint: third };
-        case 'pending':
-          return { kind, jobId, fingerprint: third, stale: reply[3] === '1' };
-        default:
-          throw new JackError('internal', `unexpected idempotency store reply: ${String(kind)}`);
+      const key = KEY_PREFIX + request.key;
+      const prefix = `p|${request.ttlMs - request.leaseMs}|${randomUUID()}|`;
+      const value = `${prefix}${request.jobId}|${request.fingerprint}`;
+      const previous = await run(() => client.set(key, value, 'PX', request.ttlMs, 'NX', 'GET'));
+      if (previous === null) {
+        return { kind: 'claimed', jobId: request.jobId, token: value, retry: false };
       }
+      return previous.startsWith('d|')
+        ? answer(previous, false)
+        : claimExisting(key, request, value, prefix);
     },
 
     async complete(key, token, ttlMs) {
-      await run(() => commands.jackIdemComplete(KEY_PREFIX + key, token, String(ttlMs)));
+      // A token that is no entry owns nothing.
+      const owner = parseEntry(token);
+      if (owner === undefined) return;
+      const done = `d|0||${owner.jobId}|${owner.fingerprint}`;
+      await run(() => commands.jackIdemComplete(KEY_PREFIX + key, token, done, String(ttlMs)));
     },
 
     async release(key, token) {
@@ -126,7 +180,7 @@ export function createRedisIdempotencyStore(options: RedisIdempotencyOptions): I
     },
 
     async abandon(key, token) {
-      await run(() => commands.jackIdemAbandon(KEY_PREFIX + key, token));
+      await run(() => commands.jackIdemAbandon(KEY_PREFIX + key, token, `a${token.slice(1)}`));
     },
 
     // The connection is shared (src/redis.ts); its owner closes it.

@@ -2,11 +2,12 @@
  * Runs the idempotency store contract against both media: in process, and
  * a real redis-server shared by two connections (two replicas).
  */
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isJackError } from '../../src/errors.js';
 import { createMemoryIdempotencyStore } from '../../src/idempotency/memory.js';
-import { createRedisIdempotencyStore } from '../../src/idempotency/redis.js';
+import { createRedisIdempotencyStore, KEY_PREFIX } from '../../src/idempotency/redis.js';
 import type { IdempotencyStore } from '../../src/idempotency/store.js';
 import { createRedisConnection } from '../../src/redis.js';
 import { describeIdempotencyStoreContract } from '../contract/idempotency-store.contract.js';
@@ -68,6 +69,57 @@ describe.skipIf(!withRedis)('redis (real redis-server)', () => {
       }
       expect(result).toMatchObject({ kind: 'claimed', jobId: 'pjob_1' });
     } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps one string per key, living its TTL, in the format every replica reads', async () => {
+    server ??= startRedisServer();
+    const { url } = await server;
+    const store = await openRedisStore(url);
+    const raw = new Redis(url);
+    const key = `format-${Date.now()}`;
+    const stored = KEY_PREFIX + key;
+    try {
+      const claim = await store.claim({
+        key,
+        fingerprint: 'fp-x',
+        jobId: 'pjob_f',
+        leaseMs: 10_000,
+        ttlMs: 60_000,
+      });
+      if (claim.kind !== 'claimed') throw new Error('not claimed');
+      // Pending: stale once its remaining life is at most TTL - lease.
+      expect(await raw.get(stored)).toMatch(/^p\|50000\|[0-9a-f-]{36}\|pjob_f\|fp-x$/);
+      expect(await raw.pttl(stored)).toBeGreaterThan(59_000);
+      await store.complete(key, claim.token, 120_000);
+      expect(await raw.get(stored)).toBe('d|0||pjob_f|fp-x');
+      expect(await raw.pttl(stored)).toBeGreaterThan(119_000);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('refuses a key that holds a value Jack did not write, and leaves it as it is', async () => {
+    server ??= startRedisServer();
+    const { url } = await server;
+    const store = await openRedisStore(url);
+    const raw = new Redis(url);
+    const request = { fingerprint: 'fp', jobId: 'pjob_1', leaseMs: 60_000, ttlMs: 60_000 };
+    const text = `foreign-text-${Date.now()}`;
+    const hash = `foreign-hash-${Date.now()}`;
+    try {
+      await raw.set(KEY_PREFIX + text, 'not an entry');
+      await raw.hset(KEY_PREFIX + hash, 's', 'p');
+      const unreadable = await store.claim({ ...request, key: text }).catch((e: unknown) => e);
+      expect(isJackError(unreadable, 'internal')).toBe(true);
+      const wrongType = await store.claim({ ...request, key: hash }).catch((e: unknown) => e);
+      expect(isJackError(wrongType)).toBe(true);
+      expect(await raw.get(KEY_PREFIX + text)).toBe('not an entry');
+      expect(await raw.hgetall(KEY_PREFIX + hash)).toEqual({ s: 'p' });
+    } finally {
+      raw.disconnect();
       await store.close();
     }
   });
