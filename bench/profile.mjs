@@ -5,8 +5,12 @@
  * profile, and this script prints the functions with the most self time and
  * the time per source file. Needs `make build` and h2load.
  *   node bench/profile.mjs [--bulk] [--baseline] [--seconds N] [--keep DIR]
+ *     [--scenario ID] [--env NAME=VALUE ...]
  * --baseline profiles bench/baseline-server.mjs instead, to compare the two
- * profiles per call.
+ * profiles per call. --scenario drives Enqueue with a scenario of
+ * scenarios.mjs that builds each call (e.g. `idem`: a fresh idempotency key
+ * per call) through the node:http2 generator instead of h2load; --env adds
+ * a variable to the server's environment (e.g. REDIS_URL for `idem-redis`).
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,7 @@ import {
   freePort,
   grpcFrame,
   healthServing,
+  openHttp2Load,
   rawUnary,
   runH2load,
   startServer,
@@ -33,6 +38,8 @@ const { values: options } = parseArgs({
     keep: { type: 'string' },
     metrics: { type: 'boolean', default: true },
     baseline: { type: 'boolean', default: false },
+    scenario: { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,6 +63,11 @@ const env = {
   LOG_LEVEL: 'info',
 };
 if (options.metrics) env.METRICS_PORT = String(await freePort());
+for (const pair of options.env) {
+  const at = pair.indexOf('=');
+  if (at < 1) throw new Error(`--env ${pair}: use NAME=VALUE`);
+  env[pair.slice(0, at)] = pair.slice(at + 1);
+}
 const jack = await startServer({
   name: 'jack',
   argv: [
@@ -78,20 +90,42 @@ const jack = await startServer({
     : healthServing,
 });
 
-const job = enqueueRequest(producerId);
-const body = options.bulk
-  ? grpcFrame(EnqueueBulkRequest.encode({ jobs: Array.from({ length: 100 }, () => job) }).finish())
-  : grpcFrame(EnqueueRequest.encode(job).finish());
-const bodyFile = join(dir, 'body.bin');
-await writeFile(bodyFile, body);
-const result = await runH2load({
-  url: `http://${jack.address}/jack.BackgroundJobs/${options.bulk ? 'EnqueueBulk' : 'Enqueue'}`,
-  bodyFile,
-  concurrency: 64,
-  seconds: Number(options.seconds),
-  cpu: 1,
-  logFile: join(dir, 'h2load.log'),
-});
+async function drive() {
+  const method = options.bulk ? 'EnqueueBulk' : 'Enqueue';
+  if (options.scenario !== undefined) {
+    const generator = openHttp2Load({
+      address: jack.address,
+      path: `/jack.BackgroundJobs/${method}`,
+      scenarioId: options.scenario,
+      ctx: { producerId },
+      metadata: {},
+      concurrency: 64,
+      cpu: 1,
+    });
+    try {
+      return await generator.run(Number(options.seconds));
+    } finally {
+      await generator.close();
+    }
+  }
+  const job = enqueueRequest(producerId);
+  const body = options.bulk
+    ? grpcFrame(
+        EnqueueBulkRequest.encode({ jobs: Array.from({ length: 100 }, () => job) }).finish(),
+      )
+    : grpcFrame(EnqueueRequest.encode(job).finish());
+  const bodyFile = join(dir, 'body.bin');
+  await writeFile(bodyFile, body);
+  return runH2load({
+    url: `http://${jack.address}/jack.BackgroundJobs/${method}`,
+    bodyFile,
+    concurrency: 64,
+    seconds: Number(options.seconds),
+    cpu: 1,
+    logFile: join(dir, 'h2load.log'),
+  });
+}
+const result = await drive();
 log(`${result.callsPerSecond.toFixed(0)} calls/s under the profiler`);
 await jack.stop();
 
