@@ -35,6 +35,22 @@ async function openRedisStore(url: string): Promise<IdempotencyStore> {
   return { ...store, close: () => connection.close() };
 }
 
+/** Runs `use` with a store (one replica) and a plain client, both on the file's redis-server. */
+async function withStoreAndClient(
+  use: (store: IdempotencyStore, raw: Redis) => Promise<void>,
+): Promise<void> {
+  server ??= startRedisServer();
+  const { url } = await server;
+  const store = await openRedisStore(url);
+  const raw = new Redis(url);
+  try {
+    await use(store, raw);
+  } finally {
+    raw.disconnect();
+    await store.close();
+  }
+}
+
 describe.skipIf(!withRedis)('redis (real redis-server)', () => {
   describeIdempotencyStoreContract('redis', true, async () => {
     server ??= startRedisServer();
@@ -73,14 +89,10 @@ describe.skipIf(!withRedis)('redis (real redis-server)', () => {
     }
   });
 
-  it('keeps one string per key, living its TTL, in the format every replica reads', async () => {
-    server ??= startRedisServer();
-    const { url } = await server;
-    const store = await openRedisStore(url);
-    const raw = new Redis(url);
-    const key = `format-${Date.now()}`;
-    const stored = KEY_PREFIX + key;
-    try {
+  it('keeps one string per key, living its TTL, in the format every replica reads', () =>
+    withStoreAndClient(async (store, raw) => {
+      const key = `format-${Date.now()}`;
+      const stored = KEY_PREFIX + key;
       const claim = await store.claim({
         key,
         fingerprint: 'fp-x',
@@ -95,21 +107,13 @@ describe.skipIf(!withRedis)('redis (real redis-server)', () => {
       await store.complete(key, claim.token, 120_000);
       expect(await raw.get(stored)).toBe('d|0||pjob_f|fp-x');
       expect(await raw.pttl(stored)).toBeGreaterThan(119_000);
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
-  });
+    }));
 
-  it('refuses a key that holds a value Jack did not write, and leaves it as it is', async () => {
-    server ??= startRedisServer();
-    const { url } = await server;
-    const store = await openRedisStore(url);
-    const raw = new Redis(url);
-    const request = { fingerprint: 'fp', jobId: 'pjob_1', leaseMs: 60_000, ttlMs: 60_000 };
-    const text = `foreign-text-${Date.now()}`;
-    const hash = `foreign-hash-${Date.now()}`;
-    try {
+  it('refuses a key that holds a value Jack did not write, and leaves it as it is', () =>
+    withStoreAndClient(async (store, raw) => {
+      const request = { fingerprint: 'fp', jobId: 'pjob_1', leaseMs: 60_000, ttlMs: 60_000 };
+      const text = `foreign-text-${Date.now()}`;
+      const hash = `foreign-hash-${Date.now()}`;
       await raw.set(KEY_PREFIX + text, 'not an entry');
       await raw.hset(KEY_PREFIX + hash, 's', 'p');
       const unreadable = await store.claim({ ...request, key: text }).catch((e: unknown) => e);
@@ -118,9 +122,5 @@ describe.skipIf(!withRedis)('redis (real redis-server)', () => {
       expect(isJackError(wrongType)).toBe(true);
       expect(await raw.get(KEY_PREFIX + text)).toBe('not an entry');
       expect(await raw.hgetall(KEY_PREFIX + hash)).toEqual({ s: 'p' });
-    } finally {
-      raw.disconnect();
-      await store.close();
-    }
-  });
+    }));
 });
