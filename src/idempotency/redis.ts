@@ -10,11 +10,12 @@
  * - nonce: a random UUID per claim, so the whole pending value is the
  *   owner's token: settling compares it with what the key holds.
  *
- * A new key costs one plain `SET … PX ttl NX GET` (atomic: it writes only
- * when the key is absent and hands back what was there) and one short Lua
- * script to complete it. Only a key that already holds a pending entry runs
- * the takeover script, which re-reads it and decides atomically. Job ids are
- * base62 (no `|`); the fingerprint is the rest of the value.
+ * A new key costs one plain `SET … PX ttl NX` (atomic: it writes only when
+ * the key is absent) and one short Lua script to complete it. Only a key
+ * that is already taken (a duplicate, a call in flight, a retry) runs the
+ * claim script, which reads the entry and decides in one step. Job ids are
+ * base62 (no `|`); the fingerprint is the rest of the value. Needs Redis 6.0
+ * or later (`SET … KEEPTTL`).
  *
  * The connection fails commands at once while Redis is down (no offline
  * queue, bounded command time, `src/redis.ts`): a call with a key then gets
@@ -32,7 +33,8 @@ export const KEY_PREFIX = 'jack:idempotency:';
 // KEYS[1] entry; ARGV new pending value, ttlMs, fingerprint, prefix of a
 // retry's value (`p|staleBelow|nonce|`). A key that is absent again is
 // claimed; a pending one whose lease ran out is taken over by the same
-// request, keeping its job id; anything else is handed back as it is.
+// request, keeping its job id; anything else (done, in flight, unreadable)
+// is handed back as it is.
 const CLAIM_EXISTING = `
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -129,7 +131,7 @@ export function createRedisIdempotencyStore(options: RedisIdempotencyOptions): I
     }
   };
 
-  /** The slow path: the key holds an entry that may be pending. */
+  /** The slow path: the key holds an entry (done, pending, or gone again since). */
   const claimExisting = async (
     key: string,
     request: ClaimRequest,
@@ -158,12 +160,9 @@ export function createRedisIdempotencyStore(options: RedisIdempotencyOptions): I
       const key = KEY_PREFIX + request.key;
       const prefix = `p|${request.ttlMs - request.leaseMs}|${randomUUID()}|`;
       const value = `${prefix}${request.jobId}|${request.fingerprint}`;
-      const previous = await run(() => client.set(key, value, 'PX', request.ttlMs, 'NX', 'GET'));
-      if (previous === null) {
-        return { kind: 'claimed', jobId: request.jobId, token: value, retry: false };
-      }
-      return previous.startsWith('d|')
-        ? answer(previous, false)
+      const written = await run(() => client.set(key, value, 'PX', request.ttlMs, 'NX'));
+      return written === 'OK'
+        ? { kind: 'claimed', jobId: request.jobId, token: value, retry: false }
         : claimExisting(key, request, value, prefix);
     },
 
