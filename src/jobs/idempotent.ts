@@ -12,7 +12,7 @@
  * was not accepted.
  */
 import type { CallContext } from '../context.js';
-import { isJackError, JackError, toError } from '../errors.js';
+import { isJackError, JackError } from '../errors.js';
 import {
   conflictError,
   fingerprintOf,
@@ -23,6 +23,7 @@ import {
 import { entryKey } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
 import type { EnqueueInput, EnqueueOutcome, Enqueuer } from './enqueuer.js';
+import { asJackError } from './steps.js';
 
 export interface IdempotentDeps {
   idempotency: Idempotency;
@@ -43,11 +44,6 @@ const keyOf = (input: EnqueueInput): string | undefined =>
   input.idempotencyKey === undefined || input.idempotencyKey === ''
     ? undefined
     : input.idempotencyKey;
-
-const asJackError = (err: unknown): JackError =>
-  isJackError(err)
-    ? err
-    : new JackError('internal', `enqueue failed: ${toError(err).message}`, { cause: err });
 
 export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer {
   const { idempotency, metrics, newJobId, check } = deps;
