@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { JackError } from '../errors.js';
+import { KeyRole } from '../gen/jack/storage.js';
 import { API_KEY_TOKEN_PREFIX, sha256 } from '../identity/api-keys.js';
 import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
@@ -22,6 +23,7 @@ export function apiKeyRules(deps: AdminDeps) {
     async createApiKey(request: {
       producerId: string;
       description: string;
+      role?: KeyRole;
     }): Promise<{ apiKey: ApiKey; token: string }> {
       checkDescription(request.description);
       const hex = () => randomBytes(8).toString('hex');
@@ -37,6 +39,7 @@ export function apiKeyRules(deps: AdminDeps) {
               producerId: request.producerId,
               description: request.description,
               createdAt: now(),
+              role: request.role ?? KeyRole.KEY_ROLE_UNSPECIFIED,
             },
             tokenSha256: sha256(token),
           });

@@ -82,6 +82,7 @@ describe('codec', () => {
         producerId: 'prod_0a1b2c3d',
         description: 'ci',
         createdAt: new Date('2026-01-02T03:04:05Z'),
+        role: 0,
       },
       tokenSha256: Buffer.alloc(32, 7),
     };

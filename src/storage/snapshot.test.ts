@@ -16,7 +16,7 @@ const producer = (producerId: string) => ({
 describe('snapshot', () => {
   it('hides job types and API keys whose producer is gone, but keeps admin keys', () => {
     const key = (keyId: string, producerId: string) => ({
-      key: { keyId, producerId, description: '', createdAt: at },
+      key: { keyId, producerId, description: '', createdAt: at, role: 0 },
       tokenSha256: Buffer.alloc(32),
     });
     const jobType = (producerId: string) => ({

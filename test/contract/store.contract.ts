@@ -53,7 +53,13 @@ export function jobType(producerId: string, name: string, queue = Queue.QUEUE_HI
 
 export function apiKey(keyId: string, producerId: string, createdAtMs = 1_000): StoredApiKey {
   return {
-    key: { keyId, producerId, description: `${keyId} key`, createdAt: new Date(createdAtMs) },
+    key: {
+      keyId,
+      producerId,
+      description: `${keyId} key`,
+      createdAt: new Date(createdAtMs),
+      role: 0,
+    },
     tokenSha256: Buffer.alloc(32, keyId.length),
   };
 }

@@ -22,7 +22,7 @@ describe('AdminService §10: API keys', () => {
   });
 
   const createKey = (producer: string, description = '') =>
-    call(jack.admin, 'createApiKey', { producerId: producer, description });
+    call(jack.admin, 'createApiKey', { producerId: producer, description, role: 0 });
 
   it('returns a jk_ token naming its key id once, and stores only its SHA-256', async () => {
     const before = Date.now();
@@ -121,7 +121,7 @@ describe('API keys issued by CreateApiKey, with AUTH_MODE=on', () => {
     const { apiKey, token } = await call(
       jack.admin,
       'createApiKey',
-      { producerId, description: '' },
+      { producerId, description: '', role: 0 },
       admin(),
     );
     expect((await enqueueWith(token, producerId)).jobId).not.toBe('');
@@ -140,7 +140,7 @@ describe('API keys issued by CreateApiKey, with AUTH_MODE=on', () => {
     const { token } = await call(
       jack.admin,
       'createApiKey',
-      { producerId, description: '' },
+      { producerId, description: '', role: 0 },
       admin(),
     );
     expect((await enqueueWith(token, producerId)).jobId).not.toBe('');

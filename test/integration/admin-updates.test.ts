@@ -282,7 +282,11 @@ describe('AdminService §10: updates, deletes, paging', () => {
       const other = await newProducer('survivor');
       await newJobType(producerId, 'a');
       await newJobType(other.producerId, 'kept');
-      const { apiKey } = await call(jack.admin, 'createApiKey', { producerId, description: '' });
+      const { apiKey } = await call(jack.admin, 'createApiKey', {
+        producerId,
+        description: '',
+        role: 0,
+      });
       await call(jack.admin, 'deleteProducer', { producerId });
 
       expect(await callError(call(jack.admin, 'getProducer', { producerId }))).toEqual({

@@ -29,7 +29,7 @@ async function issueKey(
   const token = `jk_${hex}_${randomBytes(32).toString('base64url')}`;
   const keyId = `key_${hex}`;
   await store.createApiKey({
-    key: { keyId, producerId, description: 'test', createdAt: new Date() },
+    key: { keyId, producerId, description: 'test', createdAt: new Date(), role: 0 },
     tokenSha256: sha256(token),
   });
   return { token, keyId };

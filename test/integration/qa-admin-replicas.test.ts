@@ -101,7 +101,7 @@ describe('QA §10: writes on a replica that has not seen a delete yet', () => {
       ),
     ).toMatchObject({ code: status.NOT_FOUND });
     const key = await callError(
-      call(b.admin, 'createApiKey', { producerId, description: '' }, ADMIN),
+      call(b.admin, 'createApiKey', { producerId, description: '', role: 0 }, ADMIN),
     );
     expect(key).toEqual(notFound);
 

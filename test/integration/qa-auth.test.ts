@@ -41,7 +41,7 @@ describe('QA §7: AUTH_MODE=on edges', () => {
     const issued = await call(
       jack.admin,
       'createApiKey',
-      { producerId: prodA, description: 'qa' },
+      { producerId: prodA, description: 'qa', role: 0 },
       ADMIN,
     );
     keyA = { token: issued.token, keyId: issued.apiKey?.keyId as string };
@@ -155,13 +155,13 @@ describe('QA §7: AUTH_MODE=on edges', () => {
     const k1 = await call(
       jack.admin,
       'createApiKey',
-      { producerId: doomedId, description: '' },
+      { producerId: doomedId, description: '', role: 0 },
       ADMIN,
     );
     const k2 = await call(
       jack.admin,
       'createApiKey',
-      { producerId: doomedId, description: '' },
+      { producerId: doomedId, description: '', role: 0 },
       ADMIN,
     );
     await call(jack.admin, 'revokeApiKey', { keyId: k1.apiKey?.keyId as string }, ADMIN);

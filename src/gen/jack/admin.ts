@@ -19,7 +19,17 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { FieldMask } from "../google/protobuf/field_mask.js";
-import { ApiKey, JobType, Producer, Queue, queueFromJSON, queueToJSON } from "./storage.js";
+import {
+  ApiKey,
+  JobType,
+  KeyRole,
+  keyRoleFromJSON,
+  keyRoleToJSON,
+  Producer,
+  Queue,
+  queueFromJSON,
+  queueToJSON,
+} from "./storage.js";
 
 export const protobufPackage = "jack";
 
@@ -130,6 +140,8 @@ export interface CreateApiKeyRequest {
   /** The producer the key acts for; empty for an admin key. */
   producerId: string;
   description: string;
+  /** What the key may do; unspecified: producer key with a producer_id, admin key without. */
+  role: KeyRole;
 }
 
 export interface CreateApiKeyResponse {
@@ -1611,7 +1623,7 @@ export const DeleteJobTypeResponse: MessageFns<DeleteJobTypeResponse> = {
 };
 
 function createBaseCreateApiKeyRequest(): CreateApiKeyRequest {
-  return { producerId: "", description: "" };
+  return { producerId: "", description: "", role: 0 };
 }
 
 export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
@@ -1621,6 +1633,9 @@ export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
     }
     if (message.description !== "") {
       writer.uint32(18).string(message.description);
+    }
+    if (message.role !== 0) {
+      writer.uint32(24).int32(message.role);
     }
     return writer;
   },
@@ -1654,6 +1669,14 @@ export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1674,6 +1697,7 @@ export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
         ? globalThis.String(object.producer_id)
         : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      role: isSet(object.role) ? keyRoleFromJSON(object.role) : 0,
     };
   },
 
@@ -1684,6 +1708,9 @@ export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
     }
     if (message.description !== "") {
       obj.description = message.description;
+    }
+    if (message.role !== 0) {
+      obj.role = keyRoleToJSON(message.role);
     }
     return obj;
   },

@@ -72,6 +72,55 @@ export function queueToJSON(object: Queue): string {
   }
 }
 
+/** KeyRole is what an API key may do (SPEC §14). */
+export enum KeyRole {
+  KEY_ROLE_UNSPECIFIED = 0,
+  /** KEY_ROLE_ADMIN - Everything. */
+  KEY_ROLE_ADMIN = 1,
+  /** KEY_ROLE_PRODUCER - Enqueue for its producer and read its producer's jobs. */
+  KEY_ROLE_PRODUCER = 2,
+  /** KEY_ROLE_WORKER - Report job status and read jobs (of its producer, when it has one). */
+  KEY_ROLE_WORKER = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function keyRoleFromJSON(object: any): KeyRole {
+  switch (object) {
+    case 0:
+    case "KEY_ROLE_UNSPECIFIED":
+      return KeyRole.KEY_ROLE_UNSPECIFIED;
+    case 1:
+    case "KEY_ROLE_ADMIN":
+      return KeyRole.KEY_ROLE_ADMIN;
+    case 2:
+    case "KEY_ROLE_PRODUCER":
+      return KeyRole.KEY_ROLE_PRODUCER;
+    case 3:
+    case "KEY_ROLE_WORKER":
+      return KeyRole.KEY_ROLE_WORKER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KeyRole.UNRECOGNIZED;
+  }
+}
+
+export function keyRoleToJSON(object: KeyRole): string {
+  switch (object) {
+    case KeyRole.KEY_ROLE_UNSPECIFIED:
+      return "KEY_ROLE_UNSPECIFIED";
+    case KeyRole.KEY_ROLE_ADMIN:
+      return "KEY_ROLE_ADMIN";
+    case KeyRole.KEY_ROLE_PRODUCER:
+      return "KEY_ROLE_PRODUCER";
+    case KeyRole.KEY_ROLE_WORKER:
+      return "KEY_ROLE_WORKER";
+    case KeyRole.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Producer is an application that enqueues jobs. */
 export interface Producer {
   /** Server-generated: "prod_" + 8 lowercase hex digits. */
@@ -128,7 +177,14 @@ export interface ApiKey {
   /** The producer the key acts for; empty for an admin key. */
   producerId: string;
   description: string;
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /**
+   * What the key may do; unspecified keeps the first rule: a producer key
+   * when producer_id is set, an admin key when it is empty.
+   */
+  role: KeyRole;
 }
 
 /** StoredApiKey is an API key as stored: only the SHA-256 of its token. */
@@ -619,7 +675,7 @@ export const JobTypesFile: MessageFns<JobTypesFile> = {
 };
 
 function createBaseApiKey(): ApiKey {
-  return { keyId: "", producerId: "", description: "", createdAt: undefined };
+  return { keyId: "", producerId: "", description: "", createdAt: undefined, role: 0 };
 }
 
 export const ApiKey: MessageFns<ApiKey> = {
@@ -635,6 +691,9 @@ export const ApiKey: MessageFns<ApiKey> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.role !== 0) {
+      writer.uint32(40).int32(message.role);
     }
     return writer;
   },
@@ -684,6 +743,14 @@ export const ApiKey: MessageFns<ApiKey> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -714,6 +781,7 @@ export const ApiKey: MessageFns<ApiKey> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      role: isSet(object.role) ? keyRoleFromJSON(object.role) : 0,
     };
   },
 
@@ -730,6 +798,9 @@ export const ApiKey: MessageFns<ApiKey> = {
     }
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.role !== 0) {
+      obj.role = keyRoleToJSON(message.role);
     }
     return obj;
   },
