@@ -17,6 +17,7 @@ import { createJobService } from './api/job-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import { openBackend, openScheduler, openStore } from './app/adapters.js';
+import { openLedger } from './app/ledger.js';
 import { type Releaser, release } from './app/release.js';
 import { openIdempotency, openRateLimit, openRedis } from './app/shared-state.js';
 import { openMetrics } from './app/telemetry.js';
@@ -91,7 +92,17 @@ export async function startApp(
     releasers.push(() => untracedBackend.close());
     const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
 
-    const untracedScheduler = await openScheduler(config, logger);
+    // The job ledger (SPEC §14); the ledger scheduler (§16) keeps future jobs in it.
+    const ledger = await openLedger(config, logger, metrics);
+    releasers.push(...ledger.releasers);
+
+    // The ledger scheduler publishes the message it stored, whose trace
+    // context is the enqueuing call's (tracedScheduler): the untraced backend.
+    const untracedScheduler = await openScheduler(config, logger, {
+      ledger: ledger.store,
+      backend: untracedBackend,
+      metrics,
+    });
     if (untracedScheduler !== undefined) releasers.push(() => untracedScheduler.close());
     const scheduler =
       untracedScheduler === undefined

@@ -88,6 +88,10 @@ export interface Metrics {
   ledgerBufferDepth(records: number): void;
   /** Records dropped because the ledger buffer was full (oldest first). */
   ledgerRecordsDropped(records: number): void;
+  /** Future jobs the ledger scheduler (SPEC §16) holds now. */
+  scheduledWaiting(jobs: number): void;
+  /** A scheduled job published by the ledger scheduler: seconds from its run_at to the publish. */
+  scheduledPublished(latenessSeconds: number): void;
 }
 
 /** A job state as a metric label (SPEC §14 `JobState`, lower case). */
@@ -125,4 +129,6 @@ export const noopMetrics: Metrics = {
   ledgerWriteFailed() {},
   ledgerBufferDepth() {},
   ledgerRecordsDropped() {},
+  scheduledWaiting() {},
+  scheduledPublished() {},
 };

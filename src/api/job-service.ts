@@ -71,7 +71,7 @@ export function createJobService(
       if (scheduler === undefined) {
         throw new JackError(
           'failed_precondition',
-          'no scheduler is configured (CLOUD_TASKS_*): jobs are published at once and cannot be cancelled',
+          'no scheduler is configured (SCHEDULER=ledger or CLOUD_TASKS_*): jobs are published at once and cannot be cancelled',
         );
       }
       await scheduler.cancel(request.jobId);

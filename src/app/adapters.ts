@@ -5,9 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { LedgerStore } from '../ledger/ledger.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from '../queue/backend.js';
 import { createNoopBackend } from '../queue/noop.js';
+import type { ScheduleStore } from '../scheduler/ledger-store.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { createCachedStore } from '../storage/cached-store.js';
 import { createLocalStore } from '../storage/local.js';
@@ -54,10 +56,17 @@ export async function openBackend(config: Readonly<Config>, logger: Logger): Pro
   }
 }
 
+/**
+ * The scheduler of `config.scheduler`: none, Cloud Tasks, or the ledger
+ * scheduler (SPEC §16), which keeps future jobs in `ledger` and publishes
+ * them through `backend` when due.
+ */
 export async function openScheduler(
   config: Readonly<Config>,
   logger: Logger,
+  deps: { ledger: LedgerStore | undefined; backend: Backend; metrics: Metrics },
 ): Promise<Scheduler | undefined> {
+  if (config.scheduler.kind === 'ledger') return openLedgerScheduler(config, logger, deps);
   if (config.scheduler.kind === 'none' || config.backend.kind !== 'pubsub') return undefined;
   const { createCloudTasksScheduler } = await import('../scheduler/cloud-tasks.js');
   const { createPubSubPublishTarget } = await import('../queue/pubsub/publish-target.js');
@@ -67,4 +76,33 @@ export async function openScheduler(
     timeoutMs: config.backend.publishTimeoutMs,
     logger,
   });
+}
+
+async function openLedgerScheduler(
+  config: Readonly<Config>,
+  logger: Logger,
+  deps: { ledger: LedgerStore | undefined; backend: Backend; metrics: Metrics },
+): Promise<Scheduler> {
+  const { ledger, backend, metrics } = deps;
+  // Config refuses SCHEDULER=ledger with JOB_LEDGER=off; this guards the wiring.
+  if (ledger === undefined) throw new Error('SCHEDULER=ledger needs the job ledger (JOB_LEDGER)');
+  const { createLedgerScheduler, DEFAULT_POLL_INTERVAL_MS } = await import(
+    '../scheduler/ledger.js'
+  );
+  let store: ScheduleStore;
+  if (config.ledger.kind === 'postgres' && config.ledger.databaseUrl !== undefined) {
+    const { openPostgresScheduleStore } = await import('../scheduler/ledger-postgres.js');
+    store = openPostgresScheduleStore({
+      url: config.ledger.databaseUrl.reveal(),
+      logger,
+      metrics,
+      soonMs: DEFAULT_POLL_INTERVAL_MS,
+      publishBudgetMs:
+        config.backend.kind === 'pubsub' ? config.backend.publishTimeoutMs * 2 : 10_000,
+    });
+  } else {
+    const { createMemoryScheduleStore } = await import('../scheduler/ledger-memory.js');
+    store = createMemoryScheduleStore({ ledger, maxJobs: config.ledger.maxJobs });
+  }
+  return createLedgerScheduler({ store, backend, logger, metrics });
 }

@@ -103,7 +103,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const messageFormat = p.oneOf('MESSAGE_FORMAT', ['native', 'legacy'] as const) ?? 'native';
 
   const backend = parseBackend(p, env, problems);
-  const scheduler = parseScheduler(p, backend, problems);
   const scheduleThresholdMs = p.duration('SCHEDULE_THRESHOLD') ?? DEFAULTS.scheduleThresholdMs;
   const healthCheckIntervalMs =
     p.positiveDuration('HEALTH_CHECK_INTERVAL') ?? DEFAULTS.healthCheckIntervalMs;
@@ -121,6 +120,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const idempotency = parseIdempotency(p);
   const ledger = parseLedger(p, env, problems);
+  const scheduler = parseScheduler(p, backend, ledger, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

@@ -1,10 +1,21 @@
-/** The scheduler section: Cloud Tasks for jobs due later (SPEC §4), or none. */
+/**
+ * The scheduler section (SPEC §3, §16): who holds jobs due later. `SCHEDULER`
+ * = `none` (a future job is published at once with its run_at), `cloudtasks`
+ * (implied by CLOUD_TASKS_*) or `ledger` (kept in the job ledger, published
+ * by Jack when due).
+ */
 import type { BackendConfig } from './backend.js';
 import { DEFAULTS } from './defaults.js';
+import type { LedgerConfig } from './ledger.js';
 import type { Parser } from './parser.js';
 
 export type SchedulerConfig =
   | { kind: 'none' }
+  | {
+      kind: 'ledger';
+      /** The ledger keeps future jobs in memory only (JOB_LEDGER=memory): lost at exit. */
+      inMemory: boolean;
+    }
   | {
       kind: 'cloud-tasks';
       project: string;
@@ -20,8 +31,40 @@ export type SchedulerConfig =
 export function parseScheduler(
   p: Parser,
   backend: BackendConfig,
+  ledger: LedgerConfig,
   problems: string[],
 ): SchedulerConfig {
+  const chosen = p.oneOf('SCHEDULER', ['none', 'cloudtasks', 'ledger'] as const);
+  const cloudTasks = parseCloudTasks(p, backend, problems);
+  if (chosen === 'ledger') {
+    if (cloudTasks.kind !== 'none') {
+      problems.push(
+        'SCHEDULER=ledger and CLOUD_TASKS_* are both set: choose one scheduler (unset CLOUD_TASKS_* or SCHEDULER)',
+      );
+    }
+    if (ledger.kind === 'off') {
+      problems.push(
+        'SCHEDULER=ledger keeps future jobs in the job ledger, but JOB_LEDGER=off: set JOB_LEDGER=postgres (or memory, for development)',
+      );
+    }
+    return { kind: 'ledger', inMemory: ledger.kind === 'memory' };
+  }
+  if (chosen === 'none' && cloudTasks.kind !== 'none') {
+    problems.push(
+      'SCHEDULER=none but CLOUD_TASKS_* are set: unset them, or set SCHEDULER=cloudtasks',
+    );
+    return { kind: 'none' };
+  }
+  if (chosen === 'cloudtasks' && cloudTasks.kind === 'none') {
+    problems.push(
+      'SCHEDULER=cloudtasks needs CLOUD_TASKS_PROJECT, CLOUD_TASKS_LOCATION and CLOUD_TASKS_QUEUE',
+    );
+  }
+  return cloudTasks;
+}
+
+/** CLOUD_TASKS_*: all three turn the Cloud Tasks scheduler on. */
+function parseCloudTasks(p: Parser, backend: BackendConfig, problems: string[]): SchedulerConfig {
   const names = ['CLOUD_TASKS_PROJECT', 'CLOUD_TASKS_LOCATION', 'CLOUD_TASKS_QUEUE'] as const;
   const [project, location, queue] = names.map((name) => p.string(name));
   const serviceAccount = p.string('CLOUD_TASKS_SERVICE_ACCOUNT');

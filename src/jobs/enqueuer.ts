@@ -159,10 +159,10 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     );
   };
 
-  const schedule = async ({ message, runAt }: Prepared): Promise<void> => {
+  const schedule = async ({ message, runAt, payloadBytes }: Prepared): Promise<void> => {
     const started = performance.now();
     try {
-      await scheduler?.schedule(message, runAt);
+      await scheduler?.schedule(message, runAt, payloadBytes);
     } catch (err) {
       const tooLarge = isJackError(err) && err.reason === 'payload_too_large';
       metrics.scheduleFinished(false, 0, tooLarge ? 'too_large' : 'create');

@@ -35,6 +35,13 @@ export interface AcceptedJob {
   payloadBytes: number;
 }
 
+/** A scheduled job its scheduler has just published. */
+export interface PublishedJob {
+  jobId: string;
+  /** The backend's message id ('' when unknown). */
+  messageId: string;
+}
+
 /** A worker's report (ReportJobStatus), already validated. */
 export interface JobReport {
   jobId: string;
@@ -81,6 +88,12 @@ export interface LedgerStore {
   readonly shared: boolean;
   /** Writes accepted jobs in one batch; a job id already recorded is left as it is. */
   recordAccepted(jobs: readonly AcceptedJob[]): Promise<void>;
+  /**
+   * A scheduler of Jack's own (SPEC §16) published these SCHEDULED jobs: each
+   * becomes QUEUED with the backend's message id. A record in any other
+   * state (cancelled meanwhile, already reported by a worker) stays as it is.
+   */
+  recordPublished(published: readonly PublishedJob[], at: Date): Promise<void>;
   /**
    * CancelJob: a record that is not terminal becomes CANCELLED; answers the
    * record as it stands (undefined when unknown).

@@ -14,7 +14,13 @@ import {
   type ListJobsPage,
   type ListJobsQuery,
 } from './ledger.js';
-import { applyAccepted, applyCancel, applyReport, observeTransition } from './rules.js';
+import {
+  applyAccepted,
+  applyCancel,
+  applyPublished,
+  applyReport,
+  observeTransition,
+} from './rules.js';
 
 export interface MemoryLedgerOptions {
   /** LEDGER_MAX_JOBS: beyond it the oldest record is forgotten. */
@@ -107,6 +113,14 @@ export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerSto
           records.set(job.jobId, outcome.record);
           notify(job.jobId);
         }
+      }
+    },
+
+    async recordPublished(published, at) {
+      for (const { jobId, messageId } of published) {
+        const before = records.get(jobId);
+        const outcome = applyPublished(before, messageId, at);
+        if (outcome?.changed === true) put(before, outcome.record, at);
       }
     },
 

@@ -3,10 +3,11 @@
  * at startup (./postgres.ts runs them under an advisory lock). A migration
  * is never edited once released: a change is a new entry at the end.
  *
- * Room for SPEC §16: the ledger scheduler will keep the whole message of a
- * SCHEDULED job (payload and attributes) until it fires — a later migration
- * adds nullable columns for it. Every query here names its columns, so an
- * added column breaks nothing.
+ * SPEC §16: the ledger scheduler keeps the whole message of a SCHEDULED job
+ * (payload and attributes) until it fires, in a side table keyed by job id
+ * (migration 2) — in the same database, so scheduling, cancelling and firing
+ * change the record and its message in one transaction. Every query here
+ * names its columns, so an added table or column breaks nothing.
  */
 
 export interface Migration {
@@ -22,6 +23,10 @@ export const JOBS_TABLE = 'jack_jobs';
 export const MIGRATIONS_TABLE = 'jack_ledger_migrations';
 /** NOTIFY channel; the payload is the job id of a changed record. */
 export const CHANGES_CHANNEL = 'jack_job_changes';
+/** The messages of SCHEDULED jobs (SPEC §16), one row per job until it is published. */
+export const SCHEDULED_TABLE = 'jack_scheduled_messages';
+/** NOTIFY channel of the ledger scheduler; the payload is the run_at (epoch ms) of a job due soon. */
+export const SCHEDULED_SOON_CHANNEL = 'jack_scheduled_soon';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -67,6 +72,24 @@ END
 $$;
 CREATE TRIGGER ${JOBS_TABLE}_changed AFTER INSERT OR UPDATE ON ${JOBS_TABLE}
   FOR EACH ROW EXECUTE FUNCTION ${JOBS_TABLE}_notify();
+`,
+  },
+  {
+    version: 2,
+    name: 'messages of scheduled jobs (SCHEDULER=ledger), due-time index',
+    sql: `
+CREATE TABLE ${SCHEDULED_TABLE} (
+  job_id     text COLLATE "C" PRIMARY KEY
+             REFERENCES ${JOBS_TABLE} (job_id) ON DELETE CASCADE,
+  run_at     timestamptz NOT NULL,
+  -- immediate | high | medium | low: the topic the message goes to.
+  priority   text NOT NULL,
+  -- Exactly what the backend publishes: data bytes and attributes.
+  data       bytea NOT NULL,
+  attributes jsonb NOT NULL
+);
+-- Every replica asks for the earliest due messages.
+CREATE INDEX ${SCHEDULED_TABLE}_due ON ${SCHEDULED_TABLE} (run_at);
 `,
   },
 ];

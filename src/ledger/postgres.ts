@@ -242,6 +242,15 @@ const INSERT_ACCEPTED = `INSERT INTO ${JOBS_TABLE} AS j (${SELECT_COLUMNS})
   WHERE j.max_retries = 0
   RETURNING j.job_id, j.state, (j.xmax = 0) AS inserted`;
 
+/**
+ * SCHEDULED → QUEUED for jobs a scheduler of Jack's own published (SPEC §16):
+ * $1 job ids, $2 their message ids, $3 the time. Other states stay.
+ */
+export const MARK_PUBLISHED = `UPDATE ${JOBS_TABLE} AS j
+  SET state = ${JobState.JOB_STATE_QUEUED}, message_id = p.message_id, updated_at = $3
+  FROM unnest($1::text[], $2::text[]) AS p(job_id, message_id)
+  WHERE j.job_id = p.job_id AND j.state = ${JobState.JOB_STATE_SCHEDULED}`;
+
 /** Jack's own error for a database that cannot be reached; the cause stays for the log. */
 function unavailable(err: unknown): JackError {
   if (err instanceof JackError) return err;
@@ -535,6 +544,16 @@ export async function openPostgresLedgerStore(
         pending.push({ jobs, resolve, reject });
         schedule();
       });
+    },
+
+    async recordPublished(published, at) {
+      if (published.length === 0) return;
+      const result = await query(MARK_PUBLISHED, [
+        published.map((p) => p.jobId),
+        published.map((p) => p.messageId),
+        at,
+      ]);
+      for (let i = 0; i < (result.rowCount ?? 0); i++) metrics.jobTransition('queued');
     },
 
     async cancel(jobId, at) {

@@ -212,6 +212,23 @@ function errorOf(report: JobReport, previous: string): string {
 }
 
 /**
+ * A scheduler of Jack's own published the job (SPEC §16): SCHEDULED becomes
+ * QUEUED with the message id; any other record stays as it is.
+ */
+export function applyPublished(
+  record: Job | undefined,
+  messageId: string,
+  at: Date,
+): Outcome | undefined {
+  if (record === undefined) return undefined;
+  if (record.state !== JobState.JOB_STATE_SCHEDULED) return { record, changed: false };
+  return {
+    changed: true,
+    record: { ...record, state: JobState.JOB_STATE_QUEUED, messageId, updatedAt: at },
+  };
+}
+
+/**
  * CancelJob: a record that is not terminal becomes CANCELLED (finished now);
  * a terminal one stays as it is; no record, nothing (undefined).
  */

@@ -129,6 +129,8 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     ledgerWriteFailed() {},
     ledgerBufferDepth() {},
     ledgerRecordsDropped() {},
+    scheduledWaiting() {},
+    scheduledPublished() {},
   };
 
   let closing: Promise<void> | undefined;

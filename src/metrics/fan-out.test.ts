@@ -41,6 +41,8 @@ describe('fanOutMetrics', () => {
     both.ledgerWriteFailed(2);
     both.ledgerBufferDepth(3);
     both.ledgerRecordsDropped(4);
+    both.scheduledWaiting(5);
+    both.scheduledPublished(0.25);
     const methods = Object.keys(noopMetrics);
     expect(events).toHaveLength(methods.length * 2);
     for (const [i, method] of methods.entries()) {

@@ -65,5 +65,11 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     ledgerRecordsDropped(records) {
       for (const m of all) m.ledgerRecordsDropped(records);
     },
+    scheduledWaiting(jobs) {
+      for (const m of all) m.scheduledWaiting(jobs);
+    },
+    scheduledPublished(latenessSeconds) {
+      for (const m of all) m.scheduledPublished(latenessSeconds);
+    },
   };
 }

@@ -27,4 +27,16 @@ describe('prometheus metrics of the job ledger', () => {
     expect(text).toContain('jack_ledger_buffer_records 7');
     expect(text).toContain('jack_ledger_dropped_records_total 2');
   });
+
+  it('exposes the ledger scheduler: jobs waiting and lateness with an edge at the 1 s promise', async () => {
+    const registry = new Registry();
+    const metrics = createPrometheusMetrics(registry);
+    metrics.scheduledWaiting(12);
+    metrics.scheduledPublished(0.3);
+    metrics.scheduledPublished(1.5);
+    const text = await registry.metrics();
+    expect(text).toContain('jack_scheduled_jobs_waiting 12');
+    expect(text).toContain('jack_scheduled_lateness_seconds_bucket{le="1"} 1');
+    expect(text).toContain('jack_scheduled_lateness_seconds_bucket{le="2"} 2');
+  });
 });

@@ -4,7 +4,7 @@
  * names): no job, producer or job type ids, so cardinality stays bounded
  * whatever the callers send.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { IdempotencyOutcome, JobOutcome, JobStateLabel, Metrics } from '../metrics.js';
 import { PRIORITIES, type Priority } from '../queue/backend.js';
 import {
@@ -31,6 +31,8 @@ const LATENCY_BUCKETS = [
  * Seconds from QUEUED to a worker's first RUNNING, with an edge at each
  * lane's promise (SPEC §14: immediate 5 s, high 15 s, medium 60 s, low 300 s).
  */
+/** Seconds a scheduled job was published after its run_at; SPEC §16 promises 1 s at p99. */
+export const SCHEDULE_LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 export const PICKUP_LATENCY_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800];
 const JOB_STATE_LABELS: readonly JobStateLabel[] = [
   'scheduled',
@@ -157,6 +159,17 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     help: 'Job ledger records dropped because the buffer (LEDGER_BUFFER) was full, oldest first.',
     registers: [registry],
   });
+  const scheduledWaiting = new Gauge({
+    name: 'jack_scheduled_jobs_waiting',
+    help: 'Future jobs the ledger scheduler (SCHEDULER=ledger) holds, as last counted by this replica.',
+    registers: [registry],
+  });
+  const lateness = new Histogram({
+    name: 'jack_scheduled_lateness_seconds',
+    help: "Seconds from a scheduled job's run_at until the ledger scheduler published it (SPEC §16: within 1 s at p99).",
+    buckets: SCHEDULE_LATENESS_BUCKETS,
+    registers: [registry],
+  });
   const producerLabels = new Set<string>();
   const producerLabel = (producer: string): string => {
     if (producerLabels.has(producer)) return producer;
@@ -234,6 +247,12 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     ledgerRecordsDropped(records) {
       ledgerDropped.inc(records);
+    },
+    scheduledWaiting(jobs) {
+      scheduledWaiting.set(jobs);
+    },
+    scheduledPublished(latenessSeconds) {
+      lateness.observe(Math.max(0, latenessSeconds));
     },
   };
 }

@@ -17,8 +17,10 @@ export interface Scheduler {
   /**
    * Stores the message for publication at `runAt`. Resolves once stored
    * durably. Scheduling the same job id twice stores it once and succeeds.
+   * `payloadBytes` is the job's payload size, for a scheduler that records
+   * the job (the message's data may be the legacy envelope).
    */
-  schedule(message: OutboundMessage, runAt: Date): Promise<void>;
+  schedule(message: OutboundMessage, runAt: Date, payloadBytes?: number): Promise<void>;
   /** Deletes a job not yet published; throws JackError not_found when there is none. */
   cancel(jobId: string): Promise<void>;
   /** Resolves when the scheduler is reachable. */

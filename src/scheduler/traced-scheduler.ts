@@ -18,7 +18,7 @@ export function tracedScheduler(
   const create = { name: 'schedule', type: 'create' } as const;
   return {
     kind: inner.kind,
-    async schedule(message, runAt) {
+    async schedule(message, runAt, payloadBytes) {
       const { span, carried } = startProducerSpan(
         tracer,
         message,
@@ -27,7 +27,7 @@ export function tracedScheduler(
         { 'jack.run_at': runAt.toISOString() },
       );
       try {
-        await inner.schedule(carried, runAt);
+        await inner.schedule(carried, runAt, payloadBytes);
         endProducerSpan(span, { status: 'fulfilled', value: undefined });
       } catch (err) {
         endProducerSpan(span, { status: 'rejected', reason: err });
