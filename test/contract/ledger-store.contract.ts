@@ -238,6 +238,34 @@ export function describeLedgerStoreContract(
       });
     });
 
+    it('records a published SCHEDULED job as QUEUED with its message id, and only a SCHEDULED one', async () => {
+      const scheduled = acceptedJob({ state: S.JOB_STATE_SCHEDULED, runAt: at(100) });
+      const cancelled = acceptedJob({ state: S.JOB_STATE_SCHEDULED, runAt: at(100) });
+      const queued = acceptedJob({ messageId: 'm-0' });
+      await store.recordAccepted([scheduled, cancelled, queued]);
+      await store.cancel(cancelled.jobId, at(40));
+      await store.recordPublished(
+        [
+          { jobId: scheduled.jobId, messageId: 'm-1' },
+          { jobId: cancelled.jobId, messageId: 'm-2' },
+          { jobId: queued.jobId, messageId: 'm-3' },
+          { jobId: 'no-such-job', messageId: 'm-4' },
+        ],
+        at(41),
+      );
+      expect(await store.get(scheduled.jobId)).toMatchObject({
+        state: S.JOB_STATE_QUEUED,
+        messageId: 'm-1',
+        updatedAt: at(41),
+      });
+      expect(await store.get(cancelled.jobId)).toMatchObject({ state: S.JOB_STATE_CANCELLED });
+      expect(await store.get(queued.jobId)).toMatchObject({
+        state: S.JOB_STATE_QUEUED,
+        messageId: 'm-0',
+      });
+      expect(await store.get('no-such-job')).toBeUndefined();
+    });
+
     it('lists newest first (created_at, then job_id) with every filter', async () => {
       const same = at(5000);
       const jobs = [

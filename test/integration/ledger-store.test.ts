@@ -49,7 +49,7 @@ describe.skipIf(!withPostgres)('postgres (real PostgreSQL)', () => {
     return {
       open: () => open(url),
       dispose: async () => {
-        await sql(url, 'TRUNCATE jack_jobs');
+        await sql(url, 'TRUNCATE jack_jobs CASCADE');
       },
     };
   });
