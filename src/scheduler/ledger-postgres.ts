@@ -208,6 +208,13 @@ export function openPostgresScheduleStore(options: PostgresScheduleOptions): Sch
         throw unavailable(err);
       }
       let broken = false;
+      // A connection cut while checked out (PostgreSQL restarted, the
+      // session killed) emits 'error' on the client, not the pool: without a
+      // listener the process would crash. The query in flight fails anyway.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const claimed = await client.query<ClaimedRow>(CLAIM, [now, limit]);
@@ -253,6 +260,7 @@ export function openPostgresScheduleStore(options: PostgresScheduleOptions): Sch
         }
         throw unavailable(err);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -339,3 +339,31 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger while PostgreSQL is down', () =
     }
   }, 60_000);
 });
+
+describe('SCHEDULER=ledger on the memory ledger (development)', () => {
+  it('warns at startup that scheduled jobs are lost at exit, and publishes a future job when due', async () => {
+    const backend = timedBackend();
+    const jack = await startJack(
+      { SCHEDULER: 'ledger', JOB_LEDGER: 'memory', SCHEDULE_THRESHOLD: '100ms', LOG_LEVEL: 'info' },
+      { backend },
+    );
+    running.push(jack);
+    expect(
+      jack.logs.some((l) => l.level === 'warn' && /scheduled jobs .*LOST at exit/.test(l.msg)),
+    ).toBe(true);
+    const runAt = new Date(Date.now() + 400);
+    const { jobId } = await call(jack.jobs, 'enqueue', future('prod-memory', runAt));
+    const kept = await call(
+      jack.jobs,
+      'enqueue',
+      future('prod-memory', new Date(Date.now() + 400)),
+    );
+    await call(jack.jobs, 'cancelJob', { producerId: 'prod-memory', jobId: kept.jobId });
+    expect(backend.at.has(jobId)).toBe(false);
+    await eventually('published when due', async () => backend.at.has(jobId), 5_000);
+    expect(backend.last().attributes.run_at).toBe(runAt.toISOString());
+    await sleep(300);
+    expect(backend.at.has(kept.jobId)).toBe(false);
+    await jack.close();
+  });
+});
