@@ -241,9 +241,14 @@ export function createLedgerRecorder(options: LedgerRecorderOptions): LedgerReco
   };
 }
 
-/** A failure's message for the log (the store's own text, never a URL: stores say what failed). */
+/**
+ * A failure for the log: the store's message and its cause's (the
+ * database's own words; stores never put a URL or password in either).
+ */
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause === undefined || cause === '' ? err.message : `${err.message}: ${cause}`;
 }
 
 export interface RetentionOptions {
