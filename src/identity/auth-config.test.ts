@@ -13,6 +13,7 @@ describe('identity configuration (SPEC §7)', () => {
       mode: 'off',
       bootstrapAdminKey: undefined,
       adminPrincipals: [],
+      workerPrincipals: [],
       oidc: undefined,
       clientCaFile: undefined,
     });
