@@ -62,7 +62,7 @@ interface Rule {
 const ENTRY_POINTS = ['main.ts', 'healthcheck.ts', 'app.ts', 'app/', 'cli/'];
 /** Every folder below the transport. */
 const DOMAIN = ['jobs/', 'admin/', 'identity/', 'admission/', 'idempotency/'];
-const ADAPTERS = ['queue/', 'storage/', 'scheduler/'];
+const ADAPTERS = ['queue/', 'storage/', 'scheduler/', 'ledger/'];
 
 const RULES: readonly Rule[] = [
   {

@@ -78,7 +78,27 @@ export interface Metrics {
   rateLimiterFallback(active: boolean): void;
   /** One job with an idempotency key, or one failed idempotency store operation. */
   idempotencyAnswered(outcome: IdempotencyOutcome): void;
+  /** The job ledger (SPEC §14) recorded a job entering `state` (counted once, by the replica that wrote it). */
+  jobTransition(state: JobStateLabel): void;
+  /** A job's first RUNNING: seconds from QUEUED (or its `run_at`) until a worker picked it up. */
+  jobPickedUp(priority: Priority, seconds: number): void;
+  /** Ledger records that could not be written in time (they wait in the buffer). */
+  ledgerWriteFailed(records: number): void;
+  /** Records waiting in the ledger's in-process buffer now. */
+  ledgerBufferDepth(records: number): void;
+  /** Records dropped because the ledger buffer was full (oldest first). */
+  ledgerRecordsDropped(records: number): void;
 }
+
+/** A job state as a metric label (SPEC §14 `JobState`, lower case). */
+export type JobStateLabel =
+  | 'scheduled'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'dead'
+  | 'cancelled';
 
 /** Why admission control refused a job (the EnqueueBulk reasons of SPEC §8). */
 export type AdmissionReason = 'unregistered' | 'rate_limited';
@@ -100,4 +120,9 @@ export const noopMetrics: Metrics = {
   jobsRejected() {},
   rateLimiterFallback() {},
   idempotencyAnswered() {},
+  jobTransition() {},
+  jobPickedUp() {},
+  ledgerWriteFailed() {},
+  ledgerBufferDepth() {},
+  ledgerRecordsDropped() {},
 };

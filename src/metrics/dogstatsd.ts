@@ -123,6 +123,12 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     rateLimiterFallback() {},
     // The Go service had no idempotency keys: Prometheus alone reports them.
     idempotencyAnswered() {},
+    // Nor a job ledger: Prometheus alone reports it.
+    jobTransition() {},
+    jobPickedUp() {},
+    ledgerWriteFailed() {},
+    ledgerBufferDepth() {},
+    ledgerRecordsDropped() {},
   };
 
   let closing: Promise<void> | undefined;

@@ -36,6 +36,11 @@ describe('fanOutMetrics', () => {
     both.jobsRejected('p', 'rate_limited', 7);
     both.rateLimiterFallback(true);
     both.idempotencyAnswered('duplicate');
+    both.jobTransition('running');
+    both.jobPickedUp('immediate', 1.5);
+    both.ledgerWriteFailed(2);
+    both.ledgerBufferDepth(3);
+    both.ledgerRecordsDropped(4);
     const methods = Object.keys(noopMetrics);
     expect(events).toHaveLength(methods.length * 2);
     for (const [i, method] of methods.entries()) {

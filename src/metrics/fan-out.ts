@@ -50,5 +50,20 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     idempotencyAnswered(outcome) {
       for (const m of all) m.idempotencyAnswered(outcome);
     },
+    jobTransition(state) {
+      for (const m of all) m.jobTransition(state);
+    },
+    jobPickedUp(priority, seconds) {
+      for (const m of all) m.jobPickedUp(priority, seconds);
+    },
+    ledgerWriteFailed(records) {
+      for (const m of all) m.ledgerWriteFailed(records);
+    },
+    ledgerBufferDepth(records) {
+      for (const m of all) m.ledgerBufferDepth(records);
+    },
+    ledgerRecordsDropped(records) {
+      for (const m of all) m.ledgerRecordsDropped(records);
+    },
   };
 }

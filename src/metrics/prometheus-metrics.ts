@@ -5,7 +5,7 @@
  * whatever the callers send.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { IdempotencyOutcome, JobOutcome, Metrics } from '../metrics.js';
+import type { IdempotencyOutcome, JobOutcome, JobStateLabel, Metrics } from '../metrics.js';
 import { PRIORITIES, type Priority } from '../queue/backend.js';
 import {
   HotCounter,
@@ -26,6 +26,20 @@ const MAX_PRODUCER_LABELS = 500;
 /** Seconds; enqueue answers are sub-millisecond on noop, tens of ms through Pub/Sub. */
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+/**
+ * Seconds from QUEUED to a worker's first RUNNING, with an edge at each
+ * lane's promise (SPEC §14: immediate 5 s, high 15 s, medium 60 s, low 300 s).
+ */
+export const PICKUP_LATENCY_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800];
+const JOB_STATE_LABELS: readonly JobStateLabel[] = [
+  'scheduled',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'dead',
+  'cancelled',
 ];
 const BULK_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
@@ -113,6 +127,36 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     help: '1 while the shared (Redis) rate limiter is unreachable and each replica limits on its own.',
     registers: [registry],
   });
+  const transitions = hot(
+    new HotCounter(
+      'jack_job_transitions_total',
+      'Job ledger records entering a state (SPEC §14), counted by the replica that wrote the change.',
+      ['state'],
+    ),
+  );
+  const pickup = hot(
+    new HotHistogram(
+      'jack_job_pickup_latency_seconds',
+      "Seconds from QUEUED (or run_at) to a worker's first RUNNING report, by priority; edges at each lane's promise (5, 15, 60, 300 s).",
+      ['priority'],
+      PICKUP_LATENCY_BUCKETS,
+    ),
+  );
+  const ledgerWriteFailures = new Counter({
+    name: 'jack_ledger_write_failures_total',
+    help: 'Job ledger records that could not be written within LEDGER_WRITE_TIMEOUT (they wait in the buffer).',
+    registers: [registry],
+  });
+  const ledgerBuffer = new Gauge({
+    name: 'jack_ledger_buffer_records',
+    help: 'Job ledger records waiting in the in-process buffer for the ledger to come back.',
+    registers: [registry],
+  });
+  const ledgerDropped = new Counter({
+    name: 'jack_ledger_dropped_records_total',
+    help: 'Job ledger records dropped because the buffer (LEDGER_BUFFER) was full, oldest first.',
+    registers: [registry],
+  });
   const producerLabels = new Set<string>();
   const producerLabel = (producer: string): string => {
     if (producerLabels.has(producer)) return producer;
@@ -132,6 +176,8 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   jobs.child('none', 'refused');
   for (const outcome of IDEMPOTENCY_OUTCOMES) idempotency.child(outcome);
   bulkSizes.child();
+  for (const state of JOB_STATE_LABELS) transitions.child(state);
+  for (const priority of PRIORITIES) pickup.child(priority);
   storeRefreshes.labels('ok');
   storeRefreshes.labels('failed');
 
@@ -173,6 +219,21 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     idempotencyAnswered(outcome) {
       idempotency.child(outcome).inc();
+    },
+    jobTransition(state) {
+      transitions.child(state).inc();
+    },
+    jobPickedUp(priority, seconds) {
+      pickup.child(priority).observe(seconds);
+    },
+    ledgerWriteFailed(records) {
+      ledgerWriteFailures.inc(records);
+    },
+    ledgerBufferDepth(records) {
+      ledgerBuffer.set(records);
+    },
+    ledgerRecordsDropped(records) {
+      ledgerDropped.inc(records);
     },
   };
 }
