@@ -14,6 +14,7 @@ import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
+import { createJobsService } from './api/jobs-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import { openBackend, openScheduler, openStore } from './app/adapters.js';
@@ -25,9 +26,12 @@ import type { Config } from './config/index.js';
 import { toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService, EnqueueBulkResponse, EnqueueResponse } from './gen/jack/jack.js';
+import { JobsService } from './gen/jack/jobs.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
+import type { LedgerStore } from './ledger/ledger.js';
+import { createMemoryLedgerStore } from './ledger/memory.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
 
@@ -38,6 +42,8 @@ export interface AppOverrides {
   backend?: Backend;
   /** Replaces the OTLP exporter when tracing is on (tests read spans from memory). */
   spanExporter?: SpanExporter;
+  /** Replaces the job ledger (tests: two apps sharing one store = two replicas; 'off' = none). */
+  ledger?: LedgerStore | 'off';
 }
 
 export interface App {
@@ -48,6 +54,8 @@ export interface App {
   readonly store: Store;
   readonly backend: Backend;
   readonly health: HealthMonitor;
+  /** The job ledger (SPEC §14); undefined with JOB_LEDGER=off. */
+  readonly ledger: LedgerStore | undefined;
   /**
    * SPEC §5 order: health NOT_SERVING, stop accepting calls, let calls in
    * flight finish (up to the grace period), flush the backend, release the
@@ -98,6 +106,15 @@ export async function startApp(
         ? undefined
         : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
+    // The job ledger (SPEC §14).
+    const ledger =
+      overrides.ledger === 'off'
+        ? undefined
+        : (overrides.ledger ?? createMemoryLedgerStore({ maxJobs: 100_000, metrics }));
+    if (ledger !== undefined && overrides.ledger === undefined) {
+      releasers.push(() => ledger.close());
+    }
+
     const health = createHealthMonitor({
       backend,
       scheduler,
@@ -135,6 +152,11 @@ export async function startApp(
       createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };
+    const jobsService = createJobsService({
+      ledger,
+      maxWatchesPerConnection: config.maxWatchesPerConnection,
+      externalScheduler: scheduler !== undefined,
+    });
     const server = createGrpcServer({
       services: [
         bindService(
@@ -146,6 +168,7 @@ export async function startApp(
           pipeline,
         ),
         bindService(AdminServiceService, createAdminService({ store }), pipeline),
+        bindService(JobsService, jobsService.handlers, pipeline),
       ],
       health: health.implementation,
       calls,
@@ -157,6 +180,8 @@ export async function startApp(
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));
+    // Released before the server stops: open WatchJob streams end with a status, not a cut.
+    releasers.push(async () => jobsService.endWatches());
     await health.checkNow();
     health.start();
 
@@ -167,6 +192,7 @@ export async function startApp(
       store,
       backend,
       health,
+      ledger,
       shutdown() {
         stopping ??= (async () => {
           health.shutDown();

@@ -13,24 +13,18 @@ import { Queue } from '../gen/jack/storage.js';
 import { decodeJobId, isJobOfProducer } from '../jobid/job-id.js';
 import { maxAttributeBytes, required } from '../jobs/validate.js';
 import type { JobReport, LedgerStore, ListJobsQuery } from '../ledger/ledger.js';
+import {
+  asSeenWithExternalScheduler,
+  cutUtf8,
+  isTerminal,
+  LAST_ERROR_MAX_BYTES,
+  REPORTABLE_STATES,
+} from '../ledger/rules.js';
 import type { ResponseStream, ServiceHandlers } from './pipeline.js';
 
 /** ListJobs page_size when none is given (SPEC §14). */
 export const DEFAULT_JOBS_PAGE_SIZE = 50;
-/** Longest last_error kept, bytes of UTF-8 (SPEC §14). */
-export const MAX_ERROR_BYTES = 1024;
 
-const TERMINAL: ReadonlySet<JobState> = new Set([
-  JobState.JOB_STATE_SUCCEEDED,
-  JobState.JOB_STATE_DEAD,
-  JobState.JOB_STATE_CANCELLED,
-]);
-const REPORTABLE: ReadonlySet<JobState> = new Set([
-  JobState.JOB_STATE_RUNNING,
-  JobState.JOB_STATE_SUCCEEDED,
-  JobState.JOB_STATE_FAILED,
-  JobState.JOB_STATE_DEAD,
-]);
 const KNOWN_STATES: ReadonlySet<number> = new Set(
   Object.values(JobState).filter((v): v is number => typeof v === 'number' && v > 0),
 );
@@ -38,15 +32,16 @@ const KNOWN_QUEUES: ReadonlySet<number> = new Set(
   Object.values(Queue).filter((v): v is number => typeof v === 'number' && v >= 0),
 );
 
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL.has(state);
-}
-
 export interface JobsServiceDeps {
   /** undefined: JOB_LEDGER=off, every call answers FAILED_PRECONDITION. */
   ledger: LedgerStore | undefined;
   /** MAX_WATCHES_PER_CONNECTION */
   maxWatchesPerConnection: number;
+  /**
+   * True when future jobs are held by a scheduler Jack does not see (Cloud
+   * Tasks): a SCHEDULED record whose run_at passed then reads as QUEUED.
+   */
+  externalScheduler: boolean;
   now?: () => Date;
 }
 
@@ -58,16 +53,6 @@ export interface JobsServiceHandle {
   readonly openWatches: number;
 }
 
-const encoder = new TextEncoder();
-
-/** `text` cut to at most `maxBytes` of UTF-8, never inside a character. */
-export function cutUtf8(text: string, maxBytes: number): string {
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  // encodeInto never splits a code point: `read` UTF-16 units fit whole.
-  const { read } = encoder.encodeInto(text, new Uint8Array(maxBytes));
-  return text.slice(0, read);
-}
-
 function stateName(state: number): string {
   return JobState[state] ?? String(state);
 }
@@ -77,21 +62,6 @@ function checkedJobId(jobId: string) {
   required('job_id', jobId);
   maxAttributeBytes('job_id', jobId);
   return decodeJobId(jobId);
-}
-
-/**
- * A SCHEDULED job whose run_at has passed was fired by a scheduler Jack
- * does not see (Cloud Tasks): it reads as QUEUED (SPEC §14).
- */
-function asRead(job: Job, now: Date): Job {
-  if (
-    job.state === JobState.JOB_STATE_SCHEDULED &&
-    job.runAt !== undefined &&
-    job.runAt.getTime() <= now.getTime()
-  ) {
-    return { ...job, state: JobState.JOB_STATE_QUEUED };
-  }
-  return job;
 }
 
 /** The filters of a ListJobs request, hashed: a page token is only valid for the same filters. */
@@ -119,6 +89,9 @@ function sameVersion(a: Job, b: Job): boolean {
 
 export function createJobsService(deps: JobsServiceDeps): JobsServiceHandle {
   const now = deps.now ?? (() => new Date());
+  const asRead = deps.externalScheduler
+    ? asSeenWithExternalScheduler
+    : (job: Job, _at: Date): Job => job;
   const perConnection = new Map<string, number>();
   const openWatches = new Set<(reason: JackError) => void>();
 
@@ -273,7 +246,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsServiceHandle {
       }
       maxAttributeBytes('job_type', request.jobType);
       maxAttributeBytes('worker', request.worker);
-      if (!REPORTABLE.has(request.state)) {
+      if (!REPORTABLE_STATES.has(request.state)) {
         throw new JackError(
           'invalid_argument',
           `state must be JOB_STATE_RUNNING, JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_DEAD, not ${stateName(request.state)}`,
@@ -295,7 +268,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsServiceHandle {
         state: request.state,
         attempt: request.attempt,
         // Cut, not refused: a worker's stack trace must not lose its report.
-        error: cutUtf8(request.error, MAX_ERROR_BYTES),
+        error: cutUtf8(request.error, LAST_ERROR_MAX_BYTES),
         worker: request.worker !== '' ? request.worker : (ctx.principal?.id ?? ''),
         queue: request.queue,
       };
