@@ -115,7 +115,7 @@ export function createAuthorizer(options: {
    */
   const readableProducers = (p: Principal): ReadonlySet<string> | undefined => {
     if (isAdmin(p)) return undefined;
-    if (p.kind === 'api_key') return new Set(p.producerId === undefined ? [] : [p.producerId]);
+    if (p.kind === 'api_key' && p.producerId !== undefined) return new Set([p.producerId]);
     if (isWorker(p)) return undefined;
     return index.producersOf(p.id) ?? new Set();
   };
