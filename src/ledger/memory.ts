@@ -5,13 +5,14 @@
  * replica never hears of this one's records.
  */
 import { type Metrics, noopMetrics } from '../metrics.js';
-import type {
-  Job,
-  JobReport,
-  LedgerStore,
-  ListCursor,
-  ListJobsPage,
-  ListJobsQuery,
+import {
+  type Job,
+  type JobReport,
+  JobState,
+  type LedgerStore,
+  type ListCursor,
+  type ListJobsPage,
+  type ListJobsQuery,
 } from './ledger.js';
 import { applyAccepted, applyCancel, applyReport, observeTransition } from './rules.js';
 
@@ -45,6 +46,19 @@ function matches(job: Job, query: ListJobsQuery): boolean {
     return false;
   }
   return true;
+}
+
+/**
+ * Retention: last changed before `before` — except a SCHEDULED job whose
+ * run_at is still ahead of it (it waits, however far ahead).
+ */
+function expired(job: Job, before: Date): boolean {
+  if ((job.updatedAt?.getTime() ?? 0) >= before.getTime()) return false;
+  const waiting =
+    job.state === JobState.JOB_STATE_SCHEDULED &&
+    job.runAt !== undefined &&
+    job.runAt.getTime() >= before.getTime();
+  return !waiting;
 }
 
 export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerStore {
@@ -139,7 +153,7 @@ export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerSto
       let deleted = 0;
       for (const [jobId, job] of records) {
         if (deleted >= batchSize) break;
-        if ((job.updatedAt?.getTime() ?? 0) < before.getTime()) {
+        if (expired(job, before)) {
           records.delete(jobId);
           deleted += 1;
         }

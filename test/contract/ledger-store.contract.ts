@@ -300,6 +300,23 @@ export function describeLedgerStoreContract(
       expect(await store.get(fresh.jobId)).toBeDefined();
     });
 
+    it('keeps a SCHEDULED job past retention while its run_at is ahead', async () => {
+      const waiting = acceptedJob({
+        createdAt: at(-10_000),
+        state: S.JOB_STATE_SCHEDULED,
+        runAt: at(1_000_000),
+      });
+      const fired = acceptedJob({
+        createdAt: at(-10_000),
+        state: S.JOB_STATE_SCHEDULED,
+        runAt: at(-9_000),
+      });
+      await store.recordAccepted([waiting, fired]);
+      expect(await store.deleteExpired(at(-5_000), 10)).toBe(1);
+      expect(await store.get(waiting.jobId)).toBeDefined();
+      expect(await store.get(fired.jobId)).toBeUndefined();
+    });
+
     it('tells change listeners about every change, and stops after unsubscribe', async () => {
       const heard: string[] = [];
       const stop = store.onChange((jobId) => heard.push(jobId));
