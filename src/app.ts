@@ -34,6 +34,7 @@ import type { LedgerStore } from './ledger/ledger.js';
 import { createMemoryLedgerStore } from './ledger/memory.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
+import { withTimeout } from './timeout.js';
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
@@ -63,6 +64,20 @@ export interface App {
    */
   shutdown(): Promise<void>;
 }
+
+/** CancelJob's record: bounded, and never fails the cancel (the scheduler already dropped the job). */
+async function recordCancelled(ledger: LedgerStore, jobId: string, logger: Logger): Promise<void> {
+  try {
+    await withTimeout(ledger.cancel(jobId, new Date()), CANCEL_RECORD_TIMEOUT_MS, () => {
+      throw new Error(`no answer within ${CANCEL_RECORD_TIMEOUT_MS} ms`);
+    });
+  } catch (err) {
+    logger.warn({ err: toError(err), jobId }, 'job ledger: could not record CANCELLED');
+  }
+}
+
+/** How long CancelJob waits for the ledger to record CANCELLED, ms (SPEC §14 LEDGER_WRITE_TIMEOUT default). */
+const CANCEL_RECORD_TIMEOUT_MS = 1_000;
 
 export async function startApp(
   config: Readonly<Config>,
@@ -164,7 +179,14 @@ export async function startApp(
             enqueue: EnqueueResponse,
             enqueueBulk: EnqueueBulkResponse,
           }),
-          createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
+          createJobService({
+            enqueuer,
+            scheduler,
+            maxBulkJobs: config.maxBulkJobs,
+            metrics,
+            recordCancelled:
+              ledger === undefined ? undefined : (jobId) => recordCancelled(ledger, jobId, logger),
+          }),
           pipeline,
         ),
         bindService(AdminServiceService, createAdminService({ store }), pipeline),
