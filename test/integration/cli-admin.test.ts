@@ -123,7 +123,11 @@ describe('admin commands (wire contract of SPEC §10)', () => {
       apiKey: { keyId: 'key_00112233aabbccdd' },
       token: /^jk_/,
     });
-    expect(fake.callsOf('createApiKey')[1]?.request).toEqual({ producerId: '', description: '' });
+    expect(fake.callsOf('createApiKey')[1]?.request).toEqual({
+      producerId: '',
+      description: '',
+      role: 0,
+    });
 
     const list = await jackCli(['keys', 'list', '--producer', 'prod_1']);
     expect(list.stdout).toMatch(
