@@ -131,7 +131,7 @@ describe('admin commands (wire contract of SPEC §10)', () => {
 
     const list = await jackCli(['keys', 'list', '--producer', 'prod_1']);
     expect(list.stdout).toMatch(
-      /^KEY_ID\s+PRODUCER_ID\s+CREATED_AT\s+DESCRIPTION\nkey_00112233aabbccdd\s+prod_1\s/,
+      /^KEY_ID\s+PRODUCER_ID\s+ROLE\s+CREATED_AT\s+DESCRIPTION\nkey_00112233aabbccdd\s+prod_1\s+producer\s/,
     );
     expect(list.stdout).not.toContain('jk_');
     const revoked = await jackCli(['keys', 'revoke', 'key_00112233aabbccdd', '--json']);
