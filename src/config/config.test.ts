@@ -55,6 +55,14 @@ describe('loadConfig', () => {
         redisCaFile: undefined,
       },
       idempotency: { ttlMs: 86_400_000, maxKeys: 100_000 },
+      ledger: {
+        kind: 'memory',
+        databaseUrl: undefined,
+        writeTimeoutMs: 1_000,
+        bufferSize: 10_000,
+        maxJobs: 100_000,
+        retentionMs: 7 * 86_400_000,
+      },
     });
   });
 
@@ -181,6 +189,14 @@ describe('loadConfig', () => {
         redisCaFile: undefined,
       },
       idempotency: { ttlMs: 5_400_000, maxKeys: 500 },
+      ledger: {
+        kind: 'memory',
+        databaseUrl: undefined,
+        writeTimeoutMs: 1_000,
+        bufferSize: 10_000,
+        maxJobs: 100_000,
+        retentionMs: 7 * 86_400_000,
+      },
     });
   });
 

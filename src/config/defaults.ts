@@ -72,6 +72,16 @@ export const DEFAULTS = {
   idempotencyTtlMs: 24 * 3_600_000,
   /** Most idempotency keys one replica keeps in memory (without Redis). */
   idempotencyMaxKeys: 100_000,
+  /** Where job records are kept (SPEC §14): in process, per replica. */
+  jobLedger: 'memory' as 'memory' | 'postgres' | 'off',
+  /** Longest an enqueue waits for the ledger before its record waits in the buffer, ms. */
+  ledgerWriteTimeoutMs: 1_000,
+  /** Records waiting for an unreachable ledger, at most (then the oldest is dropped). */
+  ledgerBuffer: 10_000,
+  /** Records the memory ledger keeps, at most (oldest first out). */
+  ledgerMaxJobs: 100_000,
+  /** Records are deleted this long after their last change, ms (7 days). */
+  ledgerRetentionMs: 7 * 86_400_000,
 } as const;
 
 /** Pub/Sub's own limit on one message, bytes (10 MB). */

@@ -10,6 +10,7 @@ import { type AuthConfig, parseAuth } from './auth.js';
 import { type BackendConfig, type MessageFormat, parseBackend } from './backend.js';
 import { DEFAULTS, PUBSUB_MAX_MESSAGE_BYTES, REQUEST_OVERHEAD_BYTES } from './defaults.js';
 import { type IdempotencyConfig, parseIdempotency } from './idempotency.js';
+import { type LedgerConfig, parseLedger } from './ledger.js';
 import { type Env, Parser } from './parser.js';
 import { parseScheduler, type SchedulerConfig } from './scheduler.js';
 import { type Http2Limits, parseHttp2Limits, parseTls, type TlsConfig } from './server.js';
@@ -21,6 +22,7 @@ export { type AuthConfig, MIN_BOOTSTRAP_ADMIN_KEY_CHARS, Secret } from './auth.j
 export type { BackendConfig, MessageFormat } from './backend.js';
 export { DEFAULTS, PUBSUB_MAX_MESSAGE_BYTES } from './defaults.js';
 export type { IdempotencyConfig } from './idempotency.js';
+export type { LedgerConfig } from './ledger.js';
 export { parseDurationMs, parseSizeBytes } from './parser.js';
 export type { SchedulerConfig } from './scheduler.js';
 export type { Http2Limits, TlsConfig } from './server.js';
@@ -57,6 +59,8 @@ export interface Config {
   auth: AuthConfig;
   admission: AdmissionConfig;
   idempotency: IdempotencyConfig;
+  /** The job ledger (SPEC §14). */
+  ledger: LedgerConfig;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +124,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const admission = parseAdmission(p, problems);
 
   const idempotency = parseIdempotency(p);
+  const ledger = parseLedger(p, env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -148,5 +153,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     auth,
     admission,
     idempotency,
+    ledger,
   });
 }

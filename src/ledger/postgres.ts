@@ -353,7 +353,11 @@ export async function openPostgresLedgerStore(
     // One row per job id: a statement may not touch one row twice.
     const unique = new Map<string, AcceptedJob>();
     for (const job of jobs) if (!unique.has(job.jobId)) unique.set(job.jobId, job);
-    const rows = [...unique.values()];
+    // In job id order: two batches locking overlapping rows take them in
+    // the same order, so they wait for each other instead of deadlocking.
+    const rows = [...unique.values()].sort((a, b) =>
+      a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0,
+    );
     const columns: unknown[][] = COLUMNS.map(() => []);
     for (const job of rows) {
       valuesOfAccepted(job).forEach((value, i) => {

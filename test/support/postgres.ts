@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -121,8 +122,16 @@ function alive(pid: number): boolean {
   }
 }
 
+export interface PostgresOptions {
+  /**
+   * Serve TLS with this certificate and key (PEM files) and refuse every
+   * TCP connection without it (pg_hba `hostssl` only).
+   */
+  tls?: { cert: string; key: string };
+}
+
 /** initdb into a fresh temp directory, then start the cluster on a free port. */
-export async function startPostgres(): Promise<PostgresCluster> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresCluster> {
   const bin = findPostgresBin();
   if (bin === undefined) throw new Error('PostgreSQL is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'jack-pg-'));
@@ -146,8 +155,19 @@ export async function startPostgres(): Promise<PostgresCluster> {
     'UTF8',
     '--locale=C',
   ]);
+  const tlsOptions: string[] = [];
+  if (options.tls !== undefined) {
+    // The server reads its key only when it is private to the server's user.
+    copyFileSync(options.tls.cert, join(data, 'server.crt'));
+    copyFileSync(options.tls.key, join(data, 'server.key'));
+    chmodSync(join(data, 'server.key'), 0o600);
+    giveToPostgres(data);
+    const hba = join(data, 'pg_hba.conf');
+    writeFileSync(hba, readFileSync(hba, 'utf8').replace(/^host(\s)/gm, 'hostssl$1'));
+    tlsOptions.push('-c ssl=on');
+  }
   const port = await freePort();
-  const options = [
+  const serverOptions = [
     `-p ${port}`,
     `-k ${sockets}`,
     '-c listen_addresses=127.0.0.1',
@@ -156,6 +176,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=200',
+    ...tlsOptions,
   ].join(' ');
   let pid = -1;
 
@@ -170,13 +191,14 @@ export async function startPostgres(): Promise<PostgresCluster> {
       '-t',
       '60',
       '-o',
-      options,
+      serverOptions,
     ]);
     pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const url = `postgres://postgres:${TEST_POSTGRES_PASSWORD}@127.0.0.1:${port}/postgres`;
+    const ssl = options.tls === undefined ? undefined : { rejectUnauthorized: false };
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000, ssl });
       client.on('error', () => {});
       try {
         await client.connect();
