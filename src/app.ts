@@ -18,6 +18,7 @@ import { createJobsService } from './api/jobs-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import { openBackend, openScheduler, openStore } from './app/adapters.js';
+import { openLedger } from './app/ledger.js';
 import { type Releaser, release } from './app/release.js';
 import { openIdempotency, openRateLimit, openRedis } from './app/shared-state.js';
 import { openMetrics } from './app/telemetry.js';
@@ -31,7 +32,7 @@ import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import type { LedgerStore } from './ledger/ledger.js';
-import { createMemoryLedgerStore } from './ledger/memory.js';
+import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
 import { withTimeout } from './timeout.js';
@@ -43,8 +44,8 @@ export interface AppOverrides {
   backend?: Backend;
   /** Replaces the OTLP exporter when tracing is on (tests read spans from memory). */
   spanExporter?: SpanExporter;
-  /** Replaces the job ledger (tests: two apps sharing one store = two replicas; 'off' = none). */
-  ledger?: LedgerStore | 'off';
+  /** Replaces the job ledger's store (tests: two apps on one PostgreSQL = two replicas). */
+  ledger?: LedgerStore;
 }
 
 export interface App {
@@ -121,13 +122,25 @@ export async function startApp(
         ? undefined
         : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
-    // The job ledger (SPEC §14).
-    const ledger =
-      overrides.ledger === 'off'
-        ? undefined
-        : (overrides.ledger ?? createMemoryLedgerStore({ maxJobs: 100_000, metrics }));
-    if (ledger !== undefined && overrides.ledger === undefined) {
-      releasers.push(() => ledger.close());
+    // The job ledger (SPEC §14): its store, and the recorder the enqueue path writes through.
+    let ledger: LedgerStore | undefined;
+    let recorder: LedgerRecorder | undefined;
+    if (overrides.ledger !== undefined) {
+      ledger = overrides.ledger;
+      const shared = createLedgerRecorder({
+        store: ledger,
+        logger,
+        metrics,
+        writeTimeoutMs: config.ledger.writeTimeoutMs,
+        bufferSize: config.ledger.bufferSize,
+      });
+      recorder = shared;
+      releasers.push(() => shared.close());
+    } else {
+      const opened = await openLedger(config, logger, metrics);
+      releasers.push(...opened.releasers);
+      ledger = opened.store;
+      recorder = opened.recorder;
     }
 
     const health = createHealthMonitor({
@@ -138,7 +151,15 @@ export async function startApp(
       logger,
       metrics,
       maxWatchesPerConnection: config.maxHealthWatchesPerConnection,
+      ledgerHealthy:
+        recorder === undefined ? undefined : () => (recorder as LedgerRecorder).healthy,
     });
+    // An outage or its end shows in health at once, not at the next periodic check.
+    const unsubscribeLedgerHealth = recorder?.onHealthChange(() => {
+      void health.checkNow().catch(() => undefined);
+    });
+    if (unsubscribeLedgerHealth !== undefined)
+      releasers.push(async () => unsubscribeLedgerHealth());
     // One Redis connection (REDIS_URL) for all shared state (SPEC §8, §9).
     const redis = await openRedis(config, logger);
     if (redis !== undefined) releasers.push(() => redis.close());

@@ -313,7 +313,7 @@ describe('jack.Jobs (memory ledger)', () => {
 describe('jack.Jobs with JOB_LEDGER=off', () => {
   let jack: RunningJack;
   beforeAll(async () => {
-    jack = await startJack({}, { ledger: 'off' });
+    jack = await startJack({ JOB_LEDGER: 'off' });
   });
   afterAll(async () => {
     await jack.close();
