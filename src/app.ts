@@ -33,6 +33,7 @@ import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
 import type { LedgerStore } from './ledger/ledger.js';
 import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
+import { recordingBackend, recordingScheduler } from './ledger/recording.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
 import { withTimeout } from './timeout.js';
@@ -168,11 +169,15 @@ export async function startApp(
 
     const calls = createCallTracker();
     const idempotency = await openIdempotency(config, logger, metrics, redis);
+    // Every job the backend or scheduler accepted is recorded before the call answers (SPEC §14).
     const enqueuer = createEnqueuer({
       config,
       store,
-      backend,
-      scheduler,
+      backend: recorder === undefined ? backend : recordingBackend(backend, recorder),
+      scheduler:
+        recorder === undefined || scheduler === undefined
+          ? scheduler
+          : recordingScheduler(scheduler, recorder),
       ids: createJobIdGenerator(),
       metrics,
       authorize: identity?.authorizeJob,
