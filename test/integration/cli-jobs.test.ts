@@ -114,6 +114,62 @@ describe('jack jobs', () => {
   });
 });
 
+describe('jack enqueue, then the record (the README quick start on the embedded default)', () => {
+  it('jobs get shows an enqueued job QUEUED at once', async () => {
+    const enqueued = ok(
+      await jackCli(['enqueue', 'prod_quick', 'send_invoice', '{"invoice": 43}', '--json']),
+    ).json<{ jobId: string }>();
+    const record = ok(await jackCli(['jobs', 'get', enqueued.jobId]));
+    expect(record.stdout).toMatch(/state\s+queued/);
+    expect(record.stdout).toMatch(/producer_id\s+prod_quick/);
+  });
+
+  it('enqueue --wait waits for the end: exit 0 on succeeded, 1 on dead', async () => {
+    // A worker: every job of these producers that appears QUEUED is run and ended.
+    const outcome: Record<string, JobState> = {
+      prod_wait_ok: JobState.JOB_STATE_SUCCEEDED,
+      prod_wait_dead: JobState.JOB_STATE_DEAD,
+    };
+    const ledger = jack.app.ledger;
+    if (ledger === undefined) throw new Error('the ledger is on by default');
+    const unsubscribe = ledger.onChange((jobId) => {
+      void ledger.get(jobId).then(async (job) => {
+        const end = job === undefined ? undefined : outcome[job.producerId];
+        if (job === undefined || end === undefined || job.state !== JobState.JOB_STATE_QUEUED) {
+          return;
+        }
+        const base = { jobId, producerId: job.producerId, jobType: job.jobType };
+        await reportJob(base);
+        await reportJob({
+          ...base,
+          state: end,
+          error: end === JobState.JOB_STATE_DEAD ? 'no' : '',
+        });
+      });
+    });
+    try {
+      const good = ok(
+        await jackCli([
+          'enqueue',
+          'prod_wait_ok',
+          'resize',
+          '{}',
+          '--wait',
+          '--wait-timeout',
+          '20s',
+        ]),
+      );
+      expect(good.stdout).toMatch(/state\s+succeeded/);
+      const bad = await jackCli(['enqueue', 'prod_wait_dead', 'resize', '{}', '--wait']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^jack: job pjob_\S+ ended dead: no \(dead\)\n$/);
+      expect(bad.stdout).toMatch(/state\s+dead/);
+    } finally {
+      unsubscribe();
+    }
+  });
+});
+
 describe('jack keys create --role', () => {
   it('issues a worker key, and refuses an unknown role as a usage error', async () => {
     const created = ok(await jackCli(['keys', 'create', '--role', 'worker', '--json'])).json<{

@@ -80,4 +80,36 @@ describe('client: the job ledger', () => {
     };
     await expect(iterate()).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
   });
+
+  it('enqueueAndWait answers the final record once a worker ended the job', async () => {
+    const ledger = jack.app.ledger;
+    if (ledger === undefined) throw new Error('the ledger is on by default');
+    const unsubscribe = ledger.onChange((jobId) => {
+      void ledger.get(jobId).then(async (job) => {
+        if (job?.producerId !== 'prod_client_wait' || job.state !== JobState.JOB_STATE_QUEUED)
+          return;
+        const base = { jobId, producerId: job.producerId, jobType: job.jobType };
+        await client.reportJobStatus(report(base));
+        await client.reportJobStatus(report({ ...base, state: JobState.JOB_STATE_SUCCEEDED }));
+      });
+    });
+    try {
+      const job = await client.enqueueAndWait(
+        { producerId: 'prod_client_wait', jobType: 'resize', payload: Buffer.from('{}') },
+        { waitMs: 10_000 },
+      );
+      expect(job.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+      expect(job.producerId).toBe('prod_client_wait');
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  it('enqueueAndWait gives up after waitMs with deadline_exceeded', async () => {
+    const err = await client
+      .enqueueAndWait({ producerId: 'prod_client_idle', jobType: 'resize' }, { waitMs: 300 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JackClientError);
+    expect((err as JackClientError).code).toBe(status.DEADLINE_EXCEEDED);
+  });
 });
