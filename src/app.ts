@@ -14,6 +14,7 @@ import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
 import { createJobService } from './api/job-service.js';
+import { createJobsService } from './api/jobs-service.js';
 import { bindService, type Interceptor } from './api/pipeline.js';
 import { createGrpcServer } from './api/server.js';
 import { openBackend, openScheduler, openStore } from './app/adapters.js';
@@ -26,11 +27,16 @@ import type { Config } from './config/index.js';
 import { toError } from './errors.js';
 import { AdminServiceService } from './gen/jack/admin.js';
 import { BackgroundJobsService, EnqueueBulkResponse, EnqueueResponse } from './gen/jack/jack.js';
+import { JobsService } from './gen/jack/jobs.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
+import type { LedgerStore } from './ledger/ledger.js';
+import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
+import { recordingBackend, recordingScheduler } from './ledger/recording.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
+import { withTimeout } from './timeout.js';
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
@@ -39,6 +45,8 @@ export interface AppOverrides {
   backend?: Backend;
   /** Replaces the OTLP exporter when tracing is on (tests read spans from memory). */
   spanExporter?: SpanExporter;
+  /** Replaces the job ledger's store (tests: two apps on one PostgreSQL = two replicas). */
+  ledger?: LedgerStore;
 }
 
 export interface App {
@@ -49,6 +57,8 @@ export interface App {
   readonly store: Store;
   readonly backend: Backend;
   readonly health: HealthMonitor;
+  /** The job ledger (SPEC §14); undefined with JOB_LEDGER=off. */
+  readonly ledger: LedgerStore | undefined;
   /**
    * SPEC §5 order: health NOT_SERVING, stop accepting calls, let calls in
    * flight finish (up to the grace period), flush the backend, release the
@@ -56,6 +66,20 @@ export interface App {
    */
   shutdown(): Promise<void>;
 }
+
+/** CancelJob's record: bounded, and never fails the cancel (the scheduler already dropped the job). */
+async function recordCancelled(ledger: LedgerStore, jobId: string, logger: Logger): Promise<void> {
+  try {
+    await withTimeout(ledger.cancel(jobId, new Date()), CANCEL_RECORD_TIMEOUT_MS, () => {
+      throw new Error(`no answer within ${CANCEL_RECORD_TIMEOUT_MS} ms`);
+    });
+  } catch (err) {
+    logger.warn({ err: toError(err), jobId }, 'job ledger: could not record CANCELLED');
+  }
+}
+
+/** How long CancelJob waits for the ledger to record CANCELLED, ms (SPEC §14 LEDGER_WRITE_TIMEOUT default). */
+const CANCEL_RECORD_TIMEOUT_MS = 1_000;
 
 export async function startApp(
   config: Readonly<Config>,
@@ -109,6 +133,27 @@ export async function startApp(
         ? undefined
         : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
+    // The job ledger (SPEC §14): its store, and the recorder the enqueue path writes through.
+    let ledger: LedgerStore | undefined;
+    let recorder: LedgerRecorder | undefined;
+    if (overrides.ledger !== undefined) {
+      ledger = overrides.ledger;
+      const shared = createLedgerRecorder({
+        store: ledger,
+        logger,
+        metrics,
+        writeTimeoutMs: config.ledger.writeTimeoutMs,
+        bufferSize: config.ledger.bufferSize,
+      });
+      recorder = shared;
+      releasers.push(() => shared.close());
+    } else {
+      const opened = await openLedger(config, logger, metrics);
+      releasers.push(...opened.releasers);
+      ledger = opened.store;
+      recorder = opened.recorder;
+    }
+
     const health = createHealthMonitor({
       backend,
       scheduler,
@@ -117,7 +162,15 @@ export async function startApp(
       logger,
       metrics,
       maxWatchesPerConnection: config.maxHealthWatchesPerConnection,
+      ledgerHealthy:
+        recorder === undefined ? undefined : () => (recorder as LedgerRecorder).healthy,
     });
+    // An outage or its end shows in health at once, not at the next periodic check.
+    const unsubscribeLedgerHealth = recorder?.onHealthChange(() => {
+      void health.checkNow().catch(() => undefined);
+    });
+    if (unsubscribeLedgerHealth !== undefined)
+      releasers.push(async () => unsubscribeLedgerHealth());
     // One Redis connection (REDIS_URL) for all shared state (SPEC §8, §9).
     const redis = await openRedis(config, logger);
     if (redis !== undefined) releasers.push(() => redis.close());
@@ -126,11 +179,15 @@ export async function startApp(
 
     const calls = createCallTracker();
     const idempotency = await openIdempotency(config, logger, metrics, redis);
+    // Every job the backend or scheduler accepted is recorded before the call answers (SPEC §14).
     const enqueuer = createEnqueuer({
       config,
       store,
-      backend,
-      scheduler,
+      backend: recorder === undefined ? backend : recordingBackend(backend, recorder),
+      scheduler:
+        recorder === undefined || scheduler === undefined
+          ? scheduler
+          : recordingScheduler(scheduler, recorder),
       ids: createJobIdGenerator(),
       metrics,
       authorize: identity?.authorizeJob,
@@ -146,6 +203,11 @@ export async function startApp(
       createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };
+    const jobsService = createJobsService({
+      ledger,
+      maxWatchesPerConnection: config.maxWatchesPerConnection,
+      externalScheduler: scheduler !== undefined,
+    });
     const server = createGrpcServer({
       services: [
         bindService(
@@ -153,10 +215,18 @@ export async function startApp(
             enqueue: EnqueueResponse,
             enqueueBulk: EnqueueBulkResponse,
           }),
-          createJobService({ enqueuer, scheduler, maxBulkJobs: config.maxBulkJobs, metrics }),
+          createJobService({
+            enqueuer,
+            scheduler,
+            maxBulkJobs: config.maxBulkJobs,
+            metrics,
+            recordCancelled:
+              ledger === undefined ? undefined : (jobId) => recordCancelled(ledger, jobId, logger),
+          }),
           pipeline,
         ),
         bindService(AdminServiceService, createAdminService({ store }), pipeline),
+        bindService(JobsService, jobsService.handlers, pipeline),
       ],
       health: health.implementation,
       calls,
@@ -168,6 +238,8 @@ export async function startApp(
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));
+    // Released before the server stops: open WatchJob streams end with a status, not a cut.
+    releasers.push(async () => jobsService.endWatches());
     await health.checkNow();
     health.start();
 
@@ -178,6 +250,7 @@ export async function startApp(
       store,
       backend,
       health,
+      ledger,
       shutdown() {
         stopping ??= (async () => {
           health.shutDown();

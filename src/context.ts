@@ -13,6 +13,12 @@ export interface Principal {
   id: string;
   /** Set for an API key bound to one producer. */
   producerId?: string;
+  /**
+   * `worker`: may report and read jobs (SPEC §14), nothing else — a worker
+   * API key (limited to `producerId` when set) or a principal listed in
+   * AUTH_WORKER_PRINCIPALS. Absent: the rule of §7 (admin or producer).
+   */
+  role?: 'worker';
 }
 
 export interface CallContext {

@@ -12,6 +12,35 @@ import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
 import { type AdminDeps, required, withFreshId } from './rules.js';
 
+/**
+ * SPEC §14: an admin key names no producer, a producer key names one, a
+ * worker key may name one (then it reads and reports only that producer's
+ * jobs); unspecified keeps the rule of §7 (a producer_id makes a producer
+ * key, none an admin key).
+ */
+function checkRole(role: KeyRole, producerId: string): void {
+  switch (role) {
+    case KeyRole.KEY_ROLE_UNSPECIFIED:
+    case KeyRole.KEY_ROLE_WORKER:
+      return;
+    case KeyRole.KEY_ROLE_ADMIN:
+      if (producerId !== '') {
+        throw new JackError(
+          'invalid_argument',
+          'role KEY_ROLE_ADMIN takes no producer_id: an admin key acts for every producer',
+        );
+      }
+      return;
+    case KeyRole.KEY_ROLE_PRODUCER:
+      if (producerId === '') {
+        throw new JackError('invalid_argument', 'role KEY_ROLE_PRODUCER needs a producer_id');
+      }
+      return;
+    default:
+      throw new JackError('invalid_argument', `role ${role} is not a known KeyRole`);
+  }
+}
+
 export function apiKeyRules(deps: AdminDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
@@ -25,6 +54,7 @@ export function apiKeyRules(deps: AdminDeps) {
       description: string;
       role?: KeyRole;
     }): Promise<{ apiKey: ApiKey; token: string }> {
+      checkRole(request.role ?? KeyRole.KEY_ROLE_UNSPECIFIED, request.producerId);
       checkDescription(request.description);
       const hex = () => randomBytes(8).toString('hex');
       let token = '';

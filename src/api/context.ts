@@ -1,9 +1,12 @@
-/** Builds the per-call context (src/context.ts) from a grpc-js unary call. */
+/** Builds the per-call context (src/context.ts) from a grpc-js unary or server-streaming call. */
 import { randomUUID } from 'node:crypto';
-import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { CallContext, Principal } from '../context.js';
 
 /** A caller-supplied request id is kept when it is short and plain (it lands in logs). */
+/** A unary call or a server stream: both carry metadata, cancellation and the TLS peer. */
+type GrpcCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface MethodInfo {
@@ -52,10 +55,10 @@ class GrpcCallContext implements CallContext {
   readonly shadow: boolean;
   principal: Principal | undefined = undefined;
   trace: unknown = undefined;
-  readonly #call: ServerUnaryCall<unknown, unknown>;
+  readonly #call: GrpcCall;
   #controller: AbortController | undefined;
 
-  constructor(call: ServerUnaryCall<unknown, unknown>, method: MethodInfo) {
+  constructor(call: GrpcCall, method: MethodInfo) {
     this.#call = call;
     this.service = method.service;
     this.method = method.method;
@@ -88,9 +91,6 @@ class GrpcCallContext implements CallContext {
   }
 }
 
-export function createCallContext(
-  call: ServerUnaryCall<unknown, unknown>,
-  method: MethodInfo,
-): CallContext {
+export function createCallContext(call: GrpcCall, method: MethodInfo): CallContext {
   return new GrpcCallContext(call, method);
 }

@@ -62,6 +62,6 @@ describe('health monitor', () => {
     health.start();
     health.shutDown();
     await sleep(100);
-    expect([...statuses.values()]).toEqual([false, false, false]);
+    expect([...statuses.values()]).toEqual([false, false, false, false]);
   });
 });

@@ -9,8 +9,9 @@ import { BoundedHealth } from './health-service.js';
 
 export const SERVICE_JOBS = 'jack.BackgroundJobs';
 export const SERVICE_ADMIN = 'jack.AdminService';
+export const SERVICE_LEDGER = 'jack.Jobs';
 /** '' is the whole server. */
-export const HEALTH_SERVICES = ['', SERVICE_JOBS, SERVICE_ADMIN] as const;
+export const HEALTH_SERVICES = ['', SERVICE_JOBS, SERVICE_ADMIN, SERVICE_LEDGER] as const;
 
 /** Shortest time a backend or scheduler check may take before it counts as failed, ms. */
 export const MIN_CHECK_TIMEOUT_MS = 2_000;
@@ -24,13 +25,21 @@ export interface HealthMonitorDeps {
   metrics: Metrics;
   /** Open Watch streams allowed per connection. */
   maxWatchesPerConnection: number;
+  /**
+   * Whether the job ledger takes writes now (the recorder's view, SPEC §14).
+   * Absent: no ledger to watch, jack.Jobs is SERVING (with JOB_LEDGER=off it
+   * answers every call, with FAILED_PRECONDITION).
+   */
+  ledgerHealthy?: () => boolean;
 }
 
 /**
  * grpc.health.v1 state, kept current by a periodic check:
  * - `jack.BackgroundJobs` follows the backend (and scheduler) check;
  * - `jack.AdminService` follows the config store's last refresh;
- * - `''` is SERVING only when both are.
+ * - `jack.Jobs` follows the ledger's writes (NOT_SERVING while they fail);
+ * - `''` is SERVING only when the first two are: a ledger outage never
+ *   stops enqueueing (the queue is the truth, SPEC §14).
  * Enqueue keeps working from the last store snapshot while the store is
  * down, which is why the two services are reported apart.
  */
@@ -99,6 +108,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     }
     set(SERVICE_JOBS, jobsOk);
     set(SERVICE_ADMIN, storeOk);
+    set(SERVICE_LEDGER, deps.ledgerHealthy?.() ?? true);
     set('', jobsOk && storeOk);
   };
 

@@ -13,6 +13,11 @@ export interface JobServiceDeps {
   scheduler: Scheduler | undefined;
   maxBulkJobs: number;
   metrics: Metrics;
+  /**
+   * Marks a cancelled job CANCELLED in the job ledger (SPEC §14). Never
+   * rejects: the scheduler's cancel is the truth, the ledger its record.
+   */
+  recordCancelled?: (jobId: string) => Promise<void>;
 }
 
 /** A decoded request already has the enqueuer's input shape: no per-call copy. */
@@ -21,7 +26,7 @@ const asInput = (request: EnqueueRequest): EnqueueInput => request;
 export function createJobService(
   deps: JobServiceDeps,
 ): ServiceHandlers<typeof BackgroundJobsService> {
-  const { enqueuer, scheduler, maxBulkJobs, metrics } = deps;
+  const { enqueuer, scheduler, maxBulkJobs, metrics, recordCancelled } = deps;
   return {
     // Not async: one promise callback instead of an async frame and its await (hot path).
     enqueue(request, ctx) {
@@ -75,6 +80,7 @@ export function createJobService(
         );
       }
       await scheduler.cancel(request.jobId);
+      await recordCancelled?.(request.jobId);
       return {};
     },
   };

@@ -3,6 +3,11 @@
  * (composed once per method at startup) → service handler → response. Every
  * error, whoever throws it, becomes a status in `toStatus` and nowhere else.
  *
+ * Server-streaming methods (WatchJob) travel the same way: to the
+ * interceptors a stream is one call whose promise settles when the stream
+ * ends (OK, or the error's status), so auth, logs and metrics need nothing
+ * of their own; the handler writes messages through a ResponseStream.
+ *
  * We compose our own interceptors around the unary handler rather than use
  * grpc-js's native server interceptors: those work on the HTTP/2 stream
  * (metadata, raw messages) and have no typed request or per-call context to
@@ -13,6 +18,7 @@ import {
   Metadata,
   type MethodDefinition,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type sendUnaryData,
   type UntypedServiceImplementation,
@@ -34,14 +40,35 @@ export type Handler = (request: unknown, ctx: CallContext) => Promise<unknown>;
  */
 export type Interceptor = (next: Handler, method: MethodInfo) => Handler;
 
+/** How a server-streaming handler sends its messages. */
+export interface ResponseStream<T> {
+  /** Sends one message; ignored once the client went away. */
+  send(message: T): void;
+  /** The connection the call came on (its peer address): for bounds per connection. */
+  readonly connection: string;
+}
+
+/** A server-streaming handler: resolves when the stream should end with OK. */
+export type StreamHandler<Req, Res> = (
+  request: Req,
+  ctx: CallContext,
+  stream: ResponseStream<Res>,
+) => Promise<void>;
+
 /** The handlers of a service, typed from its generated (ts-proto) definition. */
 export type ServiceHandlers<D> = {
   [K in keyof D]: D[K] extends {
+    responseStream: true;
     requestDeserialize(bytes: Buffer): infer Req;
     responseSerialize(value: infer Res): Buffer;
   }
-    ? (request: Req, ctx: CallContext) => Promise<Res>
-    : never;
+    ? StreamHandler<Req, Res>
+    : D[K] extends {
+          requestDeserialize(bytes: Buffer): infer Req;
+          responseSerialize(value: infer Res): Buffer;
+        }
+      ? (request: Req, ctx: CallContext) => Promise<Res>
+      : never;
 };
 
 /** What a request that could not be decoded turns into (grpc-js would answer INTERNAL). */
@@ -78,10 +105,19 @@ export function bindService<D extends ServiceDefinition>(
       ...method,
       requestDeserialize: safeDecoder(strictUtf8(method.path, method.requestDeserialize)),
     };
-    const handler = (handlers as Record<string, Handler>)[key];
-    if (handler === undefined) continue; // grpc-js answers UNIMPLEMENTED
-    const chain = compose(options.interceptors, decodeCheck(handler, info), info);
-    implementation[key] = unaryCall(chain, info, options.calls);
+    const given = (handlers as Record<string, Handler | StreamHandler<unknown, unknown>>)[key];
+    if (given === undefined) continue; // grpc-js answers UNIMPLEMENTED
+    if (method.responseStream) {
+      // The stream reaches the handler through its context: the chain is
+      // built once per method, the stream exists once per call.
+      const handler: Handler = (request, ctx) =>
+        (given as StreamHandler<unknown, unknown>)(request, ctx, streamOf(ctx));
+      const chain = compose(options.interceptors, decodeCheck(handler, info), info);
+      implementation[key] = streamingCall(chain, info);
+    } else {
+      const chain = compose(options.interceptors, decodeCheck(given as Handler, info), info);
+      implementation[key] = unaryCall(chain, info, options.calls);
+    }
   }
   return { definition: safeDefinition as ServiceDefinition, implementation };
 }
@@ -152,6 +188,55 @@ function unaryCall(chain: Handler, info: MethodInfo, calls: CallTracker) {
         call.sendMetadata(requestIdHeader(ctx.requestId));
         callback({ code, details, metadata: metadata ?? new Metadata() });
         calls.finish();
+      },
+    );
+  };
+}
+
+const streams = new WeakMap<CallContext, ResponseStream<unknown>>();
+
+function streamOf(ctx: CallContext): ResponseStream<unknown> {
+  const stream = streams.get(ctx);
+  if (stream === undefined) throw new JackError('internal', 'no response stream for this call');
+  return stream;
+}
+
+/**
+ * A server-streaming call. Not counted by the call tracker: like health
+ * watches, an open stream does not hold shutdown up (the service ends its
+ * streams itself, and the server cuts what is left after the grace period).
+ */
+function streamingCall(chain: Handler, info: MethodInfo) {
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    const ctx = createCallContext(call, info);
+    let headerSent = false;
+    const sendHeader = () => {
+      if (headerSent) return;
+      headerSent = true;
+      call.sendMetadata(requestIdHeader(ctx.requestId));
+    };
+    let over = false;
+    streams.set(ctx, {
+      connection: call.getPeer(),
+      send(message) {
+        if (over || call.cancelled || call.writableEnded) return;
+        sendHeader();
+        call.write(message);
+      },
+    });
+    chain(call.request, ctx).then(
+      () => {
+        over = true;
+        if (call.cancelled || call.writableEnded) return;
+        sendHeader();
+        call.end();
+      },
+      (err: unknown) => {
+        over = true;
+        if (call.cancelled || call.writableEnded) return;
+        const { code, details, metadata } = toStatus(err);
+        sendHeader();
+        call.emit('error', { code, details, metadata: metadata ?? new Metadata() });
       },
     );
   };

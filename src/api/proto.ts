@@ -11,7 +11,12 @@ import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-load
 /** `proto/` at the project root (next to `src/` and `dist/`). */
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 
-export const JACK_PROTO_FILES = ['jack/jack.proto', 'jack/admin.proto', 'jack/storage.proto'];
+export const JACK_PROTO_FILES = [
+  'jack/jack.proto',
+  'jack/admin.proto',
+  'jack/jobs.proto',
+  'jack/storage.proto',
+];
 
 /** The health proto shipped with grpc-health-check, so reflection lists the Health service too. */
 const HEALTH_PROTO: string = createRequire(import.meta.url)('grpc-health-check').protoPath;

@@ -13,6 +13,7 @@ import { decodeIdCommand } from './commands/decode-id.js';
 import { cancelCommand, enqueueCommand } from './commands/enqueue.js';
 import { healthCommand } from './commands/health.js';
 import { jobTypesCommand } from './commands/job-types.js';
+import { jobsCommand } from './commands/jobs.js';
 import { keysCommand } from './commands/keys.js';
 import { producersCommand } from './commands/producers.js';
 import { addGlobalOptions, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     .addCommand(enqueueCommand())
     .addCommand(bulkCommand())
     .addCommand(cancelCommand())
+    .addCommand(jobsCommand())
     .addCommand(decodeIdCommand())
     .addHelpText(
       'after',

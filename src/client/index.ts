@@ -9,7 +9,12 @@
  *   import { createJackClient } from 'jack/client';
  *   const jack = createJackClient({ addr: 'localhost:50051', token });
  *   const { jobId } = await jack.enqueue({ producerId, jobType, payload });
+ *   const job = await jack.getJob({ jobId }); // its record in the ledger (SPEC §14)
  *   jack.close();
+ *
+ * The job ledger (jack.Jobs): `getJob`, `reportJobStatus`, `listJobs` (an
+ * async iterator over every page), `watchJob` (an async iterator of the
+ * record's versions, ending after a terminal state) and `enqueueAndWait`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,6 +28,7 @@ import {
 import healthCheck from 'grpc-health-check';
 import { AdminServiceService } from '../gen/jack/admin.js';
 import { BackgroundJobsService, type EnqueueRequest } from '../gen/jack/jack.js';
+import { type Job, JobState, JobsService, type ListJobsRequest } from '../gen/jack/jobs.js';
 import { JackClientError } from './errors.js';
 import { type Init, nested, withDefaults } from './messages.js';
 import {
@@ -43,6 +49,8 @@ export type {
   EnqueueResponse,
 } from '../gen/jack/jack.js';
 export * as jobs from '../gen/jack/jack.js';
+export * as ledger from '../gen/jack/jobs.js';
+export { type Job, JobState } from '../gen/jack/jobs.js';
 export * as storage from '../gen/jack/storage.js';
 export { type ApiKey, type JobType, type Producer, Queue } from '../gen/jack/storage.js';
 export { codeName, JackClientError } from './errors.js';
@@ -96,8 +104,47 @@ type Rpcs<S> = {
 
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
+/** SUCCEEDED, DEAD and CANCELLED: a job in one of them never changes again (SPEC §14). */
+export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set([
+  JobState.JOB_STATE_SUCCEEDED,
+  JobState.JOB_STATE_DEAD,
+  JobState.JOB_STATE_CANCELLED,
+]);
+
+/** How long `enqueueAndWait` waits for a terminal state unless told otherwise, ms. */
+export const DEFAULT_WAIT_MS = 10 * 60_000;
+
+export interface WatchOptions {
+  /** Gives up (DEADLINE_EXCEEDED) after this long, ms; default: no limit. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
 export type JackClient = Rpcs<typeof BackgroundJobsService> &
-  Rpcs<typeof AdminServiceService> & {
+  Rpcs<typeof AdminServiceService> &
+  Omit<Rpcs<typeof JobsService>, 'listJobs' | 'watchJob'> & {
+    /** One page of ListJobs, as the RPC answers it. */
+    listJobsPage(
+      request?: Init<ListJobsRequest>,
+      options?: CallOptions,
+    ): Promise<{ jobs: Job[]; nextPageToken: string }>;
+    /** Every record that matches, newest first, page after page (page_token is managed here). */
+    listJobs(
+      request?: Init<Omit<ListJobsRequest, 'pageToken'>>,
+      options?: CallOptions,
+    ): AsyncIterable<Job>;
+    /** The record, then each change, until a terminal state (then the iteration ends). */
+    watchJob(jobId: string, options?: WatchOptions): AsyncIterable<Job>;
+    /**
+     * Enqueues (with an idempotency key) and watches the job until a terminal
+     * state; answers its last record. A watch cut by a restarting server is
+     * opened again (the ledger may be shared by every replica); bounded by
+     * `waitMs` (default 10 minutes).
+     */
+    enqueueAndWait(
+      request: Init<EnqueueRequest>,
+      options?: CallOptions & { waitMs?: number },
+    ): Promise<Job>;
     /** grpc.health.v1.Health/Check; '' = the whole server. */
     check(service?: string, options?: CallOptions): Promise<{ status: ServingStatus }>;
     /** Closes the channel; calls made afterwards fail. */
@@ -220,8 +267,9 @@ export function createJackClient(options: JackClientOptions): JackClient {
   }
 
   const methods: Record<string, unknown> = {};
-  for (const service of [BackgroundJobsService, AdminServiceService]) {
+  for (const service of [BackgroundJobsService, AdminServiceService, JobsService]) {
     for (const [name, def] of Object.entries(service) as [string, UnaryDef<object, object>][]) {
+      if ((def as { responseStream?: boolean }).responseStream) continue;
       methods[name] = (init: Record<string, unknown> = {}, callOptions?: CallOptions) => {
         const filled = prepare[name]?.(init) ?? init;
         return invoke(
@@ -232,8 +280,85 @@ export function createJackClient(options: JackClientOptions): JackClient {
       };
     }
   }
+  const unary = methods as Rpcs<typeof BackgroundJobsService> &
+    Rpcs<typeof AdminServiceService> &
+    Rpcs<typeof JobsService>;
+
+  async function* watchJob(jobId: string, watchOptions: WatchOptions = {}): AsyncGenerator<Job> {
+    const metadata = new Metadata();
+    if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
+    const def = JobsService.watchJob;
+    const stream = client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      { jobId },
+      metadata,
+      watchOptions.deadlineMs === undefined
+        ? {}
+        : { deadline: Date.now() + watchOptions.deadlineMs },
+    );
+    const onAbort = () => stream.cancel();
+    watchOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const job of stream as AsyncIterable<Job>) yield job;
+    } catch (err) {
+      const e = err as ServiceError;
+      throw new JackClientError(e.code ?? status.UNKNOWN, e.details ?? String(err), {
+        metadata: e.metadata,
+      });
+    } finally {
+      watchOptions.signal?.removeEventListener('abort', onAbort);
+      stream.cancel();
+    }
+  }
+
+  async function* listJobs(
+    request: Init<Omit<ListJobsRequest, 'pageToken'>> = {},
+    callOptions?: CallOptions,
+  ): AsyncGenerator<Job> {
+    let pageToken = '';
+    do {
+      const page = await unary.listJobs({ ...request, pageToken }, callOptions);
+      yield* page.jobs;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+  }
+
+  async function enqueueAndWait(
+    request: Init<EnqueueRequest>,
+    callOptions: CallOptions & { waitMs?: number } = {},
+  ): Promise<Job> {
+    const waitUntil = Date.now() + (callOptions.waitMs ?? DEFAULT_WAIT_MS);
+    // The key is fixed here, so a retried enqueue (ours or the caller's) is one job.
+    const { jobId } = await unary.enqueue(withIdempotencyKey(request), callOptions);
+    let last: Job | undefined;
+    for (;;) {
+      const left = waitUntil - Date.now();
+      if (left <= 0) break;
+      try {
+        for await (const job of watchJob(jobId, { deadlineMs: left, signal: callOptions.signal })) {
+          last = job;
+          if (TERMINAL_JOB_STATES.has(job.state)) return job;
+        }
+      } catch (err) {
+        const code = (err as JackClientError).code;
+        if (code !== status.UNAVAILABLE) throw err;
+        await sleep(Math.min(500, Math.max(0, waitUntil - Date.now())), callOptions.signal);
+      }
+    }
+    throw new JackClientError(
+      status.DEADLINE_EXCEEDED,
+      `job ${jobId} did not reach a terminal state in time${last === undefined ? '' : ` (last seen ${JobState[last.state] ?? last.state})`}`,
+    );
+  }
+
   return {
-    ...(methods as Rpcs<typeof BackgroundJobsService> & Rpcs<typeof AdminServiceService>),
+    ...unary,
+    listJobsPage: (request, callOptions) => unary.listJobs(request, callOptions),
+    listJobs,
+    watchJob,
+    enqueueAndWait,
     check: (service = '', callOptions) => invoke(healthCheckDef, { service }, callOptions),
     close: () => client.close(),
   };

@@ -28,6 +28,8 @@ export interface AuthConfig {
   bootstrapAdminKey: Secret | undefined;
   /** AUTH_ADMIN_PRINCIPALS: OIDC / certificate principals that are admins. */
   adminPrincipals: readonly string[];
+  /** AUTH_WORKER_PRINCIPALS: OIDC / certificate principals with the worker role (SPEC §14). */
+  workerPrincipals: readonly string[];
   /** Set when AUTH_OIDC_ISSUER and AUTH_OIDC_AUDIENCE are. */
   oidc: { issuer: string; audience: string; jwksUrl: string | undefined } | undefined;
   /** TLS_CLIENT_CA_FILE: clients must present a certificate signed by this CA. */
@@ -50,10 +52,13 @@ export function parseAuth(
       `AUTH_BOOTSTRAP_ADMIN_KEY is too short: at least ${MIN_BOOTSTRAP_ADMIN_KEY_CHARS} characters (value not shown)`,
     );
   }
-  const adminPrincipals = (p.string('AUTH_ADMIN_PRINCIPALS') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const list = (name: string) =>
+    (p.string(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  const adminPrincipals = list('AUTH_ADMIN_PRINCIPALS');
+  const workerPrincipals = list('AUTH_WORKER_PRINCIPALS');
   const issuer = p.url('AUTH_OIDC_ISSUER');
   const audience = p.string('AUTH_OIDC_AUDIENCE');
   const jwksUrl = p.url('AUTH_OIDC_JWKS_URL');
@@ -75,12 +80,18 @@ export function parseAuth(
       'AUTH_ADMIN_PRINCIPALS needs AUTH_OIDC_ISSUER or TLS_CLIENT_CA_FILE (nothing else yields principals)',
     );
   }
+  if (workerPrincipals.length > 0 && oidc === undefined && clientCaFile === undefined) {
+    problems.push(
+      'AUTH_WORKER_PRINCIPALS needs AUTH_OIDC_ISSUER or TLS_CLIENT_CA_FILE (nothing else yields principals)',
+    );
+  }
   if (mode === 'off') {
     // An operator who configured identity but not the switch must not run an
     // open service believing it is closed (the same rule as QUEUE_BACKEND).
     const stray = [
       'AUTH_BOOTSTRAP_ADMIN_KEY',
       'AUTH_ADMIN_PRINCIPALS',
+      'AUTH_WORKER_PRINCIPALS',
       'AUTH_OIDC_ISSUER',
       'AUTH_OIDC_AUDIENCE',
     ].filter((name) => nonEmpty(env[name]));
@@ -94,6 +105,7 @@ export function parseAuth(
     mode,
     bootstrapAdminKey: bootstrapAdminKey === undefined ? undefined : new Secret(bootstrapAdminKey),
     adminPrincipals,
+    workerPrincipals,
     oidc,
     clientCaFile,
   };

@@ -64,6 +64,8 @@ export const DEFAULTS = {
   tlsReloadIntervalMs: 60_000,
   /** Health Watch streams open at once on one connection. */
   maxHealthWatchesPerConnection: 16,
+  /** WatchJob streams open at once on one connection (SPEC §14). */
+  maxWatchesPerConnection: 16,
   /** Jobs per second of an unregistered producer under RATE_LIMIT_MODE=enforce. */
   defaultRateLimitRps: 1000,
   /** How long an idempotency key remembers its job, ms (24 h). */

@@ -35,6 +35,8 @@ export interface Config {
   grpcMaxReceiveBytes: number;
   http2: Http2Limits;
   maxHealthWatchesPerConnection: number;
+  /** MAX_WATCHES_PER_CONNECTION: open WatchJob streams on one connection (SPEC §14). */
+  maxWatchesPerConnection: number;
   tls: TlsConfig | undefined;
   maxPayloadBytes: number;
   maxBulkJobs: number;
@@ -96,6 +98,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const maxHealthWatchesPerConnection =
     p.positiveInt('GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION') ??
     DEFAULTS.maxHealthWatchesPerConnection;
+  const maxWatchesPerConnection =
+    p.positiveInt('MAX_WATCHES_PER_CONNECTION') ?? DEFAULTS.maxWatchesPerConnection;
 
   const tls = parseTls(p);
 
@@ -129,6 +133,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     grpcMaxReceiveBytes,
     http2,
     maxHealthWatchesPerConnection,
+    maxWatchesPerConnection,
     tls,
     maxPayloadBytes,
     maxBulkJobs,

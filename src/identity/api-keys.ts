@@ -9,10 +9,12 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../context.js';
 import { JackError } from '../errors.js';
+import { KeyRole } from '../gen/jack/storage.js';
 
 /** The stored form the store snapshot hands back (`StoredApiKey` of storage.proto). */
 export interface StoredApiKeyLike {
-  key: { keyId: string; producerId: string } | undefined;
+  /** `role`: KEY_ROLE_WORKER makes a worker (SPEC §14); any other keeps the §7 rule. */
+  key: { keyId: string; producerId: string; role?: KeyRole } | undefined;
   tokenSha256: Uint8Array;
 }
 
@@ -54,11 +56,13 @@ export function verifyApiKey(token: string, digest: Buffer, lookup: ApiKeyLookup
   let principal = principals.get(stored);
   if (principal === undefined) {
     const producerId = stored.key.producerId;
-    principal = Object.freeze<Principal>(
-      producerId === ''
-        ? { kind: 'api_key', id: keyId }
-        : { kind: 'api_key', id: keyId, producerId },
-    );
+    const worker = stored.key.role === KeyRole.KEY_ROLE_WORKER;
+    principal = Object.freeze<Principal>({
+      kind: 'api_key',
+      id: keyId,
+      ...(producerId === '' ? {} : { producerId }),
+      ...(worker ? { role: 'worker' as const } : {}),
+    });
     principals.set(stored, principal);
   }
   return principal;

@@ -13,6 +13,7 @@ describe('identity configuration (SPEC §7)', () => {
       mode: 'off',
       bootstrapAdminKey: undefined,
       adminPrincipals: [],
+      workerPrincipals: [],
       oidc: undefined,
       clientCaFile: undefined,
     });
@@ -61,6 +62,12 @@ describe('identity configuration (SPEC §7)', () => {
     );
     expect(problems({ AUTH_MODE: 'on', AUTH_ADMIN_PRINCIPALS: 'ops@corp.test' })).toContain(
       'AUTH_ADMIN_PRINCIPALS needs AUTH_OIDC_ISSUER or TLS_CLIENT_CA_FILE',
+    );
+    expect(problems({ AUTH_MODE: 'on', AUTH_WORKER_PRINCIPALS: 'spiffe://corp/w' })).toContain(
+      'AUTH_WORKER_PRINCIPALS needs AUTH_OIDC_ISSUER or TLS_CLIENT_CA_FILE',
+    );
+    expect(problems({ AUTH_WORKER_PRINCIPALS: 'spiffe://corp/w' })).toMatch(
+      /AUTH_WORKER_PRINCIPALS set while AUTH_MODE=off/,
     );
   });
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/index.js';
 import type { CallContext } from '../context.js';
 import { JackError } from '../errors.js';
+import { KeyRole } from '../gen/jack/storage.js';
 import type { StoredApiKeyLike } from './api-keys.js';
 import { type Authenticator, createAuthenticator } from './credentials.js';
 import { createOidcVerifier, type OidcVerifier } from './oidc.js';
@@ -21,7 +22,7 @@ import {
 /** What identity reads from the config store: synchronous snapshot reads only. */
 export interface IdentityStore extends ProducerSource {
   getApiKey(keyId: string): StoredApiKeyLike | undefined;
-  listApiKeys(producerId?: string): readonly { producerId: string }[];
+  listApiKeys(producerId?: string): readonly { producerId: string; role?: KeyRole }[];
 }
 
 export interface Identity {
@@ -58,7 +59,10 @@ export async function createIdentity(options: IdentityOptions): Promise<Identity
     }
     return undefined;
   }
-  const adminKeys = store.listApiKeys().filter((key) => key.producerId === '').length;
+  // A worker key without a producer is no admin (SPEC §14).
+  const adminKeys = store
+    .listApiKeys()
+    .filter((key) => key.producerId === '' && key.role !== KeyRole.KEY_ROLE_WORKER).length;
   if (
     config.bootstrapAdminKey === undefined &&
     config.adminPrincipals.length === 0 &&
@@ -83,6 +87,7 @@ export async function createIdentity(options: IdentityOptions): Promise<Identity
   });
   const authorizer = createAuthorizer({
     adminPrincipals: config.adminPrincipals,
+    workerPrincipals: config.workerPrincipals,
     index: createPrincipalIndex(store),
   });
   logger.info(
@@ -90,10 +95,11 @@ export async function createIdentity(options: IdentityOptions): Promise<Identity
       bootstrapAdminKey: config.bootstrapAdminKey !== undefined,
       adminPrincipals: config.adminPrincipals.length,
       adminApiKeys: adminKeys,
+      workerPrincipals: config.workerPrincipals.length,
       oidcIssuer: config.oidc?.issuer,
       clientCertificates: config.clientCaFile !== undefined,
     },
-    'AUTH_MODE=on: every call of jack.BackgroundJobs and jack.AdminService needs a credential',
+    'AUTH_MODE=on: every call of jack.BackgroundJobs, jack.AdminService and jack.Jobs needs a credential',
   );
   return {
     authenticator,

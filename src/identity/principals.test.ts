@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JackError } from '../errors.js';
+import { createJobIdGenerator } from '../jobid/job-id.js';
 import { createAuthorizer, createPrincipalIndex } from './principals.js';
 
 function source() {
@@ -82,5 +83,37 @@ describe('authorization', () => {
     ).toBe('certificate principal spiffe://corp/stranger may not act for any producer');
     const shared = { kind: 'certificate' as const, id: 'spiffe://corp/shared' };
     authz.authorizeJob(shared, 'prod_b');
+  });
+
+  it('gives AUTH_WORKER_PRINCIPALS the worker role: report and read any producer, nothing else', () => {
+    const authz = createAuthorizer({
+      adminPrincipals: ['ops@corp.test'],
+      workerPrincipals: ['spiffe://corp/worker', 'ops@corp.test'],
+      index: createPrincipalIndex(source()),
+    });
+    const worker = { kind: 'certificate' as const, id: 'spiffe://corp/worker' };
+    const jobOfB = createJobIdGenerator().next('prod_b', 'resize', Date.now());
+    expect(authz.isWorker(worker)).toBe(true);
+    authz.authorizeCall(worker, 'jack.Jobs', 'ReportJobStatus', { producerId: 'prod_b' });
+    authz.authorizeCall(worker, 'jack.Jobs', 'GetJob', { jobId: jobOfB });
+    authz.authorizeCall(worker, 'jack.Jobs', 'ListJobs', { producerId: '' });
+    expect(
+      denial(() =>
+        authz.authorizeCall(worker, 'jack.BackgroundJobs', 'Enqueue', { producerId: 'prod_b' }),
+      ),
+    ).toMatch(/is a worker: it may call jack.Jobs only/);
+    // An admin listed as a worker too stays an admin.
+    expect(authz.isAdmin({ kind: 'oidc', id: 'ops@corp.test' })).toBe(true);
+    // A producer's OIDC principal reads its producer's jobs, not another's, and never reports.
+    const producer = { kind: 'oidc' as const, id: 'svc-a@corp.test' };
+    authz.authorizeCall(producer, 'jack.Jobs', 'ListJobs', { producerId: 'prod_a' });
+    expect(
+      denial(() => authz.authorizeCall(producer, 'jack.Jobs', 'GetJob', { jobId: jobOfB })),
+    ).toMatch(/belongs to another producer/);
+    expect(
+      denial(() =>
+        authz.authorizeCall(producer, 'jack.Jobs', 'ReportJobStatus', { producerId: 'prod_a' }),
+      ),
+    ).toMatch(/workers and admins only/);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { Principal } from '../context.js';
 import { JackError } from '../errors.js';
+import { decodeJobId, hashPrefix } from '../jobid/job-id.js';
 
 export interface ProducerSource {
   /** The snapshot's producer list: the same array until the snapshot changes. */
@@ -68,8 +69,13 @@ export const PRODUCER_METHODS: ReadonlySet<string> = new Set([
   'jack.BackgroundJobs/CancelJob',
 ]);
 
+/** jack.Jobs methods that read records (SPEC §14 "Who may"). */
+const JOB_READS: ReadonlySet<string> = new Set(['GetJob', 'ListJobs', 'WatchJob']);
+
 export interface Authorizer {
   isAdmin(principal: Principal): boolean;
+  /** A worker (SPEC §14): may report and read job records, nothing else. */
+  isWorker(principal: Principal): boolean;
   /** May this principal enqueue / cancel for this producer? */
   mayActFor(principal: Principal, producerId: string): boolean;
   /**
@@ -84,18 +90,96 @@ export interface Authorizer {
 
 export function createAuthorizer(options: {
   adminPrincipals: readonly string[];
+  /** AUTH_WORKER_PRINCIPALS: OIDC / certificate principals with the worker role. */
+  workerPrincipals?: readonly string[];
   index: PrincipalIndex;
 }): Authorizer {
   const admins = new Set(options.adminPrincipals);
+  const workers = new Set(options.workerPrincipals ?? []);
   const { index } = options;
   const isAdmin = (p: Principal) =>
-    p.kind === 'bootstrap' ||
-    (p.kind === 'api_key' ? p.producerId === undefined : admins.has(p.id));
+    p.role !== 'worker' &&
+    (p.kind === 'bootstrap' ||
+      (p.kind === 'api_key' ? p.producerId === undefined : admins.has(p.id)));
+  const isWorker = (p: Principal) =>
+    !isAdmin(p) && (p.role === 'worker' || (p.kind !== 'api_key' && workers.has(p.id)));
   const mayActFor = (p: Principal, producerId: string) =>
     isAdmin(p) ||
-    (p.kind === 'api_key'
-      ? p.producerId === producerId
-      : index.producersOf(p.id)?.has(producerId) === true);
+    (!isWorker(p) &&
+      (p.kind === 'api_key'
+        ? p.producerId === producerId
+        : index.producersOf(p.id)?.has(producerId) === true));
+  /**
+   * The producers whose job records this principal may read; undefined:
+   * every producer (an admin, or a worker not bound to one producer).
+   */
+  const readableProducers = (p: Principal): ReadonlySet<string> | undefined => {
+    if (isAdmin(p)) return undefined;
+    if (p.kind === 'api_key' && p.producerId !== undefined) return new Set([p.producerId]);
+    if (isWorker(p)) return undefined;
+    return index.producersOf(p.id) ?? new Set();
+  };
+  /**
+   * SPEC §14 "Who may". GetJob / WatchJob of another producer's job is
+   * PERMISSION_DENIED, decided from the producer hash inside the job id
+   * before the ledger is read, so it says nothing about whether the job
+   * exists. A malformed id is left to the handler (INVALID_ARGUMENT).
+   */
+  const authorizeJobsCall = (p: Principal, method: string, request: unknown) => {
+    const who = describePrincipal(p);
+    const fields = (request ?? {}) as { producerId?: unknown; jobId?: unknown };
+    const producerId = typeof fields.producerId === 'string' ? fields.producerId : '';
+    if (method === 'ReportJobStatus') {
+      if (!isWorker(p)) {
+        throw new JackError(
+          'permission_denied',
+          `${who} may not call jack.Jobs/ReportJobStatus: workers and admins only`,
+        );
+      }
+      const bound = p.kind === 'api_key' ? p.producerId : undefined;
+      if (bound !== undefined && bound !== producerId) {
+        throw new JackError(
+          'permission_denied',
+          `${who} may not report jobs of producer ${producerId || '(empty)'}: it is bound to producer ${bound}`,
+        );
+      }
+      return;
+    }
+    if (!JOB_READS.has(method)) {
+      throw new JackError('permission_denied', `${who} may not call jack.Jobs/${method}`);
+    }
+    const readable = readableProducers(p);
+    if (readable === undefined) return;
+    if (method === 'ListJobs') {
+      if (producerId === '') {
+        throw new JackError(
+          'permission_denied',
+          `${who} may only list its own producer's jobs: set producer_id`,
+        );
+      }
+      if (!readable.has(producerId)) {
+        throw new JackError(
+          'permission_denied',
+          `${who} may not read jobs of producer ${producerId}`,
+        );
+      }
+      return;
+    }
+    const jobId = typeof fields.jobId === 'string' ? fields.jobId : '';
+    let producerHash: Buffer;
+    try {
+      producerHash = decodeJobId(jobId).producerHash;
+    } catch {
+      return; // the handler refuses the id itself
+    }
+    for (const readableId of readable) {
+      if (hashPrefix(readableId).equals(producerHash)) return;
+    }
+    throw new JackError(
+      'permission_denied',
+      `${who} may not read job ${jobId}: it belongs to another producer`,
+    );
+  };
   const denyProducer = (p: Principal, producerId: string) =>
     new JackError(
       'permission_denied',
@@ -104,10 +188,21 @@ export function createAuthorizer(options: {
 
   return {
     isAdmin,
+    isWorker,
     mayActFor,
     authorizeCall(principal, service, method, request) {
       if (isAdmin(principal)) return;
+      if (service === 'jack.Jobs') {
+        authorizeJobsCall(principal, method, request);
+        return;
+      }
       const path = `${service}/${method}`;
+      if (isWorker(principal)) {
+        throw new JackError(
+          'permission_denied',
+          `${describePrincipal(principal)} is a worker: it may call jack.Jobs only, not ${path}`,
+        );
+      }
       if (!PRODUCER_METHODS.has(path)) {
         throw new JackError(
           'permission_denied',

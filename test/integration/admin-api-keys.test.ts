@@ -34,6 +34,7 @@ describe('AdminService §10: API keys', () => {
       producerId,
       description: 'ci deploys',
       createdAt: apiKey?.createdAt,
+      role: 0,
     });
     expect(apiKey?.createdAt?.getTime()).toBeGreaterThanOrEqual(before);
     const stored = jack.app.store.getApiKey(apiKey?.keyId ?? '');
@@ -74,7 +75,13 @@ describe('AdminService §10: API keys', () => {
     expect(onlyMine.apiKeys.every((k) => k.producerId === producerId)).toBe(true);
     expect(onlyMine.apiKeys).toContainEqual(mine.apiKey);
     for (const key of all.apiKeys)
-      expect(Object.keys(key).sort()).toEqual(['createdAt', 'description', 'keyId', 'producerId']);
+      expect(Object.keys(key).sort()).toEqual([
+        'createdAt',
+        'description',
+        'keyId',
+        'producerId',
+        'role',
+      ]);
   });
 
   it('revokes a key at once; a second revoke or an unknown id is NOT_FOUND naming it', async () => {

@@ -123,11 +123,15 @@ describe('admin commands (wire contract of SPEC §10)', () => {
       apiKey: { keyId: 'key_00112233aabbccdd' },
       token: /^jk_/,
     });
-    expect(fake.callsOf('createApiKey')[1]?.request).toEqual({ producerId: '', description: '' });
+    expect(fake.callsOf('createApiKey')[1]?.request).toEqual({
+      producerId: '',
+      description: '',
+      role: 0,
+    });
 
     const list = await jackCli(['keys', 'list', '--producer', 'prod_1']);
     expect(list.stdout).toMatch(
-      /^KEY_ID\s+PRODUCER_ID\s+CREATED_AT\s+DESCRIPTION\nkey_00112233aabbccdd\s+prod_1\s/,
+      /^KEY_ID\s+PRODUCER_ID\s+ROLE\s+CREATED_AT\s+DESCRIPTION\nkey_00112233aabbccdd\s+prod_1\s+producer\s/,
     );
     expect(list.stdout).not.toContain('jk_');
     const revoked = await jackCli(['keys', 'revoke', 'key_00112233aabbccdd', '--json']);

@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('jack against a running Jack', () => {
-  it('health: the server and both services SERVING, as a table and as JSON', async () => {
+  it('health: the server and its services SERVING, as a table and as JSON', async () => {
     const table = ok(await jackCli(['health']));
     expect(table.stdout).toMatch(/^SERVICE\s+STATUS\n\(server\)\s+SERVING\n/);
     const json = ok(await jackCli(['health', '--json'])).json();
@@ -43,6 +43,7 @@ describe('jack against a running Jack', () => {
         { service: '', status: 'SERVING' },
         { service: 'jack.BackgroundJobs', status: 'SERVING' },
         { service: 'jack.AdminService', status: 'SERVING' },
+        { service: 'jack.Jobs', status: 'SERVING' },
       ],
     });
   });

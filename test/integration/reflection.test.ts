@@ -49,7 +49,7 @@ describe('server reflection', () => {
   });
 
   describe.each<ReflectionVersion>(['v1', 'v1alpha'])('grpc.reflection.%s', (version) => {
-    it('lists the two jack services and health', async () => {
+    it('lists the three jack services and health', async () => {
       const reflection = createReflectionClient(jack.address, version);
       try {
         const services = await reflection.listServices();
@@ -57,6 +57,7 @@ describe('server reflection', () => {
           expect.arrayContaining([
             'jack.BackgroundJobs',
             'jack.AdminService',
+            'jack.Jobs',
             'grpc.health.v1.Health',
           ]),
         );
@@ -121,7 +122,12 @@ describe.skipIf(PROTOC === '')('reflection as protoc sees it (Debian protoc)', (
     const reflection = createReflectionClient(jack.address, 'v1');
     const files: Buffer[] = [];
     try {
-      for (const symbol of ['jack.BackgroundJobs', 'jack.AdminService', 'grpc.health.v1.Health']) {
+      for (const symbol of [
+        'jack.BackgroundJobs',
+        'jack.AdminService',
+        'jack.Jobs',
+        'grpc.health.v1.Health',
+      ]) {
         files.push(...(await reflection.fileContainingSymbol(symbol)));
       }
     } finally {

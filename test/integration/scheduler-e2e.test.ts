@@ -7,6 +7,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
+import { JobState } from '../../src/gen/jack/jobs.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { decodeJobId } from '../../src/jobid/job-id.js';
 import { createMemoryObjects } from '../../src/storage/memory.js';
@@ -186,8 +187,11 @@ describe.skipIf(skipWithoutEmulator())('scheduled jobs through Cloud Tasks', () 
   it('CancelJob deletes the task; a second cancel is NOT_FOUND', async () => {
     const { jobId } = await call(jack.jobs, 'enqueue', request({ runAt: inOneHour() }));
     expect(taskOf(jobId)).toBeDefined();
+    // SPEC §14: held by the scheduler, the job reads SCHEDULED; cancelled, CANCELLED.
+    expect((await call(jack.ledger, 'getJob', { jobId })).state).toBe(JobState.JOB_STATE_SCHEDULED);
     await call(jack.jobs, 'cancelJob', { producerId, jobId });
     expect(taskOf(jobId)).toBeUndefined();
+    expect((await call(jack.ledger, 'getJob', { jobId })).state).toBe(JobState.JOB_STATE_CANCELLED);
     const again = await callError(call(jack.jobs, 'cancelJob', { producerId, jobId }));
     expect(again.code).toBe(status.NOT_FOUND);
     expect(again.details).toContain(jobId);

@@ -14,6 +14,7 @@ import { type App, type AppOverrides, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
 import { BackgroundJobsClient, type EnqueueRequest } from '../../src/gen/jack/jack.js';
+import { JobsClient } from '../../src/gen/jack/jobs.js';
 import { createLogger } from '../../src/logger.js';
 import { trackClosed, trackOpen } from './leaks.js';
 
@@ -28,6 +29,8 @@ export interface RunningJack {
   address: string;
   jobs: BackgroundJobsClient;
   admin: AdminServiceClient;
+  /** jack.Jobs: the job ledger (SPEC §14). */
+  ledger: JobsClient;
   /** Every JSON line logged so far, parsed. */
   logs: LogLine[];
   /** Shuts the app down and closes the clients. Safe to call twice. */
@@ -65,6 +68,7 @@ export async function startJack(
   const address = `127.0.0.1:${app.port}`;
   const jobs = new BackgroundJobsClient(address, credentials.createInsecure());
   const admin = new AdminServiceClient(address, credentials.createInsecure());
+  const ledger = new JobsClient(address, credentials.createInsecure());
   let closed: Promise<void> | undefined;
   trackOpen(app, `Jack at ${address} (startJack; call close())`);
   return {
@@ -72,11 +76,13 @@ export async function startJack(
     address,
     jobs,
     admin,
+    ledger,
     logs: sink.lines,
     close() {
       closed ??= (async () => {
         jobs.close();
         admin.close();
+        ledger.close();
         await app.shutdown();
         trackClosed(app);
       })();

@@ -15,7 +15,7 @@ import { describePrincipal } from '../../identity/principals.js';
 import type { Interceptor } from '../pipeline.js';
 import { statusName, toStatus } from '../status.js';
 
-const GUARDED = new Set(['jack.BackgroundJobs', 'jack.AdminService']);
+const GUARDED = new Set(['jack.BackgroundJobs', 'jack.AdminService', 'jack.Jobs']);
 const ADMIN_WRITE = /^(Create|Update|Delete|Revoke)/;
 
 /** `identity` undefined = AUTH_MODE=off: no credential asked, admin writes still audited. */

@@ -1,9 +1,13 @@
 /** `jack enqueue P T [PAYLOAD | --file F | -]` and `jack cancel P JOB_ID`. */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_WAIT_MS } from '../../client/index.js';
+import { parseDurationMs } from '../../config/parser.js';
 import { EnqueueResponse } from '../../gen/jack/jack.js';
+import { Job } from '../../gen/jack/jobs.js';
 import { CliError, print, record, rfc3339, usageError, withClient } from '../context.js';
+import { failUnlessSucceeded, jobRecord } from './jobs.js';
 
 /** Above the largest payload Jack can accept (SPEC §5: at most 10 MB). */
 export const MAX_PAYLOAD_INPUT_BYTES = 16 * 1024 * 1024;
@@ -38,6 +42,14 @@ interface EnqueueOptions {
   correlationId?: string;
   traceId?: string;
   shadow?: boolean;
+  wait?: boolean;
+  waitTimeout: number;
+}
+
+function positiveDuration(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('not a duration (e.g. 30s, 10m)');
+  return ms;
 }
 
 export function enqueueCommand(): Command {
@@ -52,6 +64,16 @@ export function enqueueCommand(): Command {
     .option('--correlation-id <id>', 'echoed back and carried as a message attribute')
     .option('--trace-id <id>', 'carried as the trace_id attribute')
     .option('--shadow', 'mark the job as shadow traffic')
+    .option(
+      '--wait',
+      'wait for the job to end (job ledger); prints its record, exit 0 only if it succeeded',
+    )
+    .option(
+      '--wait-timeout <duration>',
+      'give up waiting after this long',
+      positiveDuration,
+      DEFAULT_WAIT_MS,
+    )
     .addHelpText(
       'after',
       '\nWithout --idempotency-key the client generates one, so its own retries never publish twice.',
@@ -75,19 +97,28 @@ export function enqueueCommand(): Command {
         } else if (payloadArg !== undefined) {
           payload = Buffer.from(payloadArg, 'utf8');
         }
+        const request = {
+          producerId: producer,
+          jobType,
+          payload,
+          runAt: opts.runAt,
+          idempotencyKey: opts.idempotencyKey,
+          correlationId: opts.correlationId,
+          traceId: opts.traceId,
+        };
+        if (opts.wait) {
+          await withClient(cmd, async (client, options) => {
+            const job = await client.enqueueAndWait(request, {
+              shadow: opts.shadow,
+              waitMs: opts.waitTimeout,
+            });
+            print(options, Job.toJSON(job), () => jobRecord(job));
+            failUnlessSucceeded(job, job.jobId);
+          });
+          return;
+        }
         await withClient(cmd, async (client, options) => {
-          const res = await client.enqueue(
-            {
-              producerId: producer,
-              jobType,
-              payload,
-              runAt: opts.runAt,
-              idempotencyKey: opts.idempotencyKey,
-              correlationId: opts.correlationId,
-              traceId: opts.traceId,
-            },
-            { shadow: opts.shadow },
-          );
+          const res = await client.enqueue(request, { shadow: opts.shadow });
           print(options, EnqueueResponse.toJSON(res), () => {
             const rows: [string, string][] = [['job_id', res.jobId]];
             if (res.duplicate) rows.push(['duplicate', 'true (an earlier call enqueued it)']);

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { JackClientError } from '../../client/index.js';
 import { CliError, print, table, withClient } from '../context.js';
 
-export const HEALTH_SERVICES = ['', 'jack.BackgroundJobs', 'jack.AdminService'];
+export const HEALTH_SERVICES = ['', 'jack.BackgroundJobs', 'jack.AdminService', 'jack.Jobs'];
 
 export function healthCommand(): Command {
   return new Command('health')
