@@ -116,23 +116,6 @@ export async function startApp(
     releasers.push(() => untracedBackend.close());
     const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
 
-    // The job ledger (SPEC §14); the ledger scheduler (§16) keeps future jobs in it.
-    const ledger = await openLedger(config, logger, metrics);
-    releasers.push(...ledger.releasers);
-
-    // The ledger scheduler publishes the message it stored, whose trace
-    // context is the enqueuing call's (tracedScheduler): the untraced backend.
-    const untracedScheduler = await openScheduler(config, logger, {
-      ledger: ledger.store,
-      backend: untracedBackend,
-      metrics,
-    });
-    if (untracedScheduler !== undefined) releasers.push(() => untracedScheduler.close());
-    const scheduler =
-      untracedScheduler === undefined
-        ? undefined
-        : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
-
     // The job ledger (SPEC §14): its store, and the recorder the enqueue path writes through.
     let ledger: LedgerStore | undefined;
     let recorder: LedgerRecorder | undefined;
@@ -153,6 +136,19 @@ export async function startApp(
       ledger = opened.store;
       recorder = opened.recorder;
     }
+
+    // The ledger scheduler publishes the message it stored, whose trace
+    // context is the enqueuing call's (tracedScheduler): the untraced backend.
+    const untracedScheduler = await openScheduler(config, logger, {
+      ledger,
+      backend: untracedBackend,
+      metrics,
+    });
+    if (untracedScheduler !== undefined) releasers.push(() => untracedScheduler.close());
+    const scheduler =
+      untracedScheduler === undefined
+        ? undefined
+        : (tracing?.scheduler(untracedScheduler) ?? untracedScheduler);
 
     const health = createHealthMonitor({
       backend,
@@ -184,8 +180,10 @@ export async function startApp(
       config,
       store,
       backend: recorder === undefined ? backend : recordingBackend(backend, recorder),
+      // The ledger scheduler (SPEC §16) writes its SCHEDULED record itself,
+      // in one transaction with the message it keeps.
       scheduler:
-        recorder === undefined || scheduler === undefined
+        recorder === undefined || scheduler === undefined || scheduler.kind === 'ledger'
           ? scheduler
           : recordingScheduler(scheduler, recorder),
       ids: createJobIdGenerator(),
@@ -206,7 +204,9 @@ export async function startApp(
     const jobsService = createJobsService({
       ledger,
       maxWatchesPerConnection: config.maxWatchesPerConnection,
-      externalScheduler: scheduler !== undefined,
+      // SCHEDULED past its run_at reads QUEUED only under a scheduler Jack
+      // does not see (Cloud Tasks); the ledger scheduler records QUEUED itself.
+      externalScheduler: scheduler !== undefined && scheduler.kind !== 'ledger',
     });
     const server = createGrpcServer({
       services: [

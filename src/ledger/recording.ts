@@ -96,8 +96,8 @@ export function recordingBackend(inner: Backend, recorder: LedgerRecorder): Back
 export function recordingScheduler(inner: Scheduler, recorder: LedgerRecorder): Scheduler {
   return {
     kind: inner.kind,
-    async schedule(message, runAt) {
-      await inner.schedule(message, runAt);
+    async schedule(message, runAt, payloadBytes) {
+      await inner.schedule(message, runAt, payloadBytes);
       const job = acceptedJobOf(message, JobState.JOB_STATE_SCHEDULED, '');
       await recorder.record([{ ...job, runAt }]);
     },
