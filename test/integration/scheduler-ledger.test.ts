@@ -17,11 +17,8 @@ import { createDatabase, postgresAvailable, startPostgres } from '../support/pos
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
 const withPostgres = postgresAvailable();
-let database: Promise<string> | undefined;
-const databaseUrl = () => {
-  database ??= createDatabase(inject('postgresUrl'), 'scheduler_ledger');
-  return database;
-};
+/** A database of its own per test: a failed test's replicas and jobs never reach the next. */
+const databaseUrl = () => createDatabase(inject('postgresUrl'), 'scheduler_ledger');
 
 const running: RunningJack[] = [];
 afterAll(async () => {
@@ -90,12 +87,12 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
-  it('5000 jobs due over ~10 s on two replicas: each published exactly once, on time', async () => {
+  it('5000 jobs due over the next 8–18 s on two replicas: each published exactly once, on time', async () => {
     const url = await databaseUrl();
     const backend = timedBackend();
     const [a, b] = [await replica(url, backend), await replica(url, backend)] as const;
     const total = 5000;
-    const start = Date.now() + 4_000;
+    const start = Date.now() + 8_000;
     const spreadMs = 10_000;
     const bulkSize = 500;
     const accepted: string[] = [];
@@ -117,8 +114,6 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
     await Promise.all(calls);
     const scheduledBy = Date.now();
     expect(accepted).toHaveLength(total);
-    // Nothing is published before its time.
-    expect(backend.at.size).toBe(0);
 
     await eventually('every job published', async () => backend.at.size >= total, 40_000);
     await sleep(1_500); // a duplicate would show up now
@@ -136,7 +131,7 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
     const report = {
       jobs: total,
       replicas: 2,
-      scheduledInMs: scheduledBy - (start - 4_000),
+      scheduledInMs: scheduledBy - (start - 8_000),
       latenessMs: {
         p50: percentile(lateness, 50),
         p99: percentile(lateness, 99),
@@ -145,6 +140,7 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
       },
     };
     process.stdout.write(`ledger scheduler lateness: ${JSON.stringify(report)}\n`);
+    // Never before its time, and on time (SPEC §16: 1 s at p99).
     expect(lateness[0]).toBeGreaterThanOrEqual(0);
     expect(report.latenessMs.p99).toBeLessThanOrEqual(1_000);
     // Every record QUEUED, no message left behind.
