@@ -26,7 +26,7 @@ import { type SpawnedJack, spawnJack } from '../support/spawn.js';
 
 const logger = pino({ level: 'silent' });
 const withPostgres = postgresAvailable();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 let child: SpawnedJack | undefined;
 let inProcess: RunningJack | undefined;
