@@ -44,15 +44,36 @@ export interface PostgresScheduleOptions {
 /** Reconnect delay of the LISTEN connection, ms. */
 const LISTEN_RETRY_MS = 500;
 
-const ADD = `WITH job AS (
+/**
+ * The group commit of `add`: one row per job, records and messages in one
+ * statement. A job id the ledger already knows inserts nothing.
+ */
+const ADD_MANY = `WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[],
+      $6::timestamptz[], $7::integer[], $8::text[], $9::text[], $10::boolean[], $11::integer[],
+      $12::text[], $13::bytea[], $14::jsonb[])
+      AS t(job_id, producer_id, job_type, queue, created_at, run_at, max_retries, trace_id,
+        correlation_id, shadow, payload_bytes, priority, data, attributes)),
+  job AS (
     INSERT INTO ${JOBS_TABLE} (job_id, producer_id, job_type, queue, state, created_at, run_at,
       updated_at, max_retries, trace_id, correlation_id, shadow, message_id, payload_bytes)
-    VALUES ($1, $2, $3, $4, ${JobState.JOB_STATE_SCHEDULED}, $5, $6, $5, $7, $8, $9, $10, '', $11)
+    SELECT job_id, producer_id, job_type, queue, ${JobState.JOB_STATE_SCHEDULED}, created_at, run_at,
+      created_at, max_retries, trace_id, correlation_id, shadow, '', payload_bytes FROM input
     ON CONFLICT (job_id) DO NOTHING
     RETURNING job_id)
   INSERT INTO ${SCHEDULED_TABLE} (job_id, run_at, priority, data, attributes)
-  SELECT job_id, $6, $12, $13, $14 FROM job
+  SELECT i.job_id, i.run_at, i.priority, i.data, i.attributes FROM input i JOIN job USING (job_id)
   RETURNING job_id`;
+
+/** Most jobs in one group-commit statement, and statements in flight at once. */
+const MAX_ADD_BATCH = 500;
+const MAX_ADD_BATCHES_IN_FLIGHT = 2;
+
+interface PendingAdd {
+  job: ScheduledJob;
+  resolve: (added: boolean) => void;
+  reject: (err: unknown) => void;
+}
 
 /** One statement: the message deleted only when no firing round holds it, the record CANCELLED with it. */
 const CANCEL = `WITH gone AS (
@@ -117,6 +138,79 @@ export function openPostgresScheduleStore(options: PostgresScheduleOptions): Sch
     }
   };
 
+  // --- group commit of add: calls arriving together go as one statement ---
+  const pending: PendingAdd[] = [];
+  let addsInFlight = 0;
+  let flushQueued = false;
+
+  const writeAdds = async (batch: PendingAdd[]) => {
+    // One row per job id (first wins); in job id order, so overlapping
+    // batches of two replicas wait for each other instead of deadlocking.
+    const byId = new Map<string, PendingAdd>();
+    for (const add of batch)
+      if (!byId.has(add.job.message.jobId)) byId.set(add.job.message.jobId, add);
+    const rows = [...byId.values()].sort((a, b) =>
+      a.job.message.jobId < b.job.message.jobId ? -1 : 1,
+    );
+    const column = <T>(of: (job: ScheduledJob) => T) => rows.map((add) => of(add.job));
+    const result = await query<{ job_id: string }>(ADD_MANY, [
+      column((j) => j.record.jobId),
+      column((j) => j.record.producerId),
+      column((j) => j.record.jobType),
+      column((j) => j.record.queue),
+      column((j) => j.record.createdAt),
+      column((j) => j.runAt),
+      column((j) => j.record.maxRetries),
+      column((j) => j.record.traceId),
+      column((j) => j.record.correlationId),
+      column((j) => j.record.shadow),
+      column((j) => j.record.payloadBytes),
+      column((j) => j.message.priority),
+      column((j) => j.message.data),
+      column((j) => JSON.stringify(j.message.attributes)),
+    ]);
+    const added = new Set(result.rows.map((r) => r.job_id));
+    for (let i = 0; i < added.size; i++) metrics.jobTransition('scheduled');
+    // The earliest job due soon is announced once for the batch: a hint
+    // only (polling finds it anyway), so a failure is not the caller's.
+    const now = Date.now();
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const add of rows) {
+      const at = add.job.runAt.getTime();
+      if (added.has(add.job.message.jobId) && at - now < soonMs) soonest = Math.min(soonest, at);
+    }
+    if (soonest !== Number.POSITIVE_INFINITY) {
+      await query('SELECT pg_notify($1, $2)', [SCHEDULED_SOON_CHANNEL, String(soonest)]).catch(
+        () => {},
+      );
+    }
+    for (const add of batch) {
+      // A second add of one id in the batch found it already known.
+      add.resolve(byId.get(add.job.message.jobId) === add && added.has(add.job.message.jobId));
+    }
+  };
+
+  const flush = async () => {
+    flushQueued = false;
+    const batch = pending.splice(0, MAX_ADD_BATCH);
+    if (batch.length === 0) return;
+    addsInFlight += 1;
+    try {
+      await writeAdds(batch);
+    } catch (err) {
+      for (const add of batch) add.reject(err);
+    } finally {
+      addsInFlight -= 1;
+      flushSoon();
+    }
+  };
+
+  function flushSoon() {
+    if (flushQueued || pending.length === 0 || addsInFlight >= MAX_ADD_BATCHES_IN_FLIGHT) return;
+    flushQueued = true;
+    setImmediate(() => void flush());
+  }
+
   // --- LISTEN for jobs other replicas added that are due soon ---
   const listeners = new Set<(runAt: Date) => void>();
   let listenClient: pg.Client | undefined;
@@ -162,35 +256,12 @@ export function openPostgresScheduleStore(options: PostgresScheduleOptions): Sch
   return {
     kind: 'postgres',
 
-    async add(job: ScheduledJob) {
-      const r = job.record;
-      const result = await query(ADD, [
-        r.jobId,
-        r.producerId,
-        r.jobType,
-        r.queue,
-        r.createdAt,
-        job.runAt,
-        r.maxRetries,
-        r.traceId,
-        r.correlationId,
-        r.shadow,
-        r.payloadBytes,
-        job.message.priority,
-        job.message.data,
-        JSON.stringify(job.message.attributes),
-      ]);
-      const added = result.rowCount === 1;
-      if (!added) return false;
-      metrics.jobTransition('scheduled');
-      if (job.runAt.getTime() - Date.now() < soonMs) {
-        // A hint only (polling finds the job anyway): a failure is not the caller's.
-        await query('SELECT pg_notify($1, $2)', [
-          SCHEDULED_SOON_CHANNEL,
-          String(job.runAt.getTime()),
-        ]).catch(() => {});
-      }
-      return true;
+    add(job: ScheduledJob) {
+      if (closed) return Promise.reject(new JackError('unavailable', 'the scheduler is closed'));
+      return new Promise<boolean>((resolve, reject) => {
+        pending.push({ job, resolve, reject });
+        flushSoon();
+      });
     },
 
     async cancel(jobId, at) {
@@ -295,6 +366,14 @@ export function openPostgresScheduleStore(options: PostgresScheduleOptions): Sch
       closed = true;
       listeners.clear();
       if (listenRetry !== undefined) clearTimeout(listenRetry);
+      // Adds already queued are written (or fail) before the pool goes.
+      const deadline = Date.now() + queryTimeoutMs;
+      while ((pending.length > 0 || addsInFlight > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      for (const add of pending.splice(0)) {
+        add.reject(new JackError('unavailable', 'the scheduler is closed'));
+      }
       const client = listenClient;
       listenClient = undefined;
       await Promise.allSettled([client?.end(), pool.end()]);
