@@ -158,7 +158,7 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
     await Promise.all([a.close(), b.close()]);
   }, 90_000);
 
-  it('accepts a job 60 days ahead and keeps its whole message until then', async () => {
+  it("accepts a job 60 days ahead and a payload beyond Cloud Tasks' limit, keeping the whole message until then", async () => {
     const url = await databaseUrl();
     const backend = timedBackend();
     const jack = await replica(url, backend);
@@ -183,6 +183,30 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
     });
     expect(row?.data.toString()).toMatch(/^\{"invoice":\d+\}$/);
     expect(backend.published).toHaveLength(0);
+
+    // No Cloud Tasks size limit: MAX_PAYLOAD_BYTES (1 MiB by default) is the limit.
+    const big = Buffer.alloc(1_000_000, 'x');
+    const large = await call(
+      jack.jobs,
+      'enqueue',
+      future('prod-far', new Date(Date.now() + 3_600_000), { payload: big }),
+    );
+    const [stored] = await sql<{ data: Buffer }>(
+      url,
+      'SELECT data FROM jack_scheduled_messages WHERE job_id = $1',
+      [large.jobId],
+    );
+    expect(stored?.data.equals(big)).toBe(true);
+    const tooLarge = await callError(
+      call(
+        jack.jobs,
+        'enqueue',
+        future('prod-far', new Date(Date.now() + 3_600_000), {
+          payload: Buffer.alloc(1_048_577, 'x'),
+        }),
+      ),
+    );
+    expect(tooLarge.code).toBe(status.INVALID_ARGUMENT);
     await jack.close();
   });
 
