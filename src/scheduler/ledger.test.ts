@@ -6,6 +6,7 @@ import { createRecordingBackend } from '../../test/support/recording-backend.js'
 import { isJackError } from '../errors.js';
 import { JobState } from '../ledger/ledger.js';
 import { createMemoryLedgerStore } from '../ledger/memory.js';
+import { type Metrics, noopMetrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
 import { createLedgerScheduler } from './ledger.js';
 import { createMemoryScheduleStore } from './ledger-memory.js';
@@ -41,9 +42,22 @@ function setup(options: { maxJobs?: number } = {}) {
   const ledger = createMemoryLedgerStore({ maxJobs: 5000 });
   const backend = createRecordingBackend();
   const store = createMemoryScheduleStore({ ledger, maxJobs: options.maxJobs ?? 5000 });
-  const scheduler = createLedgerScheduler({ store, backend, logger, pollIntervalMs: 200 });
+  const seen = { lateness: [] as number[], waiting: [] as number[] };
+  const metrics: Metrics = {
+    ...noopMetrics,
+    scheduledPublished: (seconds) => seen.lateness.push(seconds),
+    scheduledWaiting: (jobs) => seen.waiting.push(jobs),
+  };
+  const scheduler = createLedgerScheduler({
+    store,
+    backend,
+    logger,
+    metrics,
+    pollIntervalMs: 200,
+    waitingCountIntervalMs: 0,
+  });
   open.push(scheduler);
-  return { ledger, backend, scheduler };
+  return { ledger, backend, scheduler, seen };
 }
 
 const soon = (ms: number) => new Date(Date.now() + ms);
@@ -61,6 +75,18 @@ describe('ledger scheduler on the memory ledger', () => {
     const record = await ledger.get(m.jobId);
     expect(record?.state).toBe(JobState.JOB_STATE_QUEUED);
     expect(record?.messageId).toBe('recorded-1');
+  });
+
+  it('counts the jobs waiting and the lateness of each publish', async () => {
+    const { backend, scheduler, seen } = setup();
+    await scheduler.schedule(message(), soon(60_000));
+    await scheduler.schedule(message(), soon(100));
+    await eventually('published', async () => backend.published.length === 1, 5_000);
+    expect(seen.lateness).toHaveLength(1);
+    expect(seen.lateness[0]).toBeGreaterThanOrEqual(0);
+    expect(seen.lateness[0]).toBeLessThan(60);
+    // After the publish, one job (60 s ahead) still waits.
+    await eventually('waiting counted', async () => seen.waiting.at(-1) === 1, 5_000);
   });
 
   it('accepts a job 60 days ahead and keeps it waiting', async () => {

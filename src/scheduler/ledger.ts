@@ -35,6 +35,8 @@ export interface LedgerSchedulerOptions {
   batchSize?: number;
   /** Most publishes in flight at once (default 64). */
   publishConcurrency?: number;
+  /** How often the waiting gauge is counted, ms (default 5000: a count is a scan on PostgreSQL). */
+  waitingCountIntervalMs?: number;
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
@@ -42,8 +44,6 @@ const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_PUBLISH_CONCURRENCY = 64;
 /** When due jobs are held by another replica (it is publishing them): look again after this, ms. */
 const HELD_RETRY_MS = 100;
-/** How often the waiting gauge is counted, ms (a count is a scan on PostgreSQL). */
-const WAITING_COUNT_INTERVAL_MS = 5_000;
 
 export function createLedgerScheduler(options: LedgerSchedulerOptions): Scheduler {
   const { store, backend, logger } = options;
@@ -51,6 +51,7 @@ export function createLedgerScheduler(options: LedgerSchedulerOptions): Schedule
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const concurrency = options.publishConcurrency ?? DEFAULT_PUBLISH_CONCURRENCY;
+  const countIntervalMs = options.waitingCountIntervalMs ?? 5_000;
 
   let timer: NodeJS.Timeout | undefined;
   /** When the timer fires (ms epoch); Infinity when none is set. */
@@ -127,7 +128,7 @@ export function createLedgerScheduler(options: LedgerSchedulerOptions): Schedule
         if (claimed < batchSize || stopped || publishFailed) break;
       }
       next = await store.nextRunAt();
-      if (Date.now() - lastCountAt >= WAITING_COUNT_INTERVAL_MS) {
+      if (Date.now() - lastCountAt >= countIntervalMs) {
         lastCountAt = Date.now();
         metrics.scheduledWaiting(await store.waiting());
       }

@@ -313,6 +313,13 @@ describe.skipIf(!withPostgres)('SCHEDULER=ledger on PostgreSQL', () => {
       async () => res.results.every((r) => backend.at.get(r.jobId)?.length === 1),
       10_000,
     );
+    const first = res.results[0]?.jobId ?? '';
+    await eventually(
+      'GetJob reads QUEUED',
+      async () =>
+        (await call(after.ledger, 'getJob', { jobId: first })).state === JobState.JOB_STATE_QUEUED,
+      5_000,
+    );
     await after.close();
   });
 });
@@ -380,7 +387,22 @@ describe('SCHEDULER=ledger on the memory ledger (development)', () => {
     );
     await call(jack.jobs, 'cancelJob', { producerId: 'prod-memory', jobId: kept.jobId });
     expect(backend.at.has(jobId)).toBe(false);
+    // GetJob: SCHEDULED until the ledger scheduler publishes it (not read as QUEUED by time).
+    expect(await call(jack.ledger, 'getJob', { jobId })).toMatchObject({
+      state: JobState.JOB_STATE_SCHEDULED,
+      runAt,
+    });
+    expect((await call(jack.ledger, 'getJob', { jobId: kept.jobId })).state).toBe(
+      JobState.JOB_STATE_CANCELLED,
+    );
     await eventually('published when due', async () => backend.at.has(jobId), 5_000);
+    await eventually(
+      'QUEUED once published',
+      async () =>
+        (await call(jack.ledger, 'getJob', { jobId })).state === JobState.JOB_STATE_QUEUED,
+      5_000,
+    );
+    expect((await call(jack.ledger, 'getJob', { jobId })).messageId).toMatch(/^recorded-/);
     expect(backend.last().attributes.run_at).toBe(runAt.toISOString());
     await sleep(300);
     expect(backend.at.has(kept.jobId)).toBe(false);
