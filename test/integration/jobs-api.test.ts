@@ -185,6 +185,13 @@ describe('jack.Jobs (memory ledger)', () => {
       expect(done.jobs.map((j) => j.jobId)).toEqual([made[4]]);
       const other = await list({ producerId: 'prod_nothing_here' });
       expect(other.jobs).toEqual([]);
+      // created_after / created_before: the window between the first two and the last two.
+      const created = all.jobs.map((j) => j.createdAt as Date).reverse();
+      const window = await list({
+        createdAfter: created[1],
+        createdBefore: created[4],
+      });
+      expect(window.jobs.map((j) => j.jobId)).toEqual([made[3], made[2]]);
     });
 
     it('pages with tokens Jack issued and refuses any other token', async () => {

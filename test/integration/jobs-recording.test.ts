@@ -88,6 +88,21 @@ describe('recording accepted jobs', () => {
     });
     expect(job.messageId).not.toBe('');
     expect(store.batches).toHaveLength(1);
+
+    // A shadow job is listed only with include_shadow.
+    const list = (includeShadow: boolean) =>
+      call(jack.ledger, 'listJobs', {
+        producerId,
+        jobType: 'send_invoice',
+        states: [],
+        createdAfter: undefined,
+        createdBefore: undefined,
+        includeShadow,
+        pageSize: 0,
+        pageToken: '',
+      });
+    expect((await list(false)).jobs.map((j) => j.jobId)).not.toContain(jobId);
+    expect((await list(true)).jobs.map((j) => j.jobId)).toContain(jobId);
   });
 
   it('records nothing for a job its backend refused', async () => {
