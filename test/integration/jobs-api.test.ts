@@ -284,6 +284,13 @@ describe('jack.Jobs (memory ledger)', () => {
         const refused = await openWatch(client, jobId).ended();
         expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
         expect(refused.details).toMatch(/MAX_WATCHES_PER_CONNECTION/);
+        // A stream travels the one pipeline: the logging interceptor saw the refusal.
+        expect(
+          jack.logs.some(
+            (l) =>
+              l.msg === 'call failed' && l.method === 'WatchJob' && l.code === 'RESOURCE_EXHAUSTED',
+          ),
+        ).toBe(true);
         // Another connection has its own bound.
         const elsewhere = openWatch(other, jobId);
         await elsewhere.received(1);
