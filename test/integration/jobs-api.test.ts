@@ -360,3 +360,24 @@ describe('jack.Jobs with JOB_LEDGER=off', () => {
     expect({ code: watch.code, details: watch.details }).toEqual(expected);
   });
 });
+
+describe('jack.Jobs at shutdown', () => {
+  it('ends an open WatchJob with UNAVAILABLE "watch again" instead of cutting it', async () => {
+    const jack = await startJack();
+    try {
+      const jobId = jobIdOf('prod_shutdown');
+      await call(jack.ledger, 'reportJobStatus', report({ jobId, producerId: 'prod_shutdown' }));
+      const watch = openWatch(jack.ledger, jobId);
+      await watch.received(1);
+      const closing = jack.app.shutdown();
+      const outcome = await watch.ended();
+      expect(outcome).toMatchObject({
+        code: status.UNAVAILABLE,
+        details: 'Jack is shutting down: watch again',
+      });
+      await closing;
+    } finally {
+      await jack.close();
+    }
+  });
+});
