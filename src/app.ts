@@ -67,19 +67,24 @@ export interface App {
   shutdown(): Promise<void>;
 }
 
-/** CancelJob's record: bounded, and never fails the cancel (the scheduler already dropped the job). */
-async function recordCancelled(ledger: LedgerStore, jobId: string, logger: Logger): Promise<void> {
+/**
+ * CancelJob's record: bounded by LEDGER_WRITE_TIMEOUT, and never fails the
+ * cancel (the scheduler already dropped the job; the queue is the truth).
+ */
+async function recordCancelled(
+  ledger: LedgerStore,
+  jobId: string,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
   try {
-    await withTimeout(ledger.cancel(jobId, new Date()), CANCEL_RECORD_TIMEOUT_MS, () => {
-      throw new Error(`no answer within ${CANCEL_RECORD_TIMEOUT_MS} ms`);
+    await withTimeout(ledger.cancel(jobId, new Date()), timeoutMs, () => {
+      throw new Error(`no answer within ${timeoutMs} ms (LEDGER_WRITE_TIMEOUT)`);
     });
   } catch (err) {
     logger.warn({ err: toError(err), jobId }, 'job ledger: could not record CANCELLED');
   }
 }
-
-/** How long CancelJob waits for the ledger to record CANCELLED, ms (SPEC §14 LEDGER_WRITE_TIMEOUT default). */
-const CANCEL_RECORD_TIMEOUT_MS = 1_000;
 
 export async function startApp(
   config: Readonly<Config>,
@@ -221,7 +226,9 @@ export async function startApp(
             maxBulkJobs: config.maxBulkJobs,
             metrics,
             recordCancelled:
-              ledger === undefined ? undefined : (jobId) => recordCancelled(ledger, jobId, logger),
+              ledger === undefined
+                ? undefined
+                : (jobId) => recordCancelled(ledger, jobId, config.ledger.writeTimeoutMs, logger),
           }),
           pipeline,
         ),

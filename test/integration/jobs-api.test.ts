@@ -185,6 +185,13 @@ describe('jack.Jobs (memory ledger)', () => {
       expect(done.jobs.map((j) => j.jobId)).toEqual([made[4]]);
       const other = await list({ producerId: 'prod_nothing_here' });
       expect(other.jobs).toEqual([]);
+      // created_after / created_before: the window between the first two and the last two.
+      const created = all.jobs.map((j) => j.createdAt as Date).reverse();
+      const window = await list({
+        createdAfter: created[1],
+        createdBefore: created[4],
+      });
+      expect(window.jobs.map((j) => j.jobId)).toEqual([made[3], made[2]]);
     });
 
     it('pages with tokens Jack issued and refuses any other token', async () => {
@@ -277,6 +284,13 @@ describe('jack.Jobs (memory ledger)', () => {
         const refused = await openWatch(client, jobId).ended();
         expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
         expect(refused.details).toMatch(/MAX_WATCHES_PER_CONNECTION/);
+        // A stream travels the one pipeline: the logging interceptor saw the refusal.
+        expect(
+          jack.logs.some(
+            (l) =>
+              l.msg === 'call failed' && l.method === 'WatchJob' && l.code === 'RESOURCE_EXHAUSTED',
+          ),
+        ).toBe(true);
         // Another connection has its own bound.
         const elsewhere = openWatch(other, jobId);
         await elsewhere.received(1);
@@ -344,5 +358,26 @@ describe('jack.Jobs with JOB_LEDGER=off', () => {
     ).toEqual(expected);
     const watch = await openWatch(jack.ledger, jobId).ended();
     expect({ code: watch.code, details: watch.details }).toEqual(expected);
+  });
+});
+
+describe('jack.Jobs at shutdown', () => {
+  it('ends an open WatchJob with UNAVAILABLE "watch again" instead of cutting it', async () => {
+    const jack = await startJack();
+    try {
+      const jobId = jobIdOf('prod_shutdown');
+      await call(jack.ledger, 'reportJobStatus', report({ jobId, producerId: 'prod_shutdown' }));
+      const watch = openWatch(jack.ledger, jobId);
+      await watch.received(1);
+      const closing = jack.app.shutdown();
+      const outcome = await watch.ended();
+      expect(outcome).toMatchObject({
+        code: status.UNAVAILABLE,
+        details: 'Jack is shutting down: watch again',
+      });
+      await closing;
+    } finally {
+      await jack.close();
+    }
   });
 });

@@ -9,20 +9,24 @@ import { JobState } from '../../src/gen/jack/jobs.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import type { AcceptedJob, LedgerStore } from '../../src/ledger/ledger.js';
 import { createMemoryLedgerStore } from '../../src/ledger/memory.js';
+import { healthStatus } from '../support/health-client.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 
-/** The memory store, counting what the enqueue path writes. */
-function countingStore(): LedgerStore & { batches: AcceptedJob[][] } {
+/** The memory store, counting what the enqueue path writes; `down` makes its writes fail. */
+function countingStore(): LedgerStore & { batches: AcceptedJob[][]; down: boolean } {
   const inner = createMemoryLedgerStore({ maxJobs: 1000 });
   const batches: AcceptedJob[][] = [];
-  return Object.assign(Object.create(inner) as LedgerStore, {
+  const store = Object.assign(Object.create(inner) as LedgerStore, {
     batches,
+    down: false,
     recordAccepted(jobs: readonly AcceptedJob[]) {
+      if (store.down) return Promise.reject(new Error('ledger down (test)'));
       batches.push([...jobs]);
       return inner.recordAccepted(jobs);
     },
   });
+  return store;
 }
 
 describe('recording accepted jobs', () => {
@@ -84,6 +88,21 @@ describe('recording accepted jobs', () => {
     });
     expect(job.messageId).not.toBe('');
     expect(store.batches).toHaveLength(1);
+
+    // A shadow job is listed only with include_shadow.
+    const list = (includeShadow: boolean) =>
+      call(jack.ledger, 'listJobs', {
+        producerId,
+        jobType: 'send_invoice',
+        states: [],
+        createdAfter: undefined,
+        createdBefore: undefined,
+        includeShadow,
+        pageSize: 0,
+        pageToken: '',
+      });
+    expect((await list(false)).jobs.map((j) => j.jobId)).not.toContain(jobId);
+    expect((await list(true)).jobs.map((j) => j.jobId)).toContain(jobId);
   });
 
   it('records nothing for a job its backend refused', async () => {
@@ -117,6 +136,31 @@ describe('recording accepted jobs', () => {
     expect(store.batches[0]?.map((j) => j.jobId)).toEqual(accepted);
     for (const jobId of accepted) {
       expect((await call(jack.ledger, 'getJob', { jobId })).state).toBe(JobState.JOB_STATE_QUEUED);
+    }
+  });
+
+  it('a ledger that cannot be written: Enqueue still OK, jack.Jobs NOT_SERVING until the record is written', async () => {
+    store.down = true;
+    try {
+      const { jobId } = await call(
+        jack.jobs,
+        'enqueue',
+        enqueueRequest({ producerId, jobType: 'send_invoice' }),
+      );
+      expect(jobId).toMatch(/^pjob_/);
+      await expect
+        .poll(() => healthStatus(jack.address, 'jack.Jobs'), { timeout: 5_000 })
+        .toBe('NOT_SERVING');
+      // The queue is the truth: BackgroundJobs and the server stay SERVING.
+      expect(await healthStatus(jack.address, 'jack.BackgroundJobs')).toBe('SERVING');
+      store.down = false;
+      await expect
+        .poll(() => healthStatus(jack.address, 'jack.Jobs'), { timeout: 10_000 })
+        .toBe('SERVING');
+      // Written from the buffer once the ledger was back.
+      expect((await call(jack.ledger, 'getJob', { jobId })).state).toBe(JobState.JOB_STATE_QUEUED);
+    } finally {
+      store.down = false;
     }
   });
 });

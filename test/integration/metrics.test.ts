@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobState } from '../../src/gen/jack/jobs.js';
 import { call, callError, type RunningJack, startJack } from '../support/jack.js';
+import { report } from '../support/jobs.js';
 
 /** One sample line of Prometheus text: `name{labels} value`. */
 interface Sample {
@@ -161,5 +163,31 @@ describe('Prometheus metrics on METRICS_PORT', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('counts ledger transitions and the pickup latency of a first RUNNING, by priority (SPEC §14)', async () => {
+    const pickups = (samples: Sample[]) =>
+      ['immediate', 'high', 'medium', 'low'].reduce(
+        (sum, priority) =>
+          sum + value(samples, 'jack_job_pickup_latency_seconds_count', { priority }),
+        0,
+      );
+    const before = await scrape();
+    const { jobId } = await call(jack.jobs, 'enqueue', job('prod_ledger'));
+    const running = report({ jobId, producerId: 'prod_ledger', jobType: 'send_email' });
+    await call(jack.ledger, 'reportJobStatus', running);
+    await call(jack.ledger, 'reportJobStatus', { ...running, state: JobState.JOB_STATE_SUCCEEDED });
+    const after = await scrape();
+    for (const state of ['queued', 'running', 'succeeded']) {
+      expect(
+        value(after, 'jack_job_transitions_total', { state }) -
+          value(before, 'jack_job_transitions_total', { state }),
+      ).toBe(1);
+    }
+    expect(pickups(after) - pickups(before)).toBe(1);
+    // The lane's promise is an edge of the histogram.
+    expect(
+      after.some((s) => s.name === 'jack_job_pickup_latency_seconds_bucket' && s.labels.le === '5'),
+    ).toBe(true);
   });
 });
