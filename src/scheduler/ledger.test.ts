@@ -175,6 +175,35 @@ describe('ledger scheduler on the memory ledger', () => {
     );
   });
 
+  it('stops starting publishes in a batch after the first failure; the rest wait, then go once', async () => {
+    const ledger = createMemoryLedgerStore({ maxJobs: 5000 });
+    const backend = createRecordingBackend();
+    let attempts = 0;
+    backend.failWith = () => {
+      attempts += 1;
+      return 'unavailable';
+    };
+    const scheduler = createLedgerScheduler({
+      store: createMemoryScheduleStore({ ledger, maxJobs: 5000 }),
+      backend,
+      logger,
+      pollIntervalMs: 5_000,
+      publishConcurrency: 4,
+    });
+    open.push(scheduler);
+    const at = soon(50);
+    const messages = Array.from({ length: 200 }, () => message());
+    for (const m of messages) await scheduler.schedule(m, at);
+    await eventually('first attempts', async () => attempts > 0, 5_000);
+    await sleep(100);
+    // One wave of the lanes at most, not 200 attempts.
+    expect(attempts).toBeLessThanOrEqual(4);
+    backend.failWith = () => undefined;
+    await scheduler.schedule(message(), soon(0)); // wakes the scheduler before the next poll
+    await eventually('all published', async () => backend.published.length === 201, 5_000);
+    expect(new Set(backend.published.map((m) => m.jobId)).size).toBe(201);
+  });
+
   it('close lets a publish in flight finish and record QUEUED', async () => {
     const { ledger, backend, scheduler } = setup();
     let started = false;

@@ -79,12 +79,19 @@ export function createLedgerScheduler(options: LedgerSchedulerOptions): Schedule
     );
   };
 
-  /** Publishes claimed jobs, at most `concurrency` at once; one outcome per job, in order. */
+  /**
+   * Publishes claimed jobs, at most `concurrency` at once; one outcome per
+   * job, in order. After the first failure no further publish starts: the
+   * backend is likely down, and the batch's transaction must not stay open
+   * for one publish timeout per wave. The untried jobs stay scheduled.
+   */
   const publishAll = async (jobs: readonly DueJob[]): Promise<PublishOutcome[]> => {
-    const outcomes: PublishOutcome[] = new Array(jobs.length);
+    const untried = new JackError('unavailable', 'not tried after an earlier publish failed');
+    const outcomes: PublishOutcome[] = jobs.map(() => ({ error: untried }));
     let next = 0;
+    let failedOnce = false;
     const lane = async () => {
-      while (next < jobs.length) {
+      while (next < jobs.length && !failedOnce) {
         const i = next++;
         const job = jobs[i] as DueJob;
         try {
@@ -92,6 +99,7 @@ export function createLedgerScheduler(options: LedgerSchedulerOptions): Schedule
           metrics.scheduledPublished((Date.now() - job.runAt.getTime()) / 1000);
           outcomes[i] = { messageId };
         } catch (err) {
+          failedOnce = true;
           outcomes[i] = { error: err };
         }
       }
@@ -99,11 +107,12 @@ export function createLedgerScheduler(options: LedgerSchedulerOptions): Schedule
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, lane));
     const failed = outcomes.filter((o): o is { error: unknown } => 'error' in o);
     if (failed.length > 0) {
+      const cause = failed.find((o) => o.error !== untried)?.error;
       throw Object.assign(
         new JackError(
           'unavailable',
-          `${failed.length} of ${jobs.length} due jobs could not be published; they stay scheduled`,
-          { cause: failed[0]?.error },
+          `${failed.length} of ${jobs.length} due jobs were not published (${toError(cause).message}); they stay scheduled`,
+          { cause },
         ),
         { outcomes },
       );
