@@ -78,6 +78,8 @@ export interface Metrics {
   rateLimiterFallback(active: boolean): void;
   /** One job with an idempotency key, or one failed idempotency store operation. */
   idempotencyAnswered(outcome: IdempotencyOutcome): void;
+  /** A TCP connection closed at once: the listener (`grpc`) had its maximum open. */
+  connectionRefused(listener: string): void;
 }
 
 /** Why admission control refused a job (the EnqueueBulk reasons of SPEC §8). */
@@ -100,4 +102,5 @@ export const noopMetrics: Metrics = {
   jobsRejected() {},
   rateLimiterFallback() {},
   idempotencyAnswered() {},
+  connectionRefused() {},
 };

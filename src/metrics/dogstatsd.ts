@@ -123,6 +123,8 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     rateLimiterFallback() {},
     // The Go service had no idempotency keys: Prometheus alone reports them.
     idempotencyAnswered() {},
+    // A connection-level event of Jack's own: Prometheus reports it.
+    connectionRefused() {},
   };
 
   let closing: Promise<void> | undefined;
