@@ -36,6 +36,7 @@ describe('fanOutMetrics', () => {
     both.jobsRejected('p', 'rate_limited', 7);
     both.rateLimiterFallback(true);
     both.idempotencyAnswered('duplicate');
+    both.connectionRefused('grpc');
     const methods = Object.keys(noopMetrics);
     expect(events).toHaveLength(methods.length * 2);
     for (const [i, method] of methods.entries()) {
