@@ -168,9 +168,17 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     },
     shutdown(graceMs) {
       stopping ??= (async () => {
-        // No new connections; those open are drained below.
-        listener?.close();
-        const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        // grpc-js's own shutdown sends GOAWAY but does not wait for the
+        // connections of an injector; our listener's close does: it calls
+        // back once the last accepted socket has closed.
+        const closed = new Promise<void>((resolve) => {
+          if (listener === undefined) resolve();
+          else listener.close(() => resolve());
+        });
+        const drained = Promise.all([
+          closed,
+          new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+        ]);
         // Once the last unary call has answered, give its response a moment
         // to leave the socket before streams are cut.
         const answered = deps.calls.idle().then(() => sleep(Math.min(200, graceMs)));
