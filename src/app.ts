@@ -1,6 +1,6 @@
 /**
- * The composition root: config → metrics → store → backend → scheduler →
- * services → server. How each piece is chosen and opened lives in ./app/
+ * The composition root: config → metrics → tracing → store → identity →
+ * backend → scheduler → health → shared state (Redis) → enqueuer → server. How each piece is chosen and opened lives in ./app/
  * (adapters, shared state, telemetry); Google-backed adapters load only when
  * chosen. Everything is released in reverse order of startup.
  */
@@ -242,6 +242,7 @@ export async function startApp(
       tls: config.tls,
       clientCaFile: config.auth.clientCaFile,
       logger,
+      metrics,
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));

@@ -39,9 +39,13 @@ async function main(): Promise<void> {
   // too, where the whole configuration is written out.
   logger.info({ config: redactDeep(config) }, 'starting jack');
   // One known library fault is logged, not fatal (see gcs-library-fault.ts);
-  // any other unhandled rejection still ends the process, as Node's default.
+  // any other unhandled rejection still ends the process, as Node's default,
+  // but with the stack in the log and one line on stderr (SPEC §5).
   process.on('unhandledRejection', (reason) => {
-    if (!isGcsLibraryStreamFault(reason)) throw reason;
+    if (!isGcsLibraryStreamFault(reason)) {
+      logger.fatal({ err: toError(reason) }, 'unhandled rejection');
+      fail(`unexpected failure (a bug of Jack's: please report it): ${toError(reason).message}`);
+    }
     logger.warn(
       { component: 'gcs', reason: toError(reason).message },
       'ignored a known fault of the GCS client after a failed request (teeny-request piped into a closed stream)',

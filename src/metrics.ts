@@ -92,6 +92,8 @@ export interface Metrics {
   scheduledWaiting(jobs: number): void;
   /** A scheduled job published by the ledger scheduler: seconds from its run_at to the publish. */
   scheduledPublished(latenessSeconds: number): void;
+  /** A TCP connection closed at once: the listener (`grpc`) had its maximum open. */
+  connectionRefused(listener: string): void;
 }
 
 /** A job state as a metric label (SPEC §14 `JobState`, lower case). */
@@ -131,4 +133,5 @@ export const noopMetrics: Metrics = {
   ledgerRecordsDropped() {},
   scheduledWaiting() {},
   scheduledPublished() {},
+  connectionRefused() {},
 };

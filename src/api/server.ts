@@ -1,3 +1,5 @@
+import type { Http2Server } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Server,
@@ -9,7 +11,9 @@ import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Http2Limits, TlsConfig } from '../config/index.js';
+import { type ConnectionGuard, guardConnections, watchHandshake } from '../connection-guard.js';
 import { JackError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { withTimeout } from '../timeout.js';
 import type { CallTracker } from './call-tracker.js';
 import { loadReflectionDefinition } from './reflection.js';
@@ -33,6 +37,8 @@ export interface GrpcServerDeps {
   logger?: Logger;
   /** TLS_CLIENT_CA_FILE (SPEC §7.3): clients without a certificate signed by it fail the handshake. */
   clientCaFile?: string | undefined;
+  /** Counts refused connections. */
+  metrics?: Metrics;
 }
 
 export interface GrpcServer {
@@ -45,13 +51,35 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-/** Reloading TLS credentials (src/api/tls.ts), or insecure ones without TLS. */
-function credentials(
-  tls: TlsConfig | undefined,
-  clientCaFile: string | undefined,
-  logger?: Logger,
-): Promise<ServerCredentials> {
-  return serverCredentials(tls, clientCaFile, logger);
+/**
+ * After Jack ended its side of a connection, how long the peer has to close
+ * its own before the socket is destroyed, ms: enough for a GOAWAY and the
+ * last frames to be read by a live client.
+ */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * grpc-js takes connections from a listener Jack owns
+ * (`createConnectionInjector`), so that the connection limits
+ * (connection-guard.ts) apply to every socket. The handshake timeout needs
+ * each HTTP/2 session, which grpc-js does not hand out: it is the injector's
+ * own http2 server, found in grpc-js's table of servers.
+ */
+function createInjector(server: Server, creds: ServerCredentials, handshakeTimeoutMs: number) {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) {
+    throw new Error('this grpc-js has no Server.http2Servers: the handshake timeout cannot apply');
+  }
+  const before = new Set(servers.keys());
+  const injector = server.createConnectionInjector(creds);
+  const http2Server = [...servers.keys()].find((s) => !before.has(s)) as Http2Server | undefined;
+  if (http2Server === undefined) {
+    throw new Error(
+      'grpc-js created no http2 server for the injector: the handshake timeout cannot apply',
+    );
+  }
+  http2Server.on('session', (session) => watchHandshake(session, handshakeTimeoutMs));
+  return injector;
 }
 
 /**
@@ -100,26 +128,63 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
   deps.health.addToServer(server);
   new ReflectionService(loadReflectionDefinition()).addToServer(server);
   let stopping: Promise<void> | undefined;
+  let listener: NetServer | undefined;
+  let guard: ConnectionGuard | undefined;
 
   return {
     async listen(host, port) {
-      const creds = await credentials(deps.tls, deps.clientCaFile, deps.logger);
+      const creds = await serverCredentials(deps.tls, deps.clientCaFile, deps.logger);
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      const injector = createInjector(server, creds, limits.handshakeTimeoutMs);
+      const net = createNetServer();
+      const connections = guardConnections(
+        net,
+        {
+          maxConnections: limits.maxConnections,
+          closeGraceMs: CLOSE_GRACE_MS,
+          handshakeTimeoutMs: limits.handshakeTimeoutMs,
+        },
+        { refused: () => deps.metrics?.connectionRefused('grpc') },
+      );
+      net.on('connection', (socket) => {
+        connections.accepted(socket);
+        injector.injectConnection(socket);
+      });
+      listener = net;
+      guard = connections;
+      let listening = false;
       return new Promise<number>((resolve, reject) => {
-        server.bindAsync(address, creds, (err, boundPort) => {
-          if (err) reject(listenError(address, err));
-          else resolve(boundPort);
+        net.on('error', (err) => {
+          if (!listening) reject(listenError(address, err));
+          // Accepting failed (EMFILE: out of file descriptors): Node keeps listening.
+          else deps.logger?.warn({ err }, 'could not accept a connection');
+        });
+        net.listen(port, host, () => {
+          listening = true;
+          const bound = net.address();
+          resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
         });
       });
     },
     shutdown(graceMs) {
       stopping ??= (async () => {
-        const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        // grpc-js's own shutdown sends GOAWAY but does not wait for the
+        // connections of an injector; our listener's close does: it calls
+        // back once the last accepted socket has closed.
+        const closed = new Promise<void>((resolve) => {
+          if (listener === undefined) resolve();
+          else listener.close(() => resolve());
+        });
+        const drained = Promise.all([
+          closed,
+          new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+        ]);
         // Once the last unary call has answered, give its response a moment
         // to leave the socket before streams are cut.
         const answered = deps.calls.idle().then(() => sleep(Math.min(200, graceMs)));
         await withTimeout(Promise.race([drained, answered]), graceMs, () => undefined);
         server.forceShutdown();
+        guard?.destroyAll();
       })();
       return stopping;
     },

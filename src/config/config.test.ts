@@ -22,6 +22,8 @@ describe('loadConfig', () => {
         keepaliveTimeMs: 60_000,
         keepaliveTimeoutMs: 20_000,
         maxSessionMemoryMiB: 32,
+        maxConnections: 10_000,
+        handshakeTimeoutMs: 5_000,
       },
       maxHealthWatchesPerConnection: 16,
       maxWatchesPerConnection: 16,
@@ -209,6 +211,8 @@ describe('loadConfig', () => {
       GRPC_KEEPALIVE_TIME: '30s',
       GRPC_KEEPALIVE_TIMEOUT: '5s',
       GRPC_MAX_SESSION_MEMORY_MIB: '64',
+      GRPC_MAX_CONNECTIONS: '500',
+      GRPC_HANDSHAKE_TIMEOUT: '2s',
       GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION: '4',
     });
     expect(config.http2).toEqual({
@@ -219,6 +223,8 @@ describe('loadConfig', () => {
       keepaliveTimeMs: 30_000,
       keepaliveTimeoutMs: 5_000,
       maxSessionMemoryMiB: 64,
+      maxConnections: 500,
+      handshakeTimeoutMs: 2_000,
     });
     expect(config.maxHealthWatchesPerConnection).toBe(4);
     expect(

@@ -59,6 +59,14 @@ export const DEFAULTS = {
      * a client that does not read them: beyond it, new streams are refused.
      */
     maxSessionMemoryMiB: 32,
+    /**
+     * TCP connections open at once on the gRPC port: each costs a file
+     * descriptor and its session memory, and a process has a limited number
+     * of descriptors (often 65 536 in containers, 1024 on a bare shell).
+     */
+    maxConnections: 10_000,
+    /** A peer that has not acknowledged Jack's HTTP/2 SETTINGS by then is cut off, ms. */
+    handshakeTimeoutMs: 5_000,
   },
   /** How often TLS_CERT_FILE / TLS_KEY_FILE are re-read for a rotated pair, ms. */
   tlsReloadIntervalMs: 60_000,

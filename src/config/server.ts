@@ -10,6 +10,10 @@ export interface Http2Limits {
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
   maxSessionMemoryMiB: number;
+  /** TCP connections open at once on the port; more are closed at once (and counted). */
+  maxConnections: number;
+  /** A connection whose peer has not acknowledged Jack's HTTP/2 SETTINGS by then is closed, ms. */
+  handshakeTimeoutMs: number;
 }
 
 export interface TlsConfig {
@@ -30,6 +34,8 @@ export function parseHttp2Limits(p: Parser): Http2Limits {
     keepaliveTimeMs: p.positiveDuration('GRPC_KEEPALIVE_TIME') ?? d.keepaliveTimeMs,
     keepaliveTimeoutMs: p.positiveDuration('GRPC_KEEPALIVE_TIMEOUT') ?? d.keepaliveTimeoutMs,
     maxSessionMemoryMiB: p.positiveInt('GRPC_MAX_SESSION_MEMORY_MIB') ?? d.maxSessionMemoryMiB,
+    maxConnections: p.positiveInt('GRPC_MAX_CONNECTIONS') ?? d.maxConnections,
+    handshakeTimeoutMs: p.positiveDuration('GRPC_HANDSHAKE_TIMEOUT') ?? d.handshakeTimeoutMs,
   };
 }
 

@@ -131,6 +131,8 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     ledgerRecordsDropped() {},
     scheduledWaiting() {},
     scheduledPublished() {},
+    // A connection-level event of Jack's own: Prometheus reports it.
+    connectionRefused() {},
   };
 
   let closing: Promise<void> | undefined;

@@ -43,6 +43,7 @@ describe('fanOutMetrics', () => {
     both.ledgerRecordsDropped(4);
     both.scheduledWaiting(5);
     both.scheduledPublished(0.25);
+    both.connectionRefused('grpc');
     const methods = Object.keys(noopMetrics);
     expect(events).toHaveLength(methods.length * 2);
     for (const [i, method] of methods.entries()) {

@@ -32,6 +32,9 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     bulkSize(jobs) {
       for (const m of all) m.bulkSize(jobs);
     },
+    connectionRefused(listener) {
+      for (const m of all) m.connectionRefused(listener);
+    },
     storeRefreshed(ok) {
       for (const m of all) m.storeRefreshed(ok);
     },

@@ -104,6 +104,12 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const connectionsRefused = new Counter({
+    name: 'jack_connections_refused_total',
+    help: 'TCP connections closed at once because the listener had its maximum open (GRPC_MAX_CONNECTIONS), by listener.',
+    labelNames: ['listener'] as const,
+    registers: [registry],
+  });
   const health = new Gauge({
     name: 'jack_health_serving',
     help: "1 when the service is SERVING, 0 otherwise; service '' is the whole server.",
@@ -214,6 +220,9 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     scheduleFinished() {},
     bulkSize(count) {
       bulkSizes.child().observe(count);
+    },
+    connectionRefused(listener) {
+      connectionsRefused.labels(listener).inc();
     },
     storeRefreshed(ok) {
       storeRefreshes.labels(ok ? 'ok' : 'failed').inc();

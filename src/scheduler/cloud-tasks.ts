@@ -16,6 +16,7 @@ import { credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SchedulerConfig } from '../config/index.js';
 import { JackError, toError } from '../errors.js';
+import { requireGoogleCredentials } from '../google-credentials.js';
 import type { PublishTarget } from './publish-target.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -118,8 +119,9 @@ function splitHostPort(hostPort: string): { apiEndpoint: string; port: number } 
 }
 
 /**
- * Creates the scheduler. Nothing is sent until the first call: reachability
- * is the health monitor's business (`check`).
+ * Creates the scheduler. Against Google, it first makes sure there are
+ * credentials (one startup line otherwise). Nothing is sent until the first
+ * call: reachability is the health monitor's business (`check`).
  */
 export async function createCloudTasksScheduler(
   options: CloudTasksSchedulerOptions,
@@ -135,6 +137,12 @@ export async function createCloudTasksScheduler(
           // the GCE metadata server) just to learn it.
           universeDomain: 'googleapis.com',
         });
+  if (config.apiEndpoint === undefined) {
+    await requireGoogleCredentials(
+      client.auth,
+      'the Cloud Tasks scheduler (CLOUD_TASKS_PROJECT, CLOUD_TASKS_LOCATION, CLOUD_TASKS_QUEUE)',
+    );
+  }
   const queueName = client.queuePath(config.project, config.location, config.queue);
   const taskName = (jobId: string) =>
     client.taskPath(config.project, config.location, config.queue, taskIdOfJob(jobId));

@@ -3,6 +3,7 @@ import { type Bucket, type File, IdempotencyStrategy, Storage } from '@google-cl
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config/index.js';
 import { JackError, toError } from '../errors.js';
+import { requireGoogleCredentials } from '../google-credentials.js';
 import { createCachedStore } from './cached-store.js';
 import {
   ABSENT_GENERATION,
@@ -49,6 +50,13 @@ const REQUEST_TIMEOUT_MS = 4_000;
 export async function createGcsStore(options: GcsStoreOptions): Promise<Store> {
   const { config, logger } = options;
   const io = createGcsObjects(config);
+  // An emulator (GCS_ENDPOINT, STORAGE_EMULATOR_HOST) is sent no credentials.
+  if (!io.bucket.storage.customEndpoint) {
+    await requireGoogleCredentials(
+      io.bucket.storage.authClient,
+      'the GCS config store (GCS_BUCKET)',
+    );
+  }
   await checkBucket(io.bucket, config, logger);
   return createCachedStore(io, options);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { JackError, toError } from '../errors.js';
 import { createCachedStore } from './cached-store.js';
@@ -17,13 +18,7 @@ interface LockOptions {
   realpath: boolean;
   lockfilePath: string;
   stale: number;
-  retries: {
-    retries: number;
-    factor: number;
-    minTimeout: number;
-    maxTimeout: number;
-    randomize: boolean;
-  };
+  retries: number;
   onCompromised: (err: Error) => void;
 }
 // proper-lockfile is CommonJS without types: the one function we use.
@@ -35,10 +30,62 @@ const lockfile = createRequire(import.meta.url)('proper-lockfile') as {
  * A lock older than this is taken over (its holder was killed). The holder
  * refreshes it every half of this; a write holds it for milliseconds.
  */
-const LOCK_STALE_MS = 5_000;
+const LOCK_STALE_MS = 3_000;
+
+/**
+ * How long a write waits for a lock another writer holds: past the stale
+ * time, so a killed holder's lock is taken over, and well under a client's
+ * default 10 s deadline, so the client hears `unavailable` from Jack.
+ */
+const LOCK_WAIT_MS = 4_000;
 
 /** `.producers.json.<pid>.<hex>.tmp`: the temp file of one write. */
 const tempPrefix = (name: StoreObjectName) => `.${name}.`;
+
+/**
+ * Takes the exclusive lock of one object. Only a lock held by someone else
+ * (ELOCKED) is waited for, up to LOCK_WAIT_MS; any other error (the
+ * directory is gone, is a file, is read-only, the disk is full) fails at
+ * once. proper-lockfile's own retries would retry those too, for as long as
+ * they are configured to wait.
+ */
+async function acquireLock(
+  root: string,
+  name: StoreObjectName,
+  onCompromised: (err: Error) => void,
+): Promise<() => Promise<void>> {
+  const lockPath = join(root, `.${name}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let backoffMs = 5;
+  for (;;) {
+    try {
+      return await lockfile.lock(join(root, name), {
+        realpath: false,
+        lockfilePath: lockPath,
+        stale: LOCK_STALE_MS,
+        retries: 0,
+        // The default throws from a timer, which would crash the process.
+        onCompromised,
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
+        throw ioError('write', name, err, lockPath);
+      }
+      const waitMs = backoffMs * (0.5 + Math.random());
+      if (Date.now() + waitMs > deadline) {
+        throw new JackError(
+          'unavailable',
+          `the config store is busy (${name} stays locked); retry`,
+          {
+            cause: err,
+          },
+        );
+      }
+      await sleep(waitMs);
+      backoffMs = Math.min(100, backoffMs * 1.5);
+    }
+  }
+}
 
 /**
  * Runs `fn` holding the exclusive lock of one object (a `.<name>.lock`
@@ -47,24 +94,9 @@ const tempPrefix = (name: StoreObjectName) => `.${name}.`;
  */
 async function withLock<T>(root: string, name: StoreObjectName, fn: () => Promise<T>): Promise<T> {
   let compromised: Error | undefined;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(join(root, name), {
-      realpath: false,
-      lockfilePath: join(root, `.${name}.lock`),
-      stale: LOCK_STALE_MS,
-      // Up to ~2 × LOCK_STALE_MS of waiting, so a killed holder's lock is taken over.
-      retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
-      // The default throws from a timer, which would crash the process.
-      onCompromised: (err) => {
-        compromised = err;
-      },
-    });
-  } catch (err) {
-    throw new JackError('unavailable', `the config store is busy (${name} stays locked); retry`, {
-      cause: err,
-    });
-  }
+  const release = await acquireLock(root, name, (err) => {
+    compromised = err;
+  });
   try {
     const result = await fn();
     if (compromised !== undefined) {

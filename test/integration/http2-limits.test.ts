@@ -2,10 +2,21 @@
  * SPEC §6 HTTP/2 limits, measured on a spawned Jack: what a client that
  * opens streams and never finishes or reads them can make Jack hold.
  */
+
+import type { Socket } from 'node:net';
 import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminServiceClient } from '../../src/gen/jack/admin.js';
-import { closedWithin, connect, grpcFrame, openStream, rssMiB } from '../support/http2-abuse.js';
+import { eventually } from '../support/eventually.js';
+import {
+  closedWithin,
+  connect,
+  grpcFrame,
+  heldConnections,
+  openStream,
+  rssMiB,
+  silentPeers,
+} from '../support/http2-abuse.js';
 import { call } from '../support/jack.js';
 import { type SpawnedJack, startBuiltJack } from '../support/spawn.js';
 
@@ -128,4 +139,65 @@ describe('HTTP/2 limits (spawned Jack)', () => {
     });
     expect(pinged).toBe(true);
   });
+});
+
+/**
+ * SPEC §6 against peers that go silent at the TCP level: Jack, not the peer,
+ * must end every connection it no longer wants, and count none beyond
+ * GRPC_MAX_CONNECTIONS. Counted from the server's side (/proc of the process).
+ */
+describe('silent TCP peers (spawned Jack)', () => {
+  const running: SpawnedJack[] = [];
+  const peers: Socket[] = [];
+  afterEach(async () => {
+    for (const p of peers.splice(0)) p.destroy();
+    await Promise.all(running.splice(0).map((j) => j.kill()));
+  });
+  const start = async (env: Record<string, string>) => {
+    const jack = await startBuiltJack(env);
+    running.push(jack);
+    return jack;
+  };
+  const held = (jack: { pid: number; port: number }) => heldConnections(jack.pid, jack.port);
+
+  it('reaps 100 peers that finished the handshake and never read, by idle time and keepalive', async () => {
+    const jack = await start({
+      GRPC_MAX_CONNECTION_IDLE: '2s',
+      GRPC_KEEPALIVE_TIME: '2s',
+      GRPC_KEEPALIVE_TIMEOUT: '2s',
+    });
+    peers.push(...(await silentPeers(jack.port, 100, { ackSettings: true, read: false })));
+    await eventually('Jack holds the 100 connections', async () => held(jack) === 100, 5_000);
+    // Idle (2 s) or an unanswered ping (2 s + 2 s), then 2 s for the peer to close.
+    await eventually('Jack holds none of them', async () => held(jack) === 0, 12_000);
+  }, 30_000);
+
+  it('closes a connection whose peer does not acknowledge SETTINGS within GRPC_HANDSHAKE_TIMEOUT', async () => {
+    const jack = await start({ GRPC_HANDSHAKE_TIMEOUT: '1s' });
+    peers.push(...(await silentPeers(jack.port, 20, { ackSettings: false, read: false })));
+    await eventually('Jack holds the 20 connections', async () => held(jack) === 20, 5_000);
+    // Idle time and keepalive are minutes here: only the handshake timeout closes them.
+    await eventually('Jack holds none of them', async () => held(jack) === 0, 8_000);
+  }, 30_000);
+
+  it('closes a connection whose keepalive pings go unanswered although the peer reads', async () => {
+    const jack = await start({ GRPC_KEEPALIVE_TIME: '1s', GRPC_KEEPALIVE_TIMEOUT: '1s' });
+    // Reads everything, answers nothing, and never closes its side.
+    peers.push(...(await silentPeers(jack.port, 20, { ackSettings: true, read: true })));
+    await eventually('Jack holds the 20 connections', async () => held(jack) === 20, 5_000);
+    await eventually('Jack holds none of them', async () => held(jack) === 0, 10_000);
+  }, 30_000);
+
+  it('refuses connections beyond GRPC_MAX_CONNECTIONS and counts them', async () => {
+    const jack = await start({ GRPC_MAX_CONNECTIONS: '10', METRICS_PORT: '0' });
+    const line = await jack.waitForLog((l) => l.msg.startsWith('jack listening on'));
+    peers.push(...(await silentPeers(jack.port, 30, { ackSettings: true, read: true })));
+    await eventually('refused connections are closed', async () => held(jack) === 10, 5_000);
+    const scrape = await (await fetch(`http://127.0.0.1:${line.metricsPort}/metrics`)).text();
+    expect(scrape).toContain('jack_connections_refused_total{listener="grpc"} 20');
+    // An eleventh is refused as well.
+    const session = connect(jack.address);
+    expect(await closedWithin(session, 1_000)).toBe(true);
+    session.destroy();
+  }, 30_000);
 });

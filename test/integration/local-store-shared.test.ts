@@ -110,6 +110,29 @@ describe('local directory store shared by several processes', () => {
     expect(done).toBe(true);
   });
 
+  it('gives up on a lock a live holder keeps, with UNAVAILABLE, instead of retrying forever', async () => {
+    const io = createLocalObjects(dir);
+    const lock = join(dir, '.producers.json.lock');
+    await mkdir(lock);
+    // A live holder refreshes its lock: it is never stale.
+    const refresh = setInterval(() => {
+      const now = new Date();
+      void utimes(lock, now, now).catch(() => {});
+    }, 200);
+    try {
+      const outcome = await Promise.race([
+        io.write('producers.json', '{"producers":[]}', '0').then(
+          () => 'written',
+          (err: Error) => err.message,
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting'), 8_000)),
+      ]);
+      expect(outcome).toBe('the config store is busy (producers.json stays locked); retry');
+    } finally {
+      clearInterval(refresh);
+    }
+  });
+
   it('removes the temp files of a killed writer at startup, and only those', async () => {
     await writeFile(join(dir, '.producers.json.1234.deadbeef.tmp'), '{"producers": [');
     await writeFile(join(dir, '.job_types.json.99.0badf00d.tmp'), '');

@@ -1,10 +1,12 @@
 /**
  * Raw HTTP/2 clients that misbehave the way the attack run did: streams
  * whose responses are never read, streams that never send a body,
- * connections left open and idle. Plus the RSS of a process from /proc.
+ * connections left open and idle, raw TCP peers that go silent. Plus the
+ * RSS and the held connections of a process from /proc.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http2 from 'node:http2';
+import { createConnection, type Socket } from 'node:net';
 
 /** Resident set size of `pid`, MiB (Linux). */
 export function rssMiB(pid: number): number {
@@ -57,4 +59,84 @@ export function closedWithin(
       resolve(true);
     });
   });
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** An empty SETTINGS frame, and one with the ACK flag. */
+const SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const SETTINGS_ACK = Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 0]);
+
+export interface SilentPeerOptions {
+  /** Acknowledge the server's SETTINGS (blindly, up front): the handshake completes. */
+  ackSettings: boolean;
+  /**
+   * Read what the server sends (and never answer it, nor close on the
+   * server's FIN); false: never read, a peer that crashed behind a NAT.
+   */
+  read: boolean;
+}
+
+/**
+ * `count` raw TCP connections that send the HTTP/2 preface and SETTINGS and
+ * then go silent: no pings answered, no close. Destroy them when done.
+ */
+export async function silentPeers(
+  port: number,
+  count: number,
+  options: SilentPeerOptions,
+): Promise<Socket[]> {
+  const hello = Buffer.concat([PREFACE, SETTINGS, ...(options.ackSettings ? [SETTINGS_ACK] : [])]);
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const socket = createConnection({ port, host: '127.0.0.1', allowHalfOpen: true });
+          socket.on('error', () => {});
+          socket.once('connect', () => {
+            socket.write(hello);
+            if (options.read) socket.resume();
+            else socket.pause();
+            resolve(socket);
+          });
+          // Refused at once (a connection cap): still a peer the test owns.
+          socket.once('close', () => resolve(socket));
+        }),
+    ),
+  );
+}
+
+/**
+ * TCP connections process `pid` holds on its local `port`, from its side:
+ * sockets among its file descriptors (/proc/PID/fd) that /proc/PID/net/tcp
+ * lists on that port, whatever their state, listening socket excluded.
+ */
+export function heldConnections(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1] !== undefined) inodes.add(match[1]);
+    } catch {
+      // Closed between readdir and readlink.
+    }
+  }
+  let held = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [local, , state, , , , , , inode] = fields.slice(1);
+      if (local === undefined || inode === undefined) continue;
+      const localPort = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      const LISTEN = '0A';
+      if (localPort === port && state !== LISTEN && inodes.has(inode)) held += 1;
+    }
+  }
+  return held;
 }

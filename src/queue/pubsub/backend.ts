@@ -16,6 +16,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
 import { JackError } from '../../errors.js';
+import { requireGoogleCredentials } from '../../google-credentials.js';
 import { withTimeout } from '../../timeout.js';
 import { type Backend, type OutboundMessage, PRIORITIES } from '../backend.js';
 import { classifyPubSubError, publishFailure } from './errors.js';
@@ -64,6 +65,13 @@ export async function createPubSubBackend(options: PubSubBackendOptions): Promis
           universeDomain: 'googleapis.com',
         }),
   });
+  if (config.emulatorHost === undefined) {
+    await requireGoogleCredentials(
+      client.auth,
+      'the Pub/Sub backend (QUEUE_BACKEND=pubsub)',
+      'set PUBSUB_EMULATOR_HOST to use the emulator',
+    );
+  }
   const endpoint = config.emulatorHost ?? 'pubsub.googleapis.com';
 
   const laneSet = openLanes(client, config);
