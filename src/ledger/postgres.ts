@@ -336,6 +336,13 @@ export async function openPostgresLedgerStore(
       throw unavailable(err);
     }
     let broken = false;
+    // A connection cut while checked out (PostgreSQL restarted, the session
+    // killed) emits 'error' on the client, not the pool: without a listener
+    // the process would crash. The query in flight fails anyway.
+    const onLost = () => {
+      broken = true;
+    };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -349,6 +356,7 @@ export async function openPostgresLedgerStore(
       }
       throw unavailable(err);
     } finally {
+      client.off('error', onLost);
       client.release(broken);
     }
   };

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { isJackError } from '../../src/errors.js';
+import { JobState } from '../../src/gen/jack/jobs.js';
 import { createMemoryLedgerStore } from '../../src/ledger/memory.js';
 import { MIGRATIONS } from '../../src/ledger/migrations.js';
 import { openPostgresLedgerStore } from '../../src/ledger/postgres.js';
@@ -169,6 +170,57 @@ describe.skipIf(!withPostgres)('postgres (real PostgreSQL)', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('a connection cut in the middle of a report answers UNAVAILABLE and does not crash Jack', async () => {
+    const url = await databaseUrl();
+    const store = await open(url);
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      const job = acceptedJob();
+      await store.recordAccepted([job]);
+      // Another session holds the row, so the report waits inside its transaction.
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM jack_jobs WHERE job_id = $1 FOR UPDATE', [job.jobId]);
+      const report = store.report(
+        {
+          jobId: job.jobId,
+          producerId: job.producerId,
+          jobType: job.jobType,
+          queue: job.queue,
+          state: JobState.JOB_STATE_RUNNING,
+          attempt: 1,
+          error: '',
+          worker: 'w',
+        },
+        new Date(),
+      );
+      const waiting = async () =>
+        (
+          await locker.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+          )
+        ).rows;
+      let pids = await waiting();
+      for (let i = 0; pids.length === 0 && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        pids = await waiting();
+      }
+      expect(pids).toHaveLength(1);
+      await locker.query('SELECT pg_terminate_backend($1)', [pids[0]?.pid]);
+      const err = await report.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isJackError(err) && err.code).toBe('unavailable');
+      await locker.query('ROLLBACK');
+      // The pool replaced the lost connection: the store still answers.
+      expect((await store.get(job.jobId))?.jobId).toBe(job.jobId);
+    } finally {
+      await locker.end();
+      await store.close();
     }
   });
 });
