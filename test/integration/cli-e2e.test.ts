@@ -197,9 +197,9 @@ describe('admin commands against a real Jack', () => {
     expect(admin.apiKey.producerId).toBeUndefined(); // an admin key
 
     const list = ok(await jackCli(['keys', 'list', '--producer', id])).stdout;
-    expect(list).toMatch(/^KEY_ID\s+PRODUCER_ID\s+CREATED_AT\s+DESCRIPTION\n/);
+    expect(list).toMatch(/^KEY_ID\s+PRODUCER_ID\s+ROLE\s+CREATED_AT\s+DESCRIPTION\n/);
     expect(list.trim().split('\n')).toHaveLength(3);
-    expect(list).toMatch(new RegExp(`\\n${keyId}\\s+${id}\\s+\\S+\\s+ci\\n`));
+    expect(list).toMatch(new RegExp(`\\n${keyId}\\s+${id}\\s+producer\\s+\\S+\\s+ci\\n`));
     expect(list).not.toContain('jk_');
     const all = ok(await jackCli(['keys', 'list', '--json'])).json<{
       apiKeys: { keyId: string }[];

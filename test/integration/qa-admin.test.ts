@@ -103,7 +103,7 @@ describe('QA §10: admin edges', () => {
     ['getJobType', { producerId: 'x'.repeat(100_000), name: 'n' }],
     ['getJobType', { producerId: 'p', name: 'n'.repeat(100_000) }],
     ['deleteJobType', { producerId: 'x'.repeat(100_000), name: 'n' }],
-    ['createApiKey', { producerId: 'x'.repeat(100_000), description: '' }],
+    ['createApiKey', { producerId: 'x'.repeat(100_000), description: '', role: 0 }],
     [
       'createJobType',
       { producerId: 'x'.repeat(100_000), name: 'n', queue: 0, maxRetries: 0, description: '' },
