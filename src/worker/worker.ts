@@ -38,6 +38,8 @@ export interface WorkerOptions {
   lanes: Partial<Record<Priority, string>>;
   /** By `job_type`. */
   handlers: Record<string, Handler | HandlerSpec>;
+  /** Runs every job type without a handler of its own (`jack work`); without it such jobs are handed back. */
+  fallback?: Handler | HandlerSpec;
   /** Jobs run at once. Default 8. */
   concurrency?: number;
   /** ms a job may run before its signal is aborted and it counts as failed. Default 5 min. */
@@ -157,7 +159,14 @@ export function createWorker(options: WorkerOptions): Worker {
   for (const [type, handler] of Object.entries(options.handlers)) {
     handlers.set(type, typeof handler === 'function' ? { handle: handler } : handler);
   }
-  const timeoutOf = (type: string) => handlers.get(type)?.timeout ?? defaultTimeout;
+  const fallback =
+    options.fallback === undefined
+      ? undefined
+      : typeof options.fallback === 'function'
+        ? { handle: options.fallback }
+        : options.fallback;
+  const handlerOf = (type: string) => handlers.get(type) ?? fallback;
+  const timeoutOf = (type: string) => handlerOf(type)?.timeout ?? defaultTimeout;
   const longestTimeout = Math.max(
     defaultTimeout,
     ...[...handlers.values()].map((h) => h.timeout ?? 0),
@@ -302,7 +311,7 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     const jobId = delivery.attributes.job_id as string;
     const type = delivery.attributes.job_type as string;
-    const spec = handlers.get(type);
+    const spec = handlerOf(type);
     if (spec === undefined) {
       stats.returned++;
       if (!warnedTypes.has(type)) {
