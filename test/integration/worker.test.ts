@@ -353,3 +353,45 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with Jack down', () => {
     }
   }, 45_000);
 });
+
+describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
+  it('de-duplicates from its own memory of finished jobs and counts attempts itself', async () => {
+    const lanes = await createWorkerLanes(pubsubEmulatorHost());
+    const runs = new Map<string, number[]>();
+    const w = createWorker({
+      backend: lanes.backend(),
+      lanes: { medium: lanes.lanes.medium },
+      concurrency: 1,
+      logger: quiet,
+      handlers: {
+        local: (job: Job) => {
+          runs.set(job.id, [...(runs.get(job.id) ?? []), job.attempt]);
+          if (job.payload.toString() === 'flaky' && job.attempt < 3) throw new Error('not yet');
+        },
+      },
+    });
+    try {
+      w.start();
+      const attributes = (jobId: string) => ({
+        job_id: jobId,
+        producer_id: 'prod_local',
+        job_type: 'local',
+        priority: 'medium',
+        max_retries: '5',
+      });
+      await lanes.publish('medium', Buffer.from('once'), attributes('job-twice'));
+      await lanes.publish('medium', Buffer.from('once'), attributes('job-twice'));
+      await lanes.publish('medium', Buffer.from('flaky'), attributes('job-flaky'));
+      await eventually(
+        'both messages of job-twice settled and job-flaky succeeded',
+        async () => w.stats().duplicates >= 1 && w.stats().succeeded >= 2,
+        15_000,
+      );
+      expect(runs.get('job-twice')).toEqual([1]);
+      expect(runs.get('job-flaky')).toEqual([1, 2, 3]);
+    } finally {
+      await w.stop();
+      await lanes.close();
+    }
+  }, 30_000);
+});
