@@ -5,6 +5,7 @@
  * timeouts, stop() under load, Jack down, and the messages it must not ack.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobState, type Job as LedgerJob } from '../../src/client/index.js';
 import {
@@ -21,6 +22,7 @@ import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js'
 import { eventually } from '../support/eventually.js';
 import { call } from '../support/jack.js';
 import { jobIdOf } from '../support/jobs.js';
+import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import {
   createWorkerLanes,
   type JackForWorkers,
@@ -394,4 +396,64 @@ describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
       await lanes.close();
     }
   }, 30_000);
+});
+
+describe.skipIf(skipWithoutEmulator())('worker SDK with a dead-letter policy', () => {
+  it('takes the attempt from Pub/Sub’s delivery count', async () => {
+    const lanes = await createWorkerLanes(pubsubEmulatorHost());
+    const admin = new PubSub(emulatorClientOptions(lanes.project, lanes.host));
+    const [deadTopic] = await admin.createTopic('dead-letters');
+    const [sub] = await admin.topic('jobs-medium').createSubscription('work-medium-dlq', {
+      ackDeadlineSeconds: 10,
+      retryPolicy: { minimumBackoff: { nanos: 100_000_000 }, maximumBackoff: { seconds: 1 } },
+      deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: 5 },
+    });
+    const seen: number[] = [];
+    // A worker-local count would say 1, 2, 3 as well: start the count at the
+    // backend's by having another worker fail the first delivery.
+    let failedOnce = false;
+    const failer = createWorker({
+      backend: lanes.backend(),
+      lanes: { medium: 'work-medium-dlq' },
+      logger: quiet,
+      handlers: {
+        counted: () => {
+          failedOnce = true;
+          throw new Error('first');
+        },
+      },
+    });
+    failer.start();
+    try {
+      await lanes.publish('medium', Buffer.from('x'), {
+        job_id: 'job-dlq',
+        producer_id: 'prod_local',
+        job_type: 'counted',
+        priority: 'medium',
+        max_retries: '5',
+      });
+      await eventually('the first delivery failed', async () => failedOnce, 10_000);
+      await failer.stop();
+      const w = createWorker({
+        backend: lanes.backend(),
+        lanes: { medium: 'work-medium-dlq' },
+        logger: quiet,
+        handlers: {
+          counted: (job: Job) => {
+            seen.push(job.attempt);
+            if (job.attempt < 3) throw new Error('again');
+          },
+        },
+      });
+      w.start();
+      await eventually('succeeded', async () => w.stats().succeeded === 1, 20_000);
+      await w.stop();
+      expect(seen).toEqual([2, 3]);
+    } finally {
+      await sub.delete().catch(() => {});
+      await deadTopic.delete().catch(() => {});
+      await admin.close();
+      await lanes.close();
+    }
+  }, 40_000);
 });
