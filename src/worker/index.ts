@@ -3,8 +3,14 @@
  * job type, settle and report each job.
  */
 export { decodePayload, type Job, NonRetryableError, PRIORITIES, type Priority } from './job.js';
-export type { Delivery, LaneOptions, LaneSource, WorkerBackend } from './lane-source.js';
-export { type PubSubBackendOptions, pubsubBackend } from './pubsub.js';
+export type {
+  CreateLaneOptions,
+  Delivery,
+  LaneOptions,
+  LaneSource,
+  WorkerBackend,
+} from './lane-source.js';
+export { jobTypeFilter, type PubSubBackendOptions, pubsubBackend } from './pubsub.js';
 export {
   createWorker,
   type Handler,

@@ -52,11 +52,26 @@ export interface LaneSource {
   close(): Promise<void>;
 }
 
+/** What `createLane` needs to know (development only, `createSubscriptions`). */
+export interface CreateLaneOptions {
+  /** The lane's priority: which of Jack's topics (streams) it reads. */
+  priority: 'immediate' | 'high' | 'medium' | 'low';
+  /** Only these job types (a filter); undefined: every type. */
+  jobTypes: readonly string[] | undefined;
+  /** Without it, creating a lane outside an emulator is refused. */
+  allowOutsideEmulator: boolean;
+}
+
 /** A queue backend as the worker sees it: lanes by name (a subscription, a consumer). */
 export interface WorkerBackend {
   /** Which backend, for logs and metrics: `pubsub`, `nats`. */
   readonly kind: string;
   lane(name: string, options: LaneOptions): LaneSource;
+  /**
+   * Optional, for development: creates the lane `name` when it does not
+   * exist yet. Rejects with a reason a person can act on.
+   */
+  createLane?(name: string, options: CreateLaneOptions): Promise<void>;
   /** Closes the backend's connections (after every lane is closed). */
   close(): Promise<void>;
 }

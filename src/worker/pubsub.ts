@@ -6,6 +6,7 @@
  * than it was allowed even when the server sends a larger batch.
  */
 import { type ClientConfig, Duration, type Message, PubSub } from '@google-cloud/pubsub';
+import type { Priority } from './job.js';
 import type { Delivery, LaneOptions, LaneSource, WorkerBackend } from './lane-source.js';
 
 export interface PubSubBackendOptions {
@@ -17,6 +18,13 @@ export interface PubSubBackendOptions {
   emulatorHost?: string;
   /** Any other client option. */
   clientConfig?: ClientConfig;
+  /** Jack's topic per priority (PUBSUB_TOPIC_*): where `createSubscriptions` attaches a lane. */
+  topics?: Partial<Record<Priority, string>>;
+}
+
+/** A Pub/Sub filter that lets only these job types through (names are Jack's: letters, digits, `_`, `-`, `.`). */
+export function jobTypeFilter(jobTypes: readonly string[]): string {
+  return jobTypes.map((t) => `attributes.job_type = ${JSON.stringify(t)}`).join(' OR ');
 }
 
 /** A WorkerBackend over Google Cloud Pub/Sub. */
@@ -40,6 +48,27 @@ export function pubsubBackend(options: PubSubBackendOptions = {}): WorkerBackend
   return {
     kind: 'pubsub',
     lane: (name, laneOptions) => pubsubLane(pubsub, name, laneOptions),
+    async createLane(name, { priority, jobTypes, allowOutsideEmulator }) {
+      if (options.emulatorHost === undefined && !allowOutsideEmulator) {
+        throw new Error(
+          'createSubscriptions is for development: refused without an emulator host (pass allowOutsideEmulator to create subscriptions in a real project)',
+        );
+      }
+      const topic = options.topics?.[priority] ?? options.topics?.medium;
+      if (topic === undefined) {
+        throw new Error(
+          `createSubscriptions needs the topic of the ${priority} lane (topics.${priority})`,
+        );
+      }
+      const [exists] = await pubsub.subscription(name).exists();
+      if (exists) return;
+      await pubsub.topic(topic).createSubscription(name, {
+        ...(jobTypes === undefined || jobTypes.length === 0
+          ? {}
+          : { filter: jobTypeFilter(jobTypes) }),
+        retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
+      });
+    },
     async close() {
       if (owned) await pubsub.close();
     },

@@ -55,6 +55,12 @@ export interface WorkerOptions {
   gracePeriod?: number;
   /** ms one report may take, its retries included, before it is dropped. Default 2 s. */
   reportTimeout?: number;
+  /**
+   * Development: creates each lane's subscription when missing, filtered by
+   * the job types of `handlers` (all types with a `fallback`). Refused
+   * outside an emulator unless `{ allowOutsideEmulator: true }`.
+   */
+  createSubscriptions?: boolean | { allowOutsideEmulator: true };
   /** Finished job ids remembered for de-duplication. Default 10 000. */
   rememberFinished?: number;
 }
@@ -75,7 +81,8 @@ export interface WorkerStats {
 }
 
 export interface Worker {
-  start(): void;
+  /** Opens the lanes (creating them first with `createSubscriptions`); resolves once they are pulling. */
+  start(): Promise<void>;
   /** Stops pulling, lets running jobs finish (grace period), hands the rest back, flushes reports. */
   stop(): Promise<void>;
   stats(): WorkerStats;
@@ -449,9 +456,21 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   return {
-    start() {
+    async start() {
       if (started) throw new Error('the worker was already started');
       started = true;
+      if (options.createSubscriptions) {
+        const create = options.backend.createLane;
+        if (create === undefined)
+          throw new Error(`the ${options.backend.kind} backend cannot create lanes`);
+        for (const lane of laneNames) {
+          await create.call(options.backend, options.lanes[lane] as string, {
+            priority: lane,
+            jobTypes: fallback === undefined ? [...handlers.keys()] : undefined,
+            allowOutsideEmulator: options.createSubscriptions !== true,
+          });
+        }
+      }
       const prefetch = options.prefetch ?? 1;
       for (const lane of laneNames) {
         const source = options.backend.lane(options.lanes[lane] as string, {

@@ -14,6 +14,7 @@ import {
   type Job,
   JobTimeoutError,
   NonRetryableError,
+  pubsubBackend,
   type Worker,
   type WorkerOptions,
 } from '../../src/worker/index.js';
@@ -51,7 +52,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
     await lanes?.close();
   });
 
-  function worker(options: Partial<WorkerOptions>): Worker {
+  async function worker(options: Partial<WorkerOptions>): Promise<Worker> {
     const w = createWorker({
       backend: lanes.backend(),
       lanes: lanes.lanes,
@@ -63,7 +64,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
       ...options,
     });
     workers.push(w);
-    w.start();
+    await w.start();
     return w;
   }
 
@@ -118,8 +119,8 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
       await sleep(2);
     };
     const handlers = Object.fromEntries(PRIORITIES.map((p) => [env.types[p], handler]));
-    worker({ handlers });
-    worker({ handlers });
+    await worker({ handlers });
+    await worker({ handlers });
     const ids = (await Promise.all(PRIORITIES.map((p) => enqueue(env.types[p], 100)))).flat();
     // The same message published twice with one job id.
     const dupId = jobIdOf(env.producerId, env.types.medium);
@@ -159,7 +160,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
       await sleep(300);
     };
     const lowIds = await enqueue(lowType, 15);
-    worker({ handlers: { [lowType]: handler, [immType]: handler }, concurrency: 1 });
+    await worker({ handlers: { [lowType]: handler, [immType]: handler }, concurrency: 1 });
     await eventually('the LOW backlog is being worked', async () => started.length >= 2, 10_000);
     const lowStartedBefore = started.length;
     await enqueue(immType, 1);
@@ -174,7 +175,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
   it('fails twice then succeeds: attempts 1, 2, 3 and SUCCEEDED', async () => {
     const type = await newType('flaky', 5);
     const seen: number[] = [];
-    worker({
+    await worker({
       handlers: {
         [type]: (job: Job) => {
           seen.push(job.attempt);
@@ -191,7 +192,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
   it('always failing with max_retries 2: DEAD after 3 attempts, acked (not run again)', async () => {
     const type = await newType('doomed', 2);
     const seen: number[] = [];
-    const w = worker({
+    const w = await worker({
       handlers: {
         [type]: (job: Job) => {
           seen.push(job.attempt);
@@ -211,7 +212,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
   it('NonRetryableError: DEAD after one attempt', async () => {
     const type = await newType('hopeless', 5);
     let runs = 0;
-    worker({
+    await worker({
       handlers: {
         [type]: () => {
           runs++;
@@ -229,7 +230,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
   it('a timeout aborts the signal and counts as a failure (per job type timeout)', async () => {
     const type = await newType('slowpoke', 0);
     let reason: unknown;
-    worker({
+    await worker({
       timeout: 60_000,
       handlers: {
         [type]: {
@@ -258,7 +259,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
       await sleep(20);
     };
     const ids = await enqueue(type, 120);
-    const first = worker({ handlers: { [type]: handler }, concurrency: 4 });
+    const first = await worker({ handlers: { [type]: handler }, concurrency: 4 });
     await eventually('the first worker is busy', async () => runs.size >= 20, 10_000);
     await first.stop();
     expect(first.stats().running).toBe(0);
@@ -267,7 +268,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
     // The emulator pushes a whole backlog into the stream regardless of
     // flow control; what was in transit when the first worker closed it
     // comes back after the ack deadline (10 s), the rest at once.
-    worker({ handlers: { [type]: handler }, concurrency: 4 });
+    await worker({ handlers: { [type]: handler }, concurrency: 4 });
     await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 25_000);
     await eventually('every job SUCCEEDED', async () =>
       (await Promise.all(ids.map(record))).every((j) => j.state === JobState.JOB_STATE_SUCCEEDED),
@@ -286,7 +287,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
       priority: 'low',
       max_retries: '3',
     });
-    const w = worker({ handlers: { other_type: () => {} } });
+    const w = await worker({ handlers: { other_type: () => {} } });
     await eventually('both came and went back', async () => w.stats().returned >= 2, 10_000);
     await w.stop();
     // Both are still in the subscription: a raw lane source receives them.
@@ -337,7 +338,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with Jack down', () => {
         reportTimeout: 300,
         logger: quiet,
       });
-      w.start();
+      await w.start();
       await eventually(
         'every job ran',
         async () => results.every((r) => runs.has(r.jobId)),
@@ -373,7 +374,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
       },
     });
     try {
-      w.start();
+      await w.start();
       const attributes = (jobId: string) => ({
         job_id: jobId,
         producer_id: 'prod_local',
@@ -423,7 +424,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with a dead-letter policy', (
         },
       },
     });
-    failer.start();
+    await failer.start();
     try {
       await lanes.publish('medium', Buffer.from('x'), {
         job_id: 'job-dlq',
@@ -445,7 +446,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with a dead-letter policy', (
           },
         },
       });
-      w.start();
+      await w.start();
       await eventually('succeeded', async () => w.stats().succeeded === 1, 20_000);
       await w.stop();
       expect(seen).toEqual([2, 3]);
@@ -456,4 +457,55 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with a dead-letter policy', (
       await lanes.close();
     }
   }, 40_000);
+});
+
+describe.skipIf(skipWithoutEmulator())('worker SDK: createSubscriptions (development)', () => {
+  it('creates a missing lane subscription filtered by its job types, and refuses without an emulator', async () => {
+    const lanes = await createWorkerLanes(pubsubEmulatorHost());
+    const ran: string[] = [];
+    const w = createWorker({
+      backend: pubsubBackend({
+        projectId: lanes.project,
+        emulatorHost: lanes.host,
+        topics: { high: 'jobs-high', medium: 'jobs-medium' },
+      }),
+      lanes: { high: 'created-high' },
+      logger: quiet,
+      createSubscriptions: true,
+      handlers: { wanted: (job: Job) => void ran.push(job.id) },
+    });
+    try {
+      await w.start();
+      const attributes = (jobId: string, type: string) => ({
+        job_id: jobId,
+        producer_id: 'prod_local',
+        job_type: type,
+        priority: 'high',
+        max_retries: '1',
+      });
+      await lanes.publish('high', Buffer.from('{}'), attributes('job-unwanted', 'unwanted'));
+      await lanes.publish('high', Buffer.from('{}'), attributes('job-wanted', 'wanted'));
+      await eventually('the wanted job ran', async () => ran.includes('job-wanted'), 10_000);
+      expect(ran).toEqual(['job-wanted']);
+      // The subscription carries the filter (the emulator does not apply
+      // filters, so the other type still arrives there: handed back, not run).
+      const admin = new PubSub(emulatorClientOptions(lanes.project, lanes.host));
+      const [metadata] = await admin.subscription('created-high').getMetadata();
+      await admin.close();
+      expect(metadata.filter).toBe('attributes.job_type = "wanted"');
+      expect(metadata.topic).toBe(`projects/${lanes.project}/topics/jobs-high`);
+    } finally {
+      await w.stop();
+    }
+    const real = createWorker({
+      backend: pubsubBackend({ projectId: lanes.project, topics: { medium: 'jobs-medium' } }),
+      lanes: { medium: 'never-created' },
+      logger: quiet,
+      createSubscriptions: true,
+      handlers: { wanted: () => {} },
+    });
+    await expect(real.start()).rejects.toThrow(/for development: refused without an emulator host/);
+    await real.stop();
+    await lanes.close();
+  }, 30_000);
 });

@@ -124,6 +124,14 @@ export function workCommand(): Command {
     .addOption(
       new Option('--emulator-host <host:port>', 'Pub/Sub emulator').env('PUBSUB_EMULATOR_HOST'),
     )
+    .option(
+      '--create-subscriptions',
+      'development: create each lane subscription on its topic (PUBSUB_TOPIC_*) when missing; needs PUBSUB_EMULATOR_HOST',
+    )
+    .addOption(new Option('--topic-immediate <topic>').env('PUBSUB_TOPIC_IMMEDIATE').hideHelp())
+    .addOption(new Option('--topic-high <topic>').env('PUBSUB_TOPIC_HIGH').hideHelp())
+    .addOption(new Option('--topic-medium <topic>').env('PUBSUB_TOPIC_MEDIUM').hideHelp())
+    .addOption(new Option('--topic-low <topic>').env('PUBSUB_TOPIC_LOW').hideHelp())
     .argument('<command>', 'the program to run per job')
     .argument('[args...]', 'its arguments')
     .addHelpText(
@@ -150,16 +158,24 @@ export function workCommand(): Command {
         handlers: Object.fromEntries(types.map((t) => [t, run])),
         ...(types.length === 0 ? { fallback: run } : {}),
         concurrency: options.concurrency,
+        createSubscriptions: options.createSubscriptions === true,
         timeout: options.timeout,
         gracePeriod: options.grace,
         jack,
         logger,
       });
-      await new Promise<void>((resolve) => {
+      const stopRequested = new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
-        worker.start();
       });
+      try {
+        await worker.start();
+      } catch (err) {
+        await worker.stop();
+        jack?.close();
+        throw usageError((err as Error).message);
+      }
+      await stopRequested;
       await worker.stop();
       jack?.close();
     });
