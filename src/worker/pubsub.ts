@@ -2,8 +2,11 @@
  * The Pub/Sub lane source (SPEC §15): one subscription per lane, through the
  * official client, which keeps every held message's lease alive (modAck)
  * until it is settled, up to `maxLeaseMs`. Flow control per subscription is
- * small and strict (`allowExcessMessages: false`), so a lane holds no more
- * than it was allowed even when the server sends a larger batch.
+ * small (the server stops sending at `maxMessages` outstanding). Excess
+ * messages of one batch are handed to the worker rather than held back
+ * inside the client (`allowExcessMessages`): the worker can hand them back
+ * at once when it stops, while the client's own hold would keep them leased
+ * until its close timeout.
  */
 import { type ClientConfig, Duration, type Message, PubSub } from '@google-cloud/pubsub';
 import type { Priority } from './job.js';
@@ -77,7 +80,7 @@ export function pubsubBackend(options: PubSubBackendOptions = {}): WorkerBackend
 
 function pubsubLane(pubsub: PubSub, name: string, options: LaneOptions): LaneSource {
   const subscription = pubsub.subscription(name, {
-    flowControl: { maxMessages: options.maxMessages, allowExcessMessages: false },
+    flowControl: { maxMessages: options.maxMessages, allowExcessMessages: true },
     maxExtensionTime: Duration.from({ milliseconds: options.maxLeaseMs }),
     closeOptions: {
       // Wait for what the worker holds to be settled, then nack the rest.
