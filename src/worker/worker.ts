@@ -15,6 +15,7 @@ import {
   type Priority,
 } from './job.js';
 import type { Delivery, LaneSource, WorkerBackend } from './lane-source.js';
+import { createWorkerMetrics } from './metrics.js';
 
 export type Handler = (job: Job, signal: AbortSignal) => Promise<unknown> | unknown;
 
@@ -61,6 +62,10 @@ export interface WorkerOptions {
    * outside an emulator unless `{ allowOutsideEmulator: true }`.
    */
   createSubscriptions?: boolean | { allowOutsideEmulator: true };
+  /** Serves Prometheus metrics on this port (0: any free port) at /metrics; default: none. */
+  metricsPort?: number;
+  /** Address the metrics endpoint binds. Default 0.0.0.0. */
+  metricsHost?: string;
   /** Finished job ids remembered for de-duplication. Default 10 000. */
   rememberFinished?: number;
 }
@@ -86,6 +91,8 @@ export interface Worker {
   /** Stops pulling, lets running jobs finish (grace period), hands the rest back, flushes reports. */
   stop(): Promise<void>;
   stats(): WorkerStats;
+  /** The port of the metrics endpoint once started, when `metricsPort` was given. */
+  metricsPort(): number | undefined;
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -205,6 +212,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let started = false;
   let settled: (() => void) | undefined;
   const sources = new Map<Priority, LaneSource>();
+  const metrics = createWorkerMetrics();
+  let boundMetricsPort: number | undefined;
 
   // ---- reports -------------------------------------------------------------
 
@@ -219,6 +228,7 @@ export function createWorker(options: WorkerOptions): Worker {
     if (jack === undefined) return Promise.resolve(undefined);
     if (pendingReports.size >= MAX_PENDING_REPORTS) {
       stats.reportsDropped++;
+      metrics.reportDropped();
       return Promise.resolve(undefined);
     }
     const sent = jack
@@ -246,6 +256,7 @@ export function createWorker(options: WorkerOptions): Worker {
         },
         (err: unknown) => {
           stats.reportsDropped++;
+          metrics.reportDropped();
           if (Date.now() >= jackDownUntil) {
             logger.warn(
               { job_id: job.id, err: err instanceof Error ? err.message : String(err) },
@@ -333,6 +344,7 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     if (finished.has(jobId)) {
       stats.duplicates++;
+      metrics.duplicate(type);
       delivery.ack();
       return;
     }
@@ -348,6 +360,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const claimed = await claim(job, guess);
       if (claimed.kind === 'duplicate') {
         stats.duplicates++;
+        metrics.duplicate(type);
         finished.set(jobId, true);
         delivery.ack();
         return;
@@ -370,6 +383,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const controller = new AbortController();
     controllers.add(controller);
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
+    const startedAt = performance.now();
     let error: unknown;
     let ok = false;
     try {
@@ -390,8 +404,10 @@ export function createWorker(options: WorkerOptions): Worker {
       clearTimeout(timer);
       controllers.delete(controller);
     }
+    const seconds = (performance.now() - startedAt) / 1000;
     if (ok) {
       stats.succeeded++;
+      metrics.finished('succeeded', job.type, seconds);
       finished.set(job.id, true);
       localAttempts.delete(job.id);
       delivery.ack();
@@ -403,6 +419,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const last = job.attempt >= 1 + job.maxRetries;
     if (!stopped && (error instanceof NonRetryableError || last)) {
       stats.dead++;
+      metrics.finished('dead', job.type, seconds);
       finished.set(job.id, true);
       localAttempts.delete(job.id);
       delivery.ack();
@@ -414,6 +431,7 @@ export function createWorker(options: WorkerOptions): Worker {
       return;
     }
     stats.failed++;
+    metrics.finished('failed', job.type, seconds);
     delivery.nack();
     void report(job, JobState.JOB_STATE_FAILED, job.attempt, message);
     logger.info(
@@ -470,6 +488,12 @@ export function createWorker(options: WorkerOptions): Worker {
             allowOutsideEmulator: options.createSubscriptions !== true,
           });
         }
+      }
+      if (options.metricsPort !== undefined) {
+        boundMetricsPort = await metrics.listen(
+          options.metricsPort,
+          options.metricsHost ?? '0.0.0.0',
+        );
       }
       const prefetch = options.prefetch ?? 1;
       for (const lane of laneNames) {
@@ -530,9 +554,11 @@ export function createWorker(options: WorkerOptions): Worker {
       await Promise.allSettled(closing);
       await Promise.allSettled([...pendingReports]);
       await options.backend.close();
+      await metrics.close();
       logger.info({ worker: name, ...stats }, 'worker stopped');
     },
 
     stats: () => ({ ...stats }),
+    metricsPort: () => boundMetricsPort,
   };
 }

@@ -357,7 +357,7 @@ describe.skipIf(skipWithoutEmulator())('worker SDK with Jack down', () => {
 });
 
 describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
-  it('de-duplicates from its own memory of finished jobs and counts attempts itself', async () => {
+  it('de-duplicates from its own memory of finished jobs and counts attempts itself; metrics say so', async () => {
     const lanes = await createWorkerLanes(pubsubEmulatorHost());
     const runs = new Map<string, number[]>();
     const w = createWorker({
@@ -365,6 +365,8 @@ describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
       lanes: { medium: lanes.lanes.medium },
       concurrency: 1,
       logger: quiet,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
       handlers: {
         local: (job: Job) => {
           runs.set(job.id, [...(runs.get(job.id) ?? []), job.attempt]);
@@ -391,6 +393,12 @@ describe.skipIf(skipWithoutEmulator())('worker SDK without Jack', () => {
       );
       expect(runs.get('job-twice')).toEqual([1]);
       expect(runs.get('job-flaky')).toEqual([1, 2, 3]);
+      // The same story on the worker's Prometheus endpoint.
+      const text = await (await fetch(`http://127.0.0.1:${w.metricsPort()}/metrics`)).text();
+      expect(text).toContain('jack_worker_jobs_total{outcome="succeeded",job_type="local"} 2');
+      expect(text).toContain('jack_worker_jobs_total{outcome="failed",job_type="local"} 2');
+      expect(text).toContain('jack_worker_duplicates_skipped_total{job_type="local"} 1');
+      expect(text).toContain('jack_worker_job_duration_seconds_count{job_type="local"} 4');
     } finally {
       await w.stop();
       await lanes.close();

@@ -124,6 +124,11 @@ export function workCommand(): Command {
     .addOption(
       new Option('--emulator-host <host:port>', 'Pub/Sub emulator').env('PUBSUB_EMULATOR_HOST'),
     )
+    .option('--metrics-port <port>', 'serve Prometheus metrics at :PORT/metrics', (v: string) => {
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
+        throw new InvalidArgumentError('a port number');
+      return Number(v);
+    })
     .option(
       '--create-subscriptions',
       'development: create each lane subscription on its topic (PUBSUB_TOPIC_*) when missing; needs PUBSUB_EMULATOR_HOST',
@@ -159,6 +164,7 @@ export function workCommand(): Command {
         ...(types.length === 0 ? { fallback: run } : {}),
         concurrency: options.concurrency,
         createSubscriptions: options.createSubscriptions === true,
+        metricsPort: options.metricsPort,
         timeout: options.timeout,
         gracePeriod: options.grace,
         jack,
