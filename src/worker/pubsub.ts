@@ -57,7 +57,8 @@ export function pubsubBackend(options: PubSubBackendOptions = {}): WorkerBackend
           'createSubscriptions is for development: refused without an emulator host (pass allowOutsideEmulator to create subscriptions in a real project)',
         );
       }
-      const topic = options.topics?.[priority] ?? options.topics?.medium;
+      // A priority without a topic of its own goes to the MEDIUM topic (SPEC §3).
+      const topic = options.topics?.[priority] || options.topics?.medium;
       if (topic === undefined) {
         throw new Error(
           `createSubscriptions needs the topic of the ${priority} lane (topics.${priority})`,

@@ -158,6 +158,12 @@ export function workCommand(): Command {
         backend: pubsubBackend({
           projectId: options.project,
           emulatorHost: options.emulatorHost || undefined,
+          topics: {
+            immediate: options.topicImmediate,
+            high: options.topicHigh,
+            medium: options.topicMedium,
+            low: options.topicLow,
+          },
         }),
         lanes: options.lane,
         handlers: Object.fromEntries(types.map((t) => [t, run])),
