@@ -48,6 +48,11 @@ export interface WorkerOptions {
   /** Reports RUNNING / SUCCEEDED / FAILED / DEAD to Jack's ledger (§14); without it, local de-duplication only. */
   jack?: JackClient;
   logger?: WorkerLogger;
+  /**
+   * Hears a lane's stream failure (logged either way); e.g. a subscription
+   * that does not exist, or a credential that may not pull it.
+   */
+  onLaneError?: (lane: Priority, err: Error) => void;
   /** Name in the ledger's `worker` field. Default host-pid-random. */
   name?: string;
   /** Messages a lane may hold beyond `concurrency` (waiting to start). Default 1. */
@@ -505,11 +510,10 @@ export function createWorker(options: WorkerOptions): Worker {
         sources.set(lane, source);
         source.start(
           (delivery) => onDelivery(lane, delivery),
-          (err) =>
-            logger.error(
-              { lane, err: err.message },
-              'lane stream error (the client keeps retrying)',
-            ),
+          (err) => {
+            logger.error({ lane, err: err.message }, 'lane stream error');
+            options.onLaneError?.(lane, err);
+          },
         );
       }
       logger.info(

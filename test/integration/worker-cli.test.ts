@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../src/client/index.js';
 import { PRIORITIES } from '../../src/worker/job.js';
-import { BUILT_CLI } from '../support/cli.js';
+import { BUILT_CLI, runCli } from '../support/cli.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { eventually } from '../support/eventually.js';
 import { call } from '../support/jack.js';
@@ -138,4 +138,15 @@ describe.skipIf(skipWithoutEmulator())('jack work', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 40_000);
+
+  it('a lane naming a missing subscription stops it with one line and exit 1', async () => {
+    const result = await runCli(['work', '--lane', 'high=no-such-subscription', '--', 'true'], {
+      env: lanes.env(),
+      timeoutMs: 20_000,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'jack: lane high (no-such-subscription): no such subscription (failed_precondition)',
+    );
+  }, 30_000);
 });

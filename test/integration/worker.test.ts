@@ -251,6 +251,22 @@ describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
     expect(dead.lastError).toContain('timed out');
   });
 
+  it('a job running longer than the ack deadline (10 s) is not redelivered meanwhile: the lease is extended', async () => {
+    const type = await newType('long_runner', 0, 'medium');
+    let runs = 0;
+    await worker({
+      handlers: {
+        [type]: async () => {
+          runs++;
+          await sleep(12_500);
+        },
+      },
+    });
+    const [id] = await enqueue(type, 1);
+    await waitState(id as string, JobState.JOB_STATE_SUCCEEDED, 25_000);
+    expect(runs).toBe(1);
+  }, 30_000);
+
   it('stop() during load loses nothing: a second worker takes over, each job runs once', async () => {
     const type = await newType('handover', 3, 'medium');
     const runs = new Map<string, number>();

@@ -18,7 +18,7 @@ import {
   type Priority,
   pubsubBackend,
 } from '../../worker/index.js';
-import { clientFor, globals, usageError } from '../context.js';
+import { CliError, clientFor, globals, usageError } from '../context.js';
 
 /** sysexits.h: the input data was incorrect — never retried. */
 export const EX_DATAERR = 65;
@@ -175,8 +175,20 @@ export function workCommand(): Command {
         gracePeriod: options.grace,
         jack,
         logger,
+        onLaneError: (lane, err) => {
+          // A lane that cannot be read (no such subscription, no permission) is a
+          // configuration error: stop with one line, as Jack does at startup.
+          const code = (err as { code?: number }).code;
+          if (code === 5 || code === 7) {
+            laneFailure ??= `lane ${lane} (${options.lane[lane]}): ${code === 5 ? 'no such subscription' : 'permission denied'}`;
+            requestStop();
+          }
+        },
       });
+      let laneFailure: string | undefined;
+      let requestStop: () => void = () => {};
       const stopRequested = new Promise<void>((resolve) => {
+        requestStop = resolve;
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
@@ -189,6 +201,10 @@ export function workCommand(): Command {
       }
       await stopRequested;
       await worker.stop();
+      if (laneFailure !== undefined) {
+        jack?.close();
+        throw new CliError(laneFailure, 'failed_precondition');
+      }
       jack?.close();
     });
 }
