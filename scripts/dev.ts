@@ -2,8 +2,11 @@
  * `make dev`: the whole loop on one machine. Starts the Pub/Sub emulator
  * (unless PUBSUB_EMULATOR_HOST already points at one), creates the four
  * topics with one subscription each, and runs the built Jack with
- * QUEUE_BACKEND=pubsub and CONFIG_DIR=./data. Ctrl-C stops Jack, then the
- * emulator. See a job arrive with `npm run pull -- high`.
+ * QUEUE_BACKEND=pubsub and CONFIG_DIR=./data, and a `jack work` worker on
+ * subscriptions of its own (`<topic>-worker`, created by the worker) that
+ * prints each job and reports it SUCCEEDED (DEV_WORKER=false: no worker).
+ * Ctrl-C stops them, then the emulator. See a job arrive with
+ * `npm run pull -- high`, or travel with `jack enqueue … --wait`.
  *
  * Runs on Node 24's type stripping, so it imports packages and plain,
  * dependency-free .ts files only (the emulator launcher the tests use too).
@@ -86,14 +89,42 @@ async function main(): Promise<void> {
   );
   log('pull what arrives with: npm run pull -- high   (or immediate|medium|low)');
   const jack: ChildProcess = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'inherit' });
-  // Ctrl-C reaches both children through the terminal; forward SIGTERM too.
-  process.on('SIGTERM', () => jack.kill('SIGTERM'));
+  const worker = process.env.DEV_WORKER === 'false' ? undefined : startWorker(env);
+  // Ctrl-C reaches the children through the terminal; forward SIGTERM too.
+  process.on('SIGTERM', () => {
+    jack.kill('SIGTERM');
+    worker?.kill('SIGTERM');
+  });
   process.on('SIGINT', () => {});
   const code = await new Promise<number>((resolve) => {
     jack.once('exit', (exitCode) => resolve(exitCode ?? 1));
   });
+  if (worker !== undefined && worker.exitCode === null) {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  }
   await emulator?.stop();
   process.exitCode = code;
+}
+
+/** `jack work` on every lane, printing each job on stderr; reports to the Jack just started. */
+function startWorker(env: Record<string, string | undefined>): ChildProcess {
+  const lanes = PRIORITIES.flatMap((p) => ['--lane', `${p}=${topics[p]}-worker`]);
+  log(
+    'starting a worker: jack work --create-subscriptions (one subscription <topic>-worker per lane)',
+  );
+  log(
+    'see a job travel to SUCCEEDED: npx jack enqueue PRODUCER_ID JOB_TYPE \'{"hello":1}\' --wait',
+  );
+  const print = 'echo "[worker] $JACK_JOB_TYPE $JACK_JOB_ID attempt $JACK_ATTEMPT: $(cat)" >&2';
+  return spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'work', ...lanes, '--create-subscriptions', '--', 'sh', '-c', print],
+    {
+      env: { ...env, JACK_ADDR: env.JACK_ADDR ?? `127.0.0.1:${env.GRPC_PORT ?? '50051'}` },
+      stdio: 'inherit',
+    },
+  );
 }
 
 main().catch((err: unknown) => {

@@ -99,8 +99,13 @@ const RULES: readonly Rule[] = [
   {
     why: 'the CLI talks to Jack through the typed client, like any other caller; nothing below it knows it',
     files: ['*'],
-    except: ['cli/', 'client/'],
+    except: ['cli/', 'client/', 'worker/'],
     forbidden: ['client/'],
+  },
+  {
+    why: 'the worker SDK is a caller of Jack like the client: it ships without the server, its config or its adapters',
+    files: ['worker/'],
+    forbidden: [...DOMAIN, ...ADAPTERS, 'api/', 'config/', 'metrics/', 'tracing/', 'logger.ts'],
   },
 ];
 

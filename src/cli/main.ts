@@ -16,6 +16,7 @@ import { jobTypesCommand } from './commands/job-types.js';
 import { jobsCommand } from './commands/jobs.js';
 import { keysCommand } from './commands/keys.js';
 import { producersCommand } from './commands/producers.js';
+import { workCommand } from './commands/work.js';
 import { addGlobalOptions, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context.js';
 
 /** The version of the installed package (dist/cli/main.js → ../../package.json). */
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
     .addCommand(cancelCommand())
     .addCommand(jobsCommand())
     .addCommand(decodeIdCommand())
+    .addCommand(workCommand())
     .addHelpText(
       'after',
       '\nGlobal options may come anywhere on the line. --addr and --token default to $JACK_ADDR and $JACK_TOKEN.\nExit status: 0 success, 1 failure, 2 usage error.\n',

@@ -1,0 +1,114 @@
+/**
+ * Worker tests' Pub/Sub: a project of its own on the emulator, one topic
+ * and one subscription per priority with a short ack deadline and a retry
+ * policy with a small backoff (so a nacked job comes back quickly), a
+ * publisher for hand-made messages, and Jack (in-process, memory ledger)
+ * publishing to those topics with one job type per lane.
+ */
+import { PubSub } from '@google-cloud/pubsub';
+import { createJackClient, type JackClient, Queue } from '../../src/client/index.js';
+import { pubsubBackend } from '../../src/worker/index.js';
+import { PRIORITIES, type Priority } from '../../src/worker/job.js';
+import { uniqueName } from './emulator.js';
+import { call, type RunningJack, startJack } from './jack.js';
+import { emulatorClientOptions } from './pubsub-emulator.js';
+
+export const QUEUE_OF: Record<Priority, Queue> = {
+  immediate: Queue.QUEUE_IMMEDIATE,
+  high: Queue.QUEUE_HIGH,
+  medium: Queue.QUEUE_MEDIUM,
+  low: Queue.QUEUE_LOW,
+};
+
+export interface WorkerLanes {
+  host: string;
+  project: string;
+  /** Subscription name per priority: the worker's lanes. */
+  lanes: Record<Priority, string>;
+  /** Env of a Jack (or `jack work`) on this project. */
+  env(): Record<string, string>;
+  /** A fresh worker backend on this project. */
+  backend(): ReturnType<typeof pubsubBackend>;
+  /** Publishes a hand-made message to the topic of `priority`. */
+  publish(priority: Priority, data: Buffer, attributes: Record<string, string>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createWorkerLanes(host: string): Promise<WorkerLanes> {
+  const project = uniqueName('jack-worker');
+  const client = new PubSub(emulatorClientOptions(project, host));
+  const lanes = {} as Record<Priority, string>;
+  for (const p of PRIORITIES) {
+    const [topic] = await client.createTopic(`jobs-${p}`);
+    lanes[p] = `work-${p}`;
+    await topic.createSubscription(lanes[p], {
+      ackDeadlineSeconds: 10,
+      retryPolicy: { minimumBackoff: { nanos: 100_000_000 }, maximumBackoff: { seconds: 1 } },
+    });
+  }
+  return {
+    host,
+    project,
+    lanes,
+    env() {
+      const env: Record<string, string> = {
+        QUEUE_BACKEND: 'pubsub',
+        PUBSUB_PROJECT: project,
+        PUBSUB_EMULATOR_HOST: host,
+      };
+      for (const p of PRIORITIES) env[`PUBSUB_TOPIC_${p.toUpperCase()}`] = `jobs-${p}`;
+      return env;
+    },
+    backend: () => pubsubBackend({ projectId: project, emulatorHost: host }),
+    publish: (priority, data, attributes) =>
+      client.topic(`jobs-${priority}`).publishMessage({ data, attributes }),
+    async close() {
+      for (const p of PRIORITIES) {
+        await client
+          .subscription(lanes[p])
+          .delete()
+          .catch(() => {});
+        await client
+          .topic(`jobs-${p}`)
+          .delete()
+          .catch(() => {});
+      }
+      await client.close();
+    },
+  };
+}
+
+export interface JackForWorkers {
+  jack: RunningJack;
+  client: JackClient;
+  producerId: string;
+  /** Job type per priority (`work_<priority>`), each routed to its lane. */
+  types: Record<Priority, string>;
+}
+
+/** Jack publishing to `lanes`' topics, a producer and one job type per lane (max_retries `maxRetries`). */
+export async function startJackForWorkers(
+  lanes: WorkerLanes,
+  maxRetries = 2,
+  env: Record<string, string> = {},
+): Promise<JackForWorkers> {
+  const jack = await startJack({ ...lanes.env(), LOG_LEVEL: 'warn', ...env });
+  const { producer } = await call(jack.admin, 'createProducer', {
+    name: 'workers',
+    description: '',
+  });
+  const producerId = producer?.producerId as string;
+  const types = {} as Record<Priority, string>;
+  for (const p of PRIORITIES) {
+    types[p] = `work_${p}`;
+    await call(jack.admin, 'createJobType', {
+      producerId,
+      name: types[p],
+      queue: QUEUE_OF[p],
+      maxRetries,
+      description: '',
+    });
+  }
+  const client = createJackClient({ addr: jack.address });
+  return { jack, client, producerId, types };
+}
