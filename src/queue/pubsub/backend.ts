@@ -19,7 +19,7 @@ import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { type Backend, type OutboundMessage, PRIORITIES } from '../backend.js';
 import { classifyPubSubError, publishFailure } from './errors.js';
-import { type FlowLimiter, messageBytes } from './flow-limiter.js';
+import { type FlowLimiter, messageBytes } from '../flow-limiter.js';
 import { createTopicChecks, openLanes } from './lanes.js';
 import type { PubSubBackendConfig } from './topics.js';
 

@@ -10,7 +10,7 @@ import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { PRIORITIES, type Priority } from '../backend.js';
 import { classifyPubSubError, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND } from './errors.js';
-import { FlowLimiter } from './flow-limiter.js';
+import { FlowLimiter } from '../flow-limiter.js';
 import {
   type PubSubBackendConfig,
   topicForPriority,
