@@ -18,8 +18,8 @@ import type { Logger } from 'pino';
 import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { type Backend, type OutboundMessage, PRIORITIES } from '../backend.js';
-import { classifyPubSubError, publishFailure } from './errors.js';
 import { type FlowLimiter, messageBytes } from '../flow-limiter.js';
+import { classifyPubSubError, publishFailure } from './errors.js';
 import { createTopicChecks, openLanes } from './lanes.js';
 import type { PubSubBackendConfig } from './topics.js';
 
