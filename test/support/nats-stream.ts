@@ -57,8 +57,13 @@ export async function createNatsStream(
   const suffix = randomUUID().slice(0, 8);
   const stream = `JACK_${suffix}`;
   const prefix = `jack${suffix}`;
+  // The client takes credentials as options, not inside the URL.
+  const parsed = new URL(url);
   const nc: NatsConnection = await connect({
-    servers: url,
+    servers: `${parsed.hostname}:${parsed.port}`,
+    ...(parsed.username === ''
+      ? {}
+      : { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }),
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 100,
