@@ -209,6 +209,30 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('parses NATS: servers without credentials, credentials apart, defaults (SPEC §17)', () => {
+    const config = loadConfig({
+      QUEUE_BACKEND: 'nats',
+      NATS_URL: 'tls://jack:p%40ss@n1.example:4443, tls://n2.example',
+    });
+    expect(config.backend).toEqual({
+      kind: 'nats',
+      servers: ['n1.example:4443', 'n2.example:4222'],
+      tls: true,
+      user: 'jack',
+      pass: 'p@ss',
+      token: undefined,
+      credsFile: undefined,
+      stream: 'JACK',
+      subjectPrefix: 'jack',
+      createStream: false,
+      streamReplicas: 1,
+      duplicateWindowMs: 120_000,
+      publishTimeoutMs: 5_000,
+      maxPendingMessages: 10_000,
+      maxPendingBytes: 256 * 1024 * 1024,
+    });
+  });
+
   it('defaults the Pub/Sub tunables and leaves unset priority topics out', () => {
     const config = loadConfig(PUBSUB);
     expect(config.backend).toEqual({
@@ -288,7 +312,7 @@ describe('loadConfig', () => {
     expect(err.problems).toEqual([
       'GRPC_PORT="abc" is not a port number (0-65535)',
       'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)',
-      'QUEUE_BACKEND="kafka" is not one of noop|pubsub',
+      'QUEUE_BACKEND="kafka" is not one of noop|pubsub|nats',
       'SCHEDULE_THRESHOLD="later" is not a duration (e.g. 500ms, 10s, 1m)',
     ]);
     expect(err.message).toBe(`invalid configuration: ${err.problems.join('; ')}`);
