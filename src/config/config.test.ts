@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configError } from '../../test/support/config-error.js';
-import { DEFAULTS, loadConfig } from './index.js';
+import { DEFAULTS, loadConfig, Secret } from './index.js';
 
 const PUBSUB = {
   QUEUE_BACKEND: 'pubsub',
@@ -219,7 +219,7 @@ describe('loadConfig', () => {
       servers: ['n1.example:4443', 'n2.example:4222'],
       tls: true,
       user: 'jack',
-      pass: 'p@ss',
+      pass: expect.any(Secret),
       token: undefined,
       credsFile: undefined,
       stream: 'JACK',
@@ -231,6 +231,9 @@ describe('loadConfig', () => {
       maxPendingMessages: 10_000,
       maxPendingBytes: 256 * 1024 * 1024,
     });
+    if (config.backend.kind !== 'nats') throw new Error('not nats');
+    expect(config.backend.pass?.reveal()).toBe('p@ss');
+    expect(JSON.stringify(config.backend)).not.toContain('p@ss');
   });
 
   it('defaults the Pub/Sub tunables and leaves unset priority topics out', () => {

@@ -1,4 +1,5 @@
 /** The NATS JetStream backend section (SPEC §17): servers, credentials, stream, subjects. */
+import { Secret } from './auth.js';
 import { DEFAULTS } from './defaults.js';
 import type { Parser } from './parser.js';
 
@@ -10,8 +11,9 @@ export interface NatsBackendConfig {
   tls: boolean;
   /** From user:password@ in NATS_URL (the first entry that has them). */
   user: string | undefined;
-  pass: string | undefined;
-  token: string | undefined;
+  /** Secrets: the startup line that writes the whole configuration shows `[redacted]`. */
+  pass: Secret | undefined;
+  token: Secret | undefined;
   credsFile: string | undefined;
   stream: string;
   subjectPrefix: string;
@@ -37,7 +39,7 @@ export function parseNats(p: Parser): NatsBackendConfig {
   const servers: string[] = [];
   let tls = false;
   let user: string | undefined;
-  let pass: string | undefined;
+  let pass: Secret | undefined;
   if (raw === undefined) p.problem('NATS_URL is required when QUEUE_BACKEND=nats');
   else {
     raw.split(',').forEach((entry, index) => {
@@ -59,12 +61,13 @@ export function parseNats(p: Parser): NatsBackendConfig {
       tls ||= url.protocol === 'tls:';
       if (url.username !== '' && user === undefined) {
         user = decodeURIComponent(url.username);
-        pass = decodeURIComponent(url.password);
+        pass = new Secret(decodeURIComponent(url.password));
       }
       servers.push(`${url.hostname}:${url.port === '' ? '4222' : url.port}`);
     });
   }
-  const token = p.string('NATS_TOKEN');
+  const tokenText = p.string('NATS_TOKEN');
+  const token = tokenText === undefined ? undefined : new Secret(tokenText);
   const credsFile = p.string('NATS_CREDS_FILE');
   const kinds = [user !== undefined, token !== undefined, credsFile !== undefined].filter(Boolean);
   if (kinds.length > 1) {

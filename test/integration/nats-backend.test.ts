@@ -150,6 +150,8 @@ describe.skipIf(!natsAvailable())('NATS backend on a real nats-server', () => {
       expect(exit.code).toBe(1);
       const lines = child.stderr().trimEnd().split('\n');
       expect(lines).toHaveLength(1);
+      // The startup line writes the whole configuration: no secret in it.
+      expect(JSON.stringify(child.logs)).not.toMatch(/hunter2secret|tokensecret/);
       return lines[0] ?? '';
     }
 
@@ -188,6 +190,18 @@ describe.skipIf(!natsAvailable())('NATS backend on a real nats-server', () => {
       });
       expect(line).toContain(`cannot connect to NATS at nats://127.0.0.1:${port}`);
       expect(line).not.toContain('hunter2secret');
+    });
+
+    it('no server, with NATS_TOKEN: the token is nowhere', async () => {
+      const port = await freePort();
+      const line = await refusal({
+        QUEUE_BACKEND: 'nats',
+        NATS_URL: `nats://127.0.0.1:${port}`,
+        NATS_TOKEN: 'tokensecret',
+        NATS_PUBLISH_TIMEOUT: '500ms',
+      });
+      expect(line).toContain(`cannot connect to NATS at nats://127.0.0.1:${port}`);
+      expect(line).not.toContain('tokensecret');
     });
   });
 

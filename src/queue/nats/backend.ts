@@ -123,8 +123,10 @@ export async function createNatsBackend(options: NatsBackendOptions): Promise<Ba
     nc = await nats.connect({
       servers: config.servers,
       ...(config.tls ? { tls: {} } : {}),
-      ...(config.user === undefined ? {} : { user: config.user, pass: config.pass ?? '' }),
-      ...(config.token === undefined ? {} : { token: config.token }),
+      ...(config.user === undefined
+        ? {}
+        : { user: config.user, pass: config.pass?.reveal() ?? '' }),
+      ...(config.token === undefined ? {} : { token: config.token.reveal() }),
       ...(authenticator === undefined ? {} : { authenticator }),
       name: 'jack',
       timeout: timeoutMs,
