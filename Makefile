@@ -50,8 +50,10 @@ run: build
 	CONFIG_DIR=$${CONFIG_DIR:-./data} node dist/main.js
 
 ## dev: Pub/Sub emulator + four topics (one subscription each) + Jack on QUEUE_BACKEND=pubsub; see jobs with `npm run pull -- high`
+##      BACKEND=nats: local nats-server -js + stream JACK + a durable pull consumer per lane + Jack on QUEUE_BACKEND=nats
+BACKEND ?= pubsub
 dev: build
-	node scripts/dev.ts
+	DEV_BACKEND=$(BACKEND) node scripts/dev.ts
 
 ## test: every test (unit + integration against the Pub/Sub emulator and fakes)
 test: build

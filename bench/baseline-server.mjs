@@ -7,7 +7,10 @@
  * with Jack (see docs/PERFORMANCE.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
  * publishes the job with a directly used @google-cloud/pubsub client (same
  * batching as Jack's medium lane) and answers once Pub/Sub returned its id.
- * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST
+ * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST.
+ * With BASELINE_NATS_URL set, Enqueue first publishes the job to JetStream
+ * (subject jack.medium.<job type>, the same headers and a unique Nats-Msg-Id)
+ * and answers once the PubAck is back: the minimal NATS publisher.
  */
 import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -71,6 +74,32 @@ if (topicName) {
         shadow: 'false',
       },
     });
+}
+
+const natsUrl = process.env.BASELINE_NATS_URL;
+if (natsUrl) {
+  const nats = await import('nats');
+  const nc = await nats.connect({ servers: natsUrl });
+  const js = nc.jetstream({ timeout: 5_000 });
+  const now = new Date().toISOString();
+  let sequence = 0;
+  publish = (request) => {
+    sequence += 1;
+    const id = `pjob_baseline_${process.pid}_${sequence}`;
+    const h = nats.headers();
+    h.set('job_id', id);
+    h.set('producer_id', request.producerId);
+    h.set('job_type', request.jobType);
+    h.set('priority', 'medium');
+    h.set('run_at', now);
+    h.set('created_at', now);
+    h.set('max_retries', '10');
+    h.set('shadow', 'false');
+    return js.publish(`jack.medium.${request.jobType.replaceAll('_', '_5F')}`, request.payload, {
+      msgID: id,
+      headers: h,
+    });
+  };
 }
 
 const server = new grpc.Server();

@@ -498,6 +498,65 @@ export async function startRedis(cpu) {
   }
 }
 
+/**
+ * A `nats-server -js` (file storage in a temp dir) with the stream BENCH on
+ * `jack.>`, capped at 1 GiB (old messages discarded) so long runs fit on disk.
+ * Undefined when nats-server is not installed.
+ */
+export async function startNats(cpu) {
+  if (!hasCommand('nats-server')) return undefined;
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const nats = await import('nats');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'jack-bench-nats-'));
+  const argv = pinned(cpu, [
+    'nats-server',
+    '-js',
+    '-sd',
+    dir,
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+  ]);
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  let nc;
+  for (;;) {
+    try {
+      nc = await nats.connect({ servers: url, timeout: 1_000 });
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server did not start: ${err.message}`);
+      }
+      await sleep(50);
+    }
+  }
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({
+    name: 'BENCH',
+    subjects: ['jack.>'],
+    storage: nats.StorageType.File,
+    max_bytes: 1024 ** 3,
+    discard: nats.DiscardPolicy.Old,
+    duplicate_window: nats.nanos(120_000),
+  });
+  await nc.close();
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Sends one argument-less command; resolves with its integer reply. */
 function redisCommand(port, command) {
   return new Promise((resolve, reject) => {

@@ -49,6 +49,7 @@ import {
   rawUnary,
   runGrpcJsLoad,
   runH2load,
+  startNats,
   startOtlpStub,
   startPubSubEmulator,
   startRedis,
@@ -418,6 +419,7 @@ async function component(name) {
   components[name] = await (async () => {
     if (name === 'redis') return startRedis(generatorCpu);
     if (name === 'otlp') return startOtlpStub();
+    if (name === 'nats') return startNats(generatorCpu);
     if (name === 'pubsub') {
       if (process.env.BENCH_SKIP_PUBSUB === '1') throw new Error('BENCH_SKIP_PUBSUB=1');
       return startPubSubEmulator({ cpu: generatorCpu });
@@ -440,6 +442,8 @@ async function runScenario(scenario) {
       ctx.otlpRequests = c.requests;
     } else if (need === 'pubsub') {
       ctx.pubsubHost = c.host;
+    } else if (need === 'nats') {
+      ctx.natsUrl = c.url;
     }
   }
   const request = scenario.request === undefined ? await fixedBody(scenario) : {};

@@ -9,8 +9,8 @@
  * - id, name: BENCH_ONLY selector and report label.
  * - method: 'Enqueue' | 'EnqueueBulk'; jobsPerCall; concurrency; producerId (default:
  *   the registered one).
- * - needs: components the bench starts for it: 'redis', 'otlp', 'pubsub'.
- * - env(ctx): Jack's extra env (ctx: producerId, redisUrl, otlpUrl, pubsubHost, bootstrapKey).
+ * - needs: components the bench starts for it: 'redis', 'otlp', 'pubsub', 'nats'.
+ * - env(ctx): Jack's extra env (ctx: producerId, redisUrl, otlpUrl, pubsubHost, natsUrl, bootstrapKey).
  * - baselineEnv(ctx): the baseline's extra env (Pub/Sub rows).
  * - prepare(ctx, jack): once, against a throwaway Jack with the scenario's env;
  *   returns { metadata } (e.g. an API key it created). A throw makes the row
@@ -245,4 +245,17 @@ export const SCENARIOS = [
       BASELINE_PUBSUB_TOPIC: 'bench-jobs',
     }),
   })),
+  // NATS JetStream (issue 25): Jack against a minimal Node publisher that
+  // awaits each PubAck on the same stream (same subject, headers, Nats-Msg-Id).
+  {
+    id: 'nats64',
+    group: 'nats',
+    name: 'Enqueue NATS JetStream 1 KiB c=64',
+    method: 'Enqueue',
+    concurrency: 64,
+    needs: ['nats'],
+    target: { ratio: 0.85 },
+    env: (ctx) => ({ QUEUE_BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_STREAM: 'BENCH' }),
+    baselineEnv: (ctx) => ({ BASELINE_NATS_URL: ctx.natsUrl }),
+  },
 ];

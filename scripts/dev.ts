@@ -8,11 +8,19 @@
  * Ctrl-C stops them, then the emulator. See a job arrive with
  * `npm run pull -- high`, or travel with `jack enqueue … --wait`.
  *
+ * `make dev BACKEND=nats` (DEV_BACKEND=nats) does the same on NATS: a local
+ * `nats-server -js` (store in ./data/nats, port DEV_NATS_PORT or 4222; or
+ * the server NATS_URL names), the stream JACK covering jack.>, one durable
+ * pull consumer per lane (jack-immediate … jack-low), and Jack on
+ * QUEUE_BACKEND=nats.
+ *
  * Runs on Node 24's type stripping, so it imports packages and plain,
  * dependency-free .ts files only (the emulator launcher the tests use too).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { PubSub } from '@google-cloud/pubsub';
+import { AckPolicy, connect, type NatsConnection, nanos, StorageType } from 'nats';
 import {
   emulatorAnswers,
   emulatorClientOptions,
@@ -68,7 +76,95 @@ async function createTopics(host: string): Promise<void> {
   }
 }
 
+/** Connects, retrying while a server we just started comes up (bounded). */
+async function natsConnect(servers: string): Promise<NatsConnection> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await connect({ servers, timeout: 1_000 });
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function runNats(): Promise<number> {
+  const stream = process.env.NATS_STREAM ?? 'JACK';
+  const prefix = process.env.NATS_SUBJECT_PREFIX ?? 'jack';
+  let server: ChildProcess | undefined;
+  let url = process.env.NATS_URL;
+  if (url === undefined) {
+    const port = Number(process.env.DEV_NATS_PORT ?? 4222);
+    mkdirSync('data/nats', { recursive: true });
+    log(`starting nats-server -js on 127.0.0.1:${port} (store ./data/nats)`);
+    server = spawn(
+      'nats-server',
+      ['-js', '-sd', 'data/nats', '-a', '127.0.0.1', '-p', String(port)],
+      {
+        stdio: 'ignore',
+      },
+    );
+    server.once('error', () => log('nats-server not found: apt-get install nats-server'));
+    url = `nats://127.0.0.1:${port}`;
+  } else log('using the NATS server NATS_URL names');
+  const stop = async () => {
+    if (server === undefined) return;
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server?.once('exit', resolve));
+  };
+  try {
+    const parsed = new URL(url.split(',')[0] ?? '');
+    const nc = await natsConnect(`${parsed.hostname}:${parsed.port || 4222}`);
+    const jsm = await nc.jetstreamManager();
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        storage: StorageType.File,
+        duplicate_window: nanos(120_000),
+      });
+      log(`created stream ${stream} on ${prefix}.>`);
+    }
+    for (const p of PRIORITIES) {
+      await jsm.consumers.add(stream, {
+        durable_name: `jack-${p}`,
+        filter_subject: `${prefix}.${p}.>`,
+        ack_policy: AckPolicy.Explicit,
+      });
+      log(`durable pull consumer jack-${p} on ${prefix}.${p}.>`);
+    }
+    await nc.close();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    QUEUE_BACKEND: 'nats',
+    NATS_URL: url,
+    NATS_STREAM: stream,
+    NATS_SUBJECT_PREFIX: prefix,
+    CONFIG_DIR: process.env.CONFIG_DIR ?? './data',
+  };
+  log(`starting Jack (QUEUE_BACKEND=nats, NATS_STREAM=${stream}, CONFIG_DIR=${env.CONFIG_DIR})`);
+  const jack: ChildProcess = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'inherit' });
+  process.on('SIGTERM', () => jack.kill('SIGTERM'));
+  process.on('SIGINT', () => {});
+  const code = await new Promise<number>((resolve) => {
+    jack.once('exit', (exitCode) => resolve(exitCode ?? 1));
+  });
+  await stop();
+  return code;
+}
+
 async function main(): Promise<void> {
+  if (process.env.DEV_BACKEND === 'nats') {
+    process.exitCode = await runNats();
+    return;
+  }
   const { host, emulator } = await startEmulator();
   try {
     await createTopics(host);

@@ -117,7 +117,7 @@ export async function startApp(
     });
     if (identity !== undefined) releasers.push(async () => identity.close());
 
-    const untracedBackend = overrides.backend ?? (await openBackend(config, logger));
+    const untracedBackend = overrides.backend ?? (await openBackend(config, logger, metrics));
     releasers.push(() => untracedBackend.close());
     const backend = tracing?.backend(untracedBackend) ?? untracedBackend;
 

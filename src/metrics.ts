@@ -65,6 +65,11 @@ export interface Metrics {
   bulkSize(jobs: number): void;
   /** One refresh of the config store. */
   storeRefreshed(ok: boolean): void;
+  /**
+   * The broker acknowledged a publish as a duplicate of a job id it already
+   * stored (NATS JetStream's duplicate window, SPEC §17): stored once, counted here.
+   */
+  duplicatePublished(priority: Priority): void;
   /** Current health of one service name ('' is the whole server). */
   healthChanged(service: string, serving: boolean): void;
   /**
@@ -121,6 +126,7 @@ export const noopMetrics: Metrics = {
   scheduleFinished() {},
   bulkSize() {},
   storeRefreshed() {},
+  duplicatePublished() {},
   healthChanged() {},
   jobsAdmitted() {},
   jobsRejected() {},

@@ -44,7 +44,11 @@ export async function openStore(
   }
 }
 
-export async function openBackend(config: Readonly<Config>, logger: Logger): Promise<Backend> {
+export async function openBackend(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<Backend> {
   switch (config.backend.kind) {
     case 'noop':
       logger.warn('QUEUE_BACKEND=noop: jobs are accepted and logged but NOT delivered anywhere');
@@ -52,6 +56,10 @@ export async function openBackend(config: Readonly<Config>, logger: Logger): Pro
     case 'pubsub': {
       const { createPubSubBackend } = await import('../queue/pubsub/backend.js');
       return createPubSubBackend({ config: config.backend, logger });
+    }
+    case 'nats': {
+      const { createNatsBackend } = await import('../queue/nats/backend.js');
+      return createNatsBackend({ config: config.backend, logger, metrics });
     }
   }
 }

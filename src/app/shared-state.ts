@@ -28,7 +28,7 @@ export async function openIdempotency(
   redis: RedisConnection | undefined,
 ): Promise<Idempotency> {
   const publishTimeoutMs =
-    config.backend.kind === 'pubsub'
+    config.backend.kind !== 'noop'
       ? config.backend.publishTimeoutMs
       : DEFAULTS.pubsubPublishTimeoutMs;
   const common = {

@@ -1,7 +1,10 @@
-/** The queue backend section: noop or Pub/Sub, its topics, batching and flow control. */
+/** The queue backend section: noop, Pub/Sub (topics, batching, flow control) or NATS (./nats.ts). */
 import { PRIORITIES, type Priority } from '../queue/backend.js';
 import { DEFAULTS } from './defaults.js';
+import { NATS_ONLY_VARIABLES, type NatsBackendConfig, parseNats } from './nats.js';
 import { type Env, nonEmpty, type Parser } from './parser.js';
+
+export type { NatsBackendConfig } from './nats.js';
 
 export type MessageFormat = 'native' | 'legacy';
 
@@ -21,10 +24,11 @@ export type BackendConfig =
       maxOutstandingBytes: number;
       /** host:port of the emulator when PUBSUB_EMULATOR_HOST is set. */
       emulatorHost: string | undefined;
-    };
+    }
+  | NatsBackendConfig;
 
 export function parseBackend(p: Parser, env: Env, problems: string[]): BackendConfig {
-  const kind = p.oneOf('QUEUE_BACKEND', ['noop', 'pubsub'] as const) ?? 'noop';
+  const kind = p.oneOf('QUEUE_BACKEND', ['noop', 'pubsub', 'nats'] as const) ?? 'noop';
   const project = p.string('PUBSUB_PROJECT');
   const topics: Partial<Record<Priority, string>> = {};
   for (const priority of PRIORITIES) {
@@ -47,20 +51,25 @@ export function parseBackend(p: Parser, env: Env, problems: string[]): BackendCo
   const maxOutstandingBytes =
     p.size('PUBSUB_MAX_OUTSTANDING_BYTES') ?? DEFAULTS.pubsubMaxOutstandingBytes;
 
-  if (kind === 'noop') {
-    // An operator who configured Pub/Sub but forgot QUEUE_BACKEND must not
-    // have jobs silently discarded (SPEC §3).
-    const stray = [
-      'PUBSUB_PROJECT',
-      ...PRIORITIES.map((q) => `PUBSUB_TOPIC_${q.toUpperCase()}`),
-    ].filter((name) => nonEmpty(env[name]));
-    if (stray.length > 0) {
-      problems.push(
-        `${stray.join(', ')} set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=pubsub to publish)`,
-      );
-    }
-    return { kind: 'noop' };
+  // An operator who configured a broker but forgot QUEUE_BACKEND (or named
+  // the other one) must not have jobs silently discarded (SPEC §3).
+  const pubsubSet = [
+    'PUBSUB_PROJECT',
+    ...PRIORITIES.map((q) => `PUBSUB_TOPIC_${q.toUpperCase()}`),
+  ].filter((name) => nonEmpty(env[name]));
+  const natsSet = NATS_ONLY_VARIABLES.filter((name) => nonEmpty(env[name]));
+  if (kind !== 'pubsub' && pubsubSet.length > 0) {
+    problems.push(
+      `${pubsubSet.join(', ')} set while QUEUE_BACKEND=${kind} (set QUEUE_BACKEND=pubsub to publish)`,
+    );
   }
+  if (kind !== 'nats' && natsSet.length > 0) {
+    problems.push(
+      `${natsSet.join(', ')} set while QUEUE_BACKEND=${kind} (set QUEUE_BACKEND=nats to publish)`,
+    );
+  }
+  if (kind === 'noop') return { kind: 'noop' };
+  if (kind === 'nats') return parseNats(p);
   if (project === undefined) problems.push('PUBSUB_PROJECT is required when QUEUE_BACKEND=pubsub');
   const medium = topics.medium;
   if (medium === undefined)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configError } from '../../test/support/config-error.js';
-import { DEFAULTS, loadConfig } from './index.js';
+import { DEFAULTS, loadConfig, Secret } from './index.js';
 
 const PUBSUB = {
   QUEUE_BACKEND: 'pubsub',
@@ -235,6 +235,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('parses NATS: servers without credentials, credentials apart, defaults (SPEC §17)', () => {
+    const config = loadConfig({
+      QUEUE_BACKEND: 'nats',
+      NATS_URL: 'tls://jack:p%40ss@n1.example:4443, tls://n2.example',
+    });
+    expect(config.backend).toEqual({
+      kind: 'nats',
+      servers: ['n1.example:4443', 'n2.example:4222'],
+      tls: true,
+      user: 'jack',
+      pass: expect.any(Secret),
+      token: undefined,
+      credsFile: undefined,
+      stream: 'JACK',
+      subjectPrefix: 'jack',
+      createStream: false,
+      streamReplicas: 1,
+      duplicateWindowMs: 120_000,
+      publishTimeoutMs: 5_000,
+      maxPendingMessages: 10_000,
+      maxPendingBytes: 256 * 1024 * 1024,
+    });
+    if (config.backend.kind !== 'nats') throw new Error('not nats');
+    expect(config.backend.pass?.reveal()).toBe('p@ss');
+    expect(JSON.stringify(config.backend)).not.toContain('p@ss');
+  });
+
   it('defaults the Pub/Sub tunables and leaves unset priority topics out', () => {
     const config = loadConfig(PUBSUB);
     expect(config.backend).toEqual({
@@ -314,7 +341,7 @@ describe('loadConfig', () => {
     expect(err.problems).toEqual([
       'GRPC_PORT="abc" is not a port number (0-65535)',
       'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both or neither)',
-      'QUEUE_BACKEND="kafka" is not one of noop|pubsub',
+      'QUEUE_BACKEND="kafka" is not one of noop|pubsub|nats',
       'SCHEDULE_THRESHOLD="later" is not a duration (e.g. 500ms, 10s, 1m)',
     ]);
     expect(err.message).toBe(`invalid configuration: ${err.problems.join('; ')}`);

@@ -26,6 +26,18 @@ export const DEFAULTS = {
   pubsubMaxOutstandingMessages: 10_000,
   /** Flow control: bytes in flight per topic before publish waits (256 MiB). */
   pubsubMaxOutstandingBytes: 256 * 1024 * 1024,
+  /** NATS JetStream stream the jobs are stored on (SPEC §17). */
+  natsStream: 'JACK',
+  /** First token(s) of every job subject: `<prefix>.<priority>.<job_type>`. */
+  natsSubjectPrefix: 'jack',
+  /** Duplicate window of a stream Jack creates (NATS_CREATE_STREAM), ms. */
+  natsDuplicateWindowMs: 2 * 60_000,
+  /** Upper bound of every wait on NATS for one publish (PubAck included), ms. */
+  natsPublishTimeoutMs: 5_000,
+  /** Publishes awaiting their PubAck before a new one waits (bounded memory in an outage). */
+  natsMaxPendingMessages: 10_000,
+  /** Bytes of publishes awaiting their PubAck before a new one waits (256 MiB). */
+  natsMaxPendingBytes: 256 * 1024 * 1024,
   /** How often the backend (and scheduler) are probed for health, ms. */
   healthCheckIntervalMs: 10_000,
   /** A job at least this far in the future goes to the scheduler, ms. */

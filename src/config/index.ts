@@ -19,7 +19,7 @@ import { type DatadogConfig, parseDatadog, parseTracing, type TracingConfig } fr
 
 export type { AdmissionConfig } from './admission.js';
 export { type AuthConfig, MIN_BOOTSTRAP_ADMIN_KEY_CHARS, Secret } from './auth.js';
-export type { BackendConfig, MessageFormat } from './backend.js';
+export type { BackendConfig, MessageFormat, NatsBackendConfig } from './backend.js';
 export { DEFAULTS, PUBSUB_MAX_MESSAGE_BYTES } from './defaults.js';
 export type { IdempotencyConfig } from './idempotency.js';
 export type { LedgerConfig } from './ledger.js';

@@ -15,11 +15,11 @@ describe('loadConfig rejects invalid values with a reason that names the variabl
     { env: { METRICS_PORT: '9x' }, problem: 'METRICS_PORT="9x" is not a port number (0-65535)' },
     {
       env: { QUEUE_BACKEND: 'kafka' },
-      problem: 'QUEUE_BACKEND="kafka" is not one of noop|pubsub',
+      problem: 'QUEUE_BACKEND="kafka" is not one of noop|pubsub|nats',
     },
     {
       env: { QUEUE_BACKEND: 'PubSub' },
-      problem: 'QUEUE_BACKEND="PubSub" is not one of noop|pubsub',
+      problem: 'QUEUE_BACKEND="PubSub" is not one of noop|pubsub|nats',
     },
     {
       env: { MESSAGE_FORMAT: 'json' },
@@ -83,6 +83,36 @@ describe('loadConfig rejects invalid values with a reason that names the variabl
       env: { QUEUE_BACKEND: 'noop', PUBSUB_PROJECT: 'p', PUBSUB_TOPIC_LOW: 'low' },
       problem:
         'PUBSUB_PROJECT, PUBSUB_TOPIC_LOW set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=pubsub to publish)',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats' },
+      problem: 'NATS_URL is required when QUEUE_BACKEND=nats',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats', NATS_URL: 'nats://a:4222,http://u:secret@b' },
+      problem: 'NATS_URL entry 2 is not a nats://host:port or tls://host:port URL',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats', NATS_URL: 'nats://u:p@a', NATS_TOKEN: 't' },
+      problem:
+        'NATS credentials: set only one of user:password in NATS_URL, NATS_TOKEN, NATS_CREDS_FILE',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats', NATS_URL: 'nats://a', NATS_SUBJECT_PREFIX: 'jack.*' },
+      problem:
+        'NATS_SUBJECT_PREFIX="jack.*" is not a subject prefix (dot-separated tokens of letters, digits, _ and -)',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats', NATS_URL: 'nats://a', NATS_STREAM: 'JA.CK' },
+      problem: 'NATS_STREAM="JA.CK" is not a stream name (letters, digits, _ and -, at most 64)',
+    },
+    {
+      env: { NATS_URL: 'nats://a' },
+      problem: 'NATS_URL set while QUEUE_BACKEND=noop (set QUEUE_BACKEND=nats to publish)',
+    },
+    {
+      env: { QUEUE_BACKEND: 'nats', NATS_URL: 'nats://a', PUBSUB_PROJECT: 'p' },
+      problem: 'PUBSUB_PROJECT set while QUEUE_BACKEND=nats (set QUEUE_BACKEND=pubsub to publish)',
     },
     {
       env: { QUEUE_BACKEND: 'pubsub', PUBSUB_PROJECT: 'proj', PUBSUB_TOPIC_HIGH: 'high' },

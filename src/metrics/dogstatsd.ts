@@ -117,6 +117,7 @@ export function startDogStatsd(options: DogStatsdOptions): DogStatsdExporter {
     },
     // Jack's own events, which the Go service had no metric for.
     storeRefreshed() {},
+    duplicatePublished() {},
     healthChanged() {},
     jobsAdmitted() {},
     jobsRejected() {},

@@ -31,6 +31,7 @@ describe('fanOutMetrics', () => {
     both.scheduleFinished(false, 0, 'too_large');
     both.bulkSize(5);
     both.storeRefreshed(true);
+    both.duplicatePublished('low');
     both.healthChanged('', false);
     both.jobsAdmitted('p', 6);
     both.jobsRejected('p', 'rate_limited', 7);

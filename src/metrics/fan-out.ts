@@ -38,6 +38,9 @@ export function fanOutMetrics(sinks: readonly Metrics[]): Metrics {
     storeRefreshed(ok) {
       for (const m of all) m.storeRefreshed(ok);
     },
+    duplicatePublished(priority) {
+      for (const m of all) m.duplicatePublished(priority);
+    },
     healthChanged(service, serving) {
       for (const m of all) m.healthChanged(service, serving);
     },

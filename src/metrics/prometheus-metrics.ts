@@ -110,6 +110,12 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     labelNames: ['listener'] as const,
     registers: [registry],
   });
+  const duplicates = new Counter({
+    name: 'jack_backend_duplicates_total',
+    help: 'Publishes the broker acknowledged as a duplicate of a job id it already stored, by priority.',
+    labelNames: ['priority'] as const,
+    registers: [registry],
+  });
   const health = new Gauge({
     name: 'jack_health_serving',
     help: "1 when the service is SERVING, 0 otherwise; service '' is the whole server.",
@@ -226,6 +232,9 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     storeRefreshed(ok) {
       storeRefreshes.labels(ok ? 'ok' : 'failed').inc();
+    },
+    duplicatePublished(priority) {
+      duplicates.labels(priority).inc();
     },
     healthChanged(service, serving) {
       health.labels(service).set(serving ? 1 : 0);

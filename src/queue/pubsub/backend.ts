@@ -19,8 +19,8 @@ import { JackError } from '../../errors.js';
 import { requireGoogleCredentials } from '../../google-credentials.js';
 import { withTimeout } from '../../timeout.js';
 import { type Backend, type OutboundMessage, PRIORITIES } from '../backend.js';
+import { type FlowLimiter, messageBytes } from '../flow-limiter.js';
 import { classifyPubSubError, publishFailure } from './errors.js';
-import { type FlowLimiter, messageBytes } from './flow-limiter.js';
 import { createTopicChecks, openLanes } from './lanes.js';
 import type { PubSubBackendConfig } from './topics.js';
 

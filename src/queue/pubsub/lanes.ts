@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import { JackError } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { PRIORITIES, type Priority } from '../backend.js';
+import { FlowLimiter } from '../flow-limiter.js';
 import { classifyPubSubError, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND } from './errors.js';
-import { FlowLimiter } from './flow-limiter.js';
 import {
   type PubSubBackendConfig,
   topicForPriority,

@@ -1,6 +1,6 @@
-import type { OutboundMessage } from '../backend.js';
+import type { OutboundMessage } from './backend.js';
 
-/** Approximate size of a message in Pub/Sub's accounting: data plus attributes. */
+/** Approximate size of a message on the broker (Pub/Sub's accounting): data plus attributes. */
 export function messageBytes(message: OutboundMessage): number {
   let bytes = message.data.length;
   for (const key in message.attributes) {
