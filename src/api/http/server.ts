@@ -250,9 +250,11 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       if (deps.tls === undefined) {
         front = net.createServer((socket) => {
           track(socket);
-          sniff(socket, config.headersTimeoutMs, (isH2) =>
-            (isH2 ? h2 : h1).emit('connection', socket),
-          );
+          sniff(socket, config.headersTimeoutMs, (isH2) => {
+            (isH2 ? h2 : h1).emit('connection', socket);
+            // http2 reads the bytes put back itself; http's parser takes them from 'data'.
+            if (!isH2) socket.resume();
+          });
         });
       } else {
         // The gRPC certificate pair, reloaded when it rotates (src/api/tls.ts).
