@@ -23,21 +23,21 @@ TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 GENERATE_STAMP := node_modules/.generate-stamp
 BUILD_STAMP := dist/.build-stamp
 
-## generate: TypeScript from proto/ into src/gen (buf + local ts-proto plugin), always
+## generate: TypeScript from proto/ into src/gen (ts-proto) and src/gen-es (protobuf-es descriptors for HTTP), always
 generate: install
-	rm -rf src/gen
+	rm -rf src/gen src/gen-es
 	buf generate
 	@touch $(GENERATE_STAMP)
 
 $(GENERATE_STAMP): $(PROTO_SOURCES) $(STAMP)
-	rm -rf src/gen
+	rm -rf src/gen src/gen-es
 	buf generate
 	@touch $(GENERATE_STAMP)
 
 ## check-generated: fail when src/gen is not what the protos generate
 check-generated: generate
-	@git diff --exit-code --stat -- src/gen || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
-	@test -z "$$(git status --porcelain -- src/gen)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
+	@git diff --exit-code --stat -- src/gen src/gen-es || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- src/gen src/gen-es)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
 
 ## build: compile src/ to dist/ (only when protos or sources changed)
 build: $(BUILD_STAMP)
@@ -47,7 +47,7 @@ $(BUILD_STAMP): $(GENERATE_STAMP) $(TS_SOURCES) package-lock.json
 
 ## run: serve on the embedded default (local config dir ./data, noop backend)
 run: build
-	CONFIG_DIR=$${CONFIG_DIR:-./data} node dist/main.js
+	CONFIG_DIR=$${CONFIG_DIR:-./data} HTTP_PORT=$${HTTP_PORT:-8080} node dist/main.js
 
 ## dev: Pub/Sub emulator + four topics (one subscription each) + Jack on QUEUE_BACKEND=pubsub; see jobs with `npm run pull -- high`
 dev: build

@@ -10,6 +10,7 @@ import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { withReusedWriters } from './api/codec.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { createHttpServer } from './api/http/server.js';
 import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
@@ -52,6 +53,8 @@ export interface AppOverrides {
 export interface App {
   /** The bound gRPC port. */
   readonly port: number;
+  /** The bound HTTP port (Connect, gRPC-Web, probes), when HTTP_PORT is set. */
+  readonly httpPort: number | undefined;
   /** The bound metrics port, when metrics are on. */
   readonly metricsPort: number | undefined;
   readonly store: Store;
@@ -213,28 +216,32 @@ export async function startApp(
       // does not see (Cloud Tasks); the ledger scheduler records QUEUED itself.
       externalScheduler: scheduler !== undefined && scheduler.kind !== 'ledger',
     });
+    // Every service, bound once to the pipeline; gRPC and HTTP serve these same
+    // chains. A new service is one line here (and, for HTTP, its .proto file
+    // in src/api/http/connect.ts's DESCRIPTORS).
+    const services = [
+      bindService(
+        withReusedWriters(BackgroundJobsService, {
+          enqueue: EnqueueResponse,
+          enqueueBulk: EnqueueBulkResponse,
+        }),
+        createJobService({
+          enqueuer,
+          scheduler,
+          maxBulkJobs: config.maxBulkJobs,
+          metrics,
+          recordCancelled:
+            ledger === undefined
+              ? undefined
+              : (jobId) => recordCancelled(ledger, jobId, config.ledger.writeTimeoutMs, logger),
+        }),
+        pipeline,
+      ),
+      bindService(AdminServiceService, createAdminService({ store }), pipeline),
+      bindService(JobsService, jobsService.handlers, pipeline),
+    ];
     const server = createGrpcServer({
-      services: [
-        bindService(
-          withReusedWriters(BackgroundJobsService, {
-            enqueue: EnqueueResponse,
-            enqueueBulk: EnqueueBulkResponse,
-          }),
-          createJobService({
-            enqueuer,
-            scheduler,
-            maxBulkJobs: config.maxBulkJobs,
-            metrics,
-            recordCancelled:
-              ledger === undefined
-                ? undefined
-                : (jobId) => recordCancelled(ledger, jobId, config.ledger.writeTimeoutMs, logger),
-          }),
-          pipeline,
-        ),
-        bindService(AdminServiceService, createAdminService({ store }), pipeline),
-        bindService(JobsService, jobsService.handlers, pipeline),
-      ],
+      services,
       health: health.implementation,
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,
@@ -246,6 +253,21 @@ export async function startApp(
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));
+    let httpPort: number | undefined;
+    if (config.http !== undefined) {
+      const httpServer = createHttpServer({
+        services,
+        health: health.implementation,
+        calls,
+        config: config.http,
+        maxReceiveBytes: config.grpcMaxReceiveBytes,
+        tls: config.tls,
+        clientCaFile: config.auth.clientCaFile,
+        logger,
+      });
+      httpPort = await httpServer.listen(config.grpcHost, config.http.port);
+      releasers.push(() => httpServer.shutdown(config.shutdownGraceMs));
+    }
     // Released before the server stops: open WatchJob streams end with a status, not a cut.
     releasers.push(async () => jobsService.endWatches());
     await health.checkNow();
@@ -254,6 +276,7 @@ export async function startApp(
     let stopping: Promise<void> | undefined;
     return {
       port,
+      httpPort,
       metricsPort,
       store,
       backend,

@@ -76,8 +76,11 @@ async function main(): Promise<void> {
       store: `${app.store.kind} (${app.store.location})`,
       backend: app.backend.kind,
       metricsPort: app.metricsPort,
+      httpAddress: app.httpPort === undefined ? undefined : `${config.grpcHost}:${app.httpPort}`,
     },
-    `jack listening on ${config.grpcHost}:${app.port}`,
+    app.httpPort === undefined
+      ? `jack listening on ${config.grpcHost}:${app.port}`
+      : `jack listening on ${config.grpcHost}:${app.port} (gRPC) and ${config.grpcHost}:${app.httpPort} (HTTP: Connect, gRPC-Web, /healthz)`,
   );
 
   let signals = 0;
