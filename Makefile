@@ -22,6 +22,8 @@ PROTO_SOURCES := $(shell find proto -name '*.proto') buf.gen.yaml buf.yaml
 TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 GENERATE_STAMP := node_modules/.generate-stamp
 BUILD_STAMP := dist/.build-stamp
+CONSOLE_SOURCES := $(shell find console -type f) scripts/build-console.mjs
+CONSOLE_BUILT := dist/console/index.html
 
 ## generate: TypeScript from proto/ into src/gen (ts-proto) and src/gen-es (protobuf-es descriptors for HTTP), always
 generate: install
@@ -39,11 +41,14 @@ check-generated: generate
 	@git diff --exit-code --stat -- src/gen src/gen-es || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
 	@test -z "$$(git status --porcelain -- src/gen src/gen-es)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
 
-## build: compile src/ to dist/ (only when protos or sources changed)
-build: $(BUILD_STAMP)
+## build: compile src/ to dist/ and bundle the console (console/ → dist/console), each only when its sources changed
+build: $(BUILD_STAMP) $(CONSOLE_BUILT)
 $(BUILD_STAMP): $(GENERATE_STAMP) $(TS_SOURCES) package-lock.json
 	tsc -p tsconfig.build.json
 	@touch $(BUILD_STAMP)
+
+$(CONSOLE_BUILT): $(CONSOLE_SOURCES) $(STAMP)
+	node scripts/build-console.mjs
 
 ## run: serve on the embedded default (local config dir ./data, noop backend)
 run: build
@@ -79,6 +84,7 @@ bench-pipeline: build
 lint: install
 	biome ci .
 	tsc -p tsconfig.json
+	tsc -p console/tsconfig.json
 	buf lint
 	buf format --diff --exit-code
 

@@ -4,12 +4,14 @@
  * (adapters, shared state, telemetry); Google-backed adapters load only when
  * chosen. Everything is released in reverse order of startup.
  */
+import { fileURLToPath } from 'node:url';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { withReusedWriters } from './api/codec.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { createConsoleHandler } from './api/http/console.js';
 import { createHttpServer } from './api/http/server.js';
 import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
@@ -35,9 +37,16 @@ import { createEnqueuer } from './jobs/enqueuer.js';
 import type { LedgerStore } from './ledger/ledger.js';
 import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
 import { recordingBackend, recordingScheduler } from './ledger/recording.js';
+import { type ConsoleStats, createConsoleStats } from './metrics/console-stats.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
 import { withTimeout } from './timeout.js';
+
+/**
+ * The console built by `make build` (scripts/build-console.mjs): dist/console
+ * beside src/ and dist/, whether this file runs from src/app.ts or dist/app.js.
+ */
+const CONSOLE_DIR = fileURLToPath(new URL('../dist/console/', import.meta.url));
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
@@ -96,7 +105,14 @@ export async function startApp(
 ): Promise<App> {
   const releasers: Releaser[] = [];
   try {
-    const { metrics, metricsPort } = await openMetrics(config, logger, releasers);
+    // The console's overview counts for itself, with or without METRICS_PORT.
+    const consoleStats = config.http === undefined ? undefined : createConsoleStats();
+    const { metrics, metricsPort } = await openMetrics(
+      config,
+      logger,
+      releasers,
+      consoleStats === undefined ? [] : [consoleStats.metrics],
+    );
 
     // Tracing off: nothing of OpenTelemetry's SDK is loaded, nothing wraps a call.
     let tracing: CallTracing | undefined;
@@ -264,6 +280,18 @@ export async function startApp(
         tls: config.tls,
         clientCaFile: config.auth.clientCaFile,
         logger,
+        staticHandler: createConsoleHandler({
+          dir: CONSOLE_DIR,
+          overview: () => ({
+            ...(consoleStats as ConsoleStats).snapshot(),
+            health: Object.fromEntries(health.implementation.statusList()),
+            components: {
+              backend: config.backend.kind,
+              scheduler: config.scheduler.kind,
+              ledger: config.ledger.kind,
+            },
+          }),
+        }),
       });
       httpPort = await httpServer.listen(config.grpcHost, config.http.port);
       releasers.push(() => httpServer.shutdown(config.shutdownGraceMs));

@@ -31,7 +31,7 @@ export type HttpRequest = IncomingMessage | Http2ServerRequest;
 export interface HttpResponse {
   setHeader(name: string, value: string): unknown;
   writeHead(status: number, headers?: Record<string, string>): unknown;
-  end(body?: string): unknown;
+  end(body?: string | Uint8Array): unknown;
 }
 /** Answers a request that is neither an RPC nor a probe. */
 export type StaticHandler = (req: HttpRequest, res: HttpResponse) => void;
