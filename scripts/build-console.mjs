@@ -4,7 +4,7 @@
  * index.html that names them. Everything the page needs is in these files: no
  * CDN, nothing fetched at run time.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -34,6 +34,7 @@ const script = outputs.find((f) => f.endsWith('.js'));
 const style = outputs.find((f) => f.endsWith('.css'));
 if (script === undefined || style === undefined)
   throw new Error('esbuild wrote no script or stylesheet');
+await copyFile(join(root, 'console', 'favicon.svg'), join(out, 'favicon.svg'));
 const template = await readFile(join(root, 'console', 'index.html'), 'utf8');
 await writeFile(
   join(out, 'index.html'),

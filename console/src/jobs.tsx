@@ -269,7 +269,11 @@ function timelineOf(updates: Job[]): TimelineEntry[] {
           : TERMINAL.has(u.state ?? '')
             ? `Finished: ${state}`
             : `Attempt ${u.attempts ?? 1} ${state}`,
-      detail: [attempt, by, u.lastError && state !== 'succeeded' ? `error: ${u.lastError}` : '']
+      detail: [
+        attempt,
+        by,
+        u.lastError && (state === 'failed' || state === 'dead') ? `error: ${u.lastError}` : '',
+      ]
         .filter((s) => s !== '')
         .join(' · '),
     });

@@ -92,7 +92,11 @@ function Chart(props: {
         width,
         height: 220,
         legend: { show: false },
-        scales: { x: { time: true }, y: props.log ? { distr: 3, log: 10 } : { range: [0, null] } },
+        scales: {
+          // The last three minutes, even before that many polls came in.
+          x: { time: true, range: (_u, _min, max) => [max - (POINTS * POLL_MS) / 1000, max] },
+          y: props.log ? { distr: 3, log: 10 } : { range: [0, null] },
+        },
         axes: [{}, { label: props.yLabel }],
         series: [{}, ...props.series],
       },

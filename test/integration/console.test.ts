@@ -28,12 +28,19 @@ const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'conso
 const BOOTSTRAP = `boot-${randomBytes(24).toString('hex')}`;
 const admin = { authorization: `Bearer ${BOOTSTRAP}` };
 
-/** A new tab (its own sessionStorage) that records CSP refusals and page errors. */
+/**
+ * Jack's refusals (400 invalid argument, 401 unauthenticated, 403 permission
+ * denied) are part of the flows under test; anything else the browser logs as
+ * an error (a CSP refusal, a missing file, a script error) is a problem.
+ */
+const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of 40[013] /;
+
+/** A new tab (its own sessionStorage) that records CSP refusals, missing files and page errors. */
 async function openTab(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
+    if (m.type() === 'error' && !EXPECTED_REFUSAL.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (err) => problems.push(err.message));
   await page.goto(url);
