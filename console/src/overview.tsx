@@ -97,7 +97,20 @@ function Chart(props: {
           x: { time: true, range: (_u, _min, max) => [max - (POINTS * POLL_MS) / 1000, max] },
           y: props.log ? { distr: 3, log: 10 } : { range: [0, null] },
         },
-        axes: [{}, { label: props.yLabel }],
+        axes: [
+          // Clock time in the browser's own format (the window is three minutes).
+          {
+            values: (_u, splits) =>
+              splits.map((t) =>
+                new Date(t * 1000).toLocaleTimeString([], {
+                  hour: '2-digit',
+                  minute: '2-digit',
+                  second: '2-digit',
+                }),
+              ),
+          },
+          { label: props.yLabel },
+        ],
         series: [{}, ...props.series],
       },
       props.data,

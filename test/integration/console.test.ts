@@ -105,8 +105,13 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^unauthenticated: /);
     await checkPage(page, 'sign-in');
 
-    await page.getByLabel('API key').fill(BOOTSTRAP);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // From the keyboard alone: Tab to the field, type, Enter.
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('name')).toBe('apiKey');
+    await page.keyboard.type(BOOTSTRAP);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('jack.apiKey'))).toBe(BOOTSTRAP);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -349,6 +354,23 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
       'Job types',
       'API keys',
     ]);
+    // The overview refreshes by itself: a job enqueued now shows up without a reload.
+    const medium = page.getByRole('row', { name: /^medium/ });
+    await expect.poll(() => medium.locator('td').first().textContent()).toBe('0');
+    const producerId = (await call(jack.admin, 'createProducer', { name: 'p', description: '' }))
+      .producer?.producerId as string;
+    const jobType = {
+      producerId,
+      name: 'ping',
+      queue: Queue.QUEUE_MEDIUM,
+      maxRetries: 0,
+      description: '',
+    };
+    await call(jack.admin, 'createJobType', jobType);
+    await call(jack.jobs, 'enqueue', enqueueRequest({ producerId, jobType: 'ping' }));
+    await expect
+      .poll(() => medium.locator('td').first().textContent(), { timeout: 5_000 })
+      .toBe('1');
     await nav.getByRole('link', { name: 'Producers' }).click();
     await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
     expect(problems).toEqual([]);
