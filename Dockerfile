@@ -12,6 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The console (SPEC §18): bundled into dist/console, served at / on HTTP_PORT.
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
 RUN npm run build
 
 # --- production dependencies only ---

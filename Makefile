@@ -22,32 +22,37 @@ PROTO_SOURCES := $(shell find proto -name '*.proto') buf.gen.yaml buf.yaml
 TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
 GENERATE_STAMP := node_modules/.generate-stamp
 BUILD_STAMP := dist/.build-stamp
+CONSOLE_SOURCES := $(shell find console -type f) scripts/build-console.mjs
+CONSOLE_BUILT := dist/console/index.html
 
-## generate: TypeScript from proto/ into src/gen (buf + local ts-proto plugin), always
+## generate: TypeScript from proto/ into src/gen (ts-proto) and src/gen-es (protobuf-es descriptors for HTTP), always
 generate: install
-	rm -rf src/gen
+	rm -rf src/gen src/gen-es
 	buf generate
 	@touch $(GENERATE_STAMP)
 
 $(GENERATE_STAMP): $(PROTO_SOURCES) $(STAMP)
-	rm -rf src/gen
+	rm -rf src/gen src/gen-es
 	buf generate
 	@touch $(GENERATE_STAMP)
 
 ## check-generated: fail when src/gen is not what the protos generate
 check-generated: generate
-	@git diff --exit-code --stat -- src/gen || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
-	@test -z "$$(git status --porcelain -- src/gen)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
+	@git diff --exit-code --stat -- src/gen src/gen-es || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- src/gen src/gen-es)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
 
-## build: compile src/ to dist/ (only when protos or sources changed)
-build: $(BUILD_STAMP)
+## build: compile src/ to dist/ and bundle the console (console/ → dist/console), each only when its sources changed
+build: $(BUILD_STAMP) $(CONSOLE_BUILT)
 $(BUILD_STAMP): $(GENERATE_STAMP) $(TS_SOURCES) package-lock.json
 	tsc -p tsconfig.build.json
 	@touch $(BUILD_STAMP)
 
+$(CONSOLE_BUILT): $(CONSOLE_SOURCES) $(STAMP)
+	node scripts/build-console.mjs
+
 ## run: serve on the embedded default (local config dir ./data, noop backend)
 run: build
-	CONFIG_DIR=$${CONFIG_DIR:-./data} node dist/main.js
+	CONFIG_DIR=$${CONFIG_DIR:-./data} HTTP_PORT=$${HTTP_PORT:-8080} node dist/main.js
 
 ## dev: Pub/Sub emulator + four topics (one subscription each) + Jack on QUEUE_BACKEND=pubsub; see jobs with `npm run pull -- high`
 ##      BACKEND=nats: local nats-server -js + stream JACK + a durable pull consumer per lane + Jack on QUEUE_BACKEND=nats
@@ -81,6 +86,7 @@ bench-pipeline: build
 lint: install
 	biome ci .
 	tsc -p tsconfig.json
+	tsc -p console/tsconfig.json
 	buf lint
 	buf format --diff --exit-code
 

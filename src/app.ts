@@ -4,12 +4,15 @@
  * (adapters, shared state, telemetry); Google-backed adapters load only when
  * chosen. Everything is released in reverse order of startup.
  */
+import { fileURLToPath } from 'node:url';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { createAdminService } from './api/admin-service.js';
 import { createCallTracker } from './api/call-tracker.js';
 import { withReusedWriters } from './api/codec.js';
 import { createHealthMonitor, type HealthMonitor } from './api/health.js';
+import { createConsoleHandler } from './api/http/console.js';
+import { createHttpServer } from './api/http/server.js';
 import { createAuthInterceptor } from './api/interceptors/auth.js';
 import { loggingInterceptor } from './api/interceptors/logging.js';
 import { metricsInterceptor } from './api/interceptors/metrics.js';
@@ -34,9 +37,16 @@ import { createEnqueuer } from './jobs/enqueuer.js';
 import type { LedgerStore } from './ledger/ledger.js';
 import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
 import { recordingBackend, recordingScheduler } from './ledger/recording.js';
+import { type ConsoleStats, createConsoleStats } from './metrics/console-stats.js';
 import type { Backend } from './queue/backend.js';
 import type { ObjectIO, Store } from './storage/store.js';
 import { withTimeout } from './timeout.js';
+
+/**
+ * The console built by `make build` (scripts/build-console.mjs): dist/console
+ * beside src/ and dist/, whether this file runs from src/app.ts or dist/app.js.
+ */
+const CONSOLE_DIR = fileURLToPath(new URL('../dist/console/', import.meta.url));
 
 export interface AppOverrides {
   /** Objects for the memory store (tests share one between two apps = two replicas). */
@@ -52,6 +62,8 @@ export interface AppOverrides {
 export interface App {
   /** The bound gRPC port. */
   readonly port: number;
+  /** The bound HTTP port (Connect, gRPC-Web, probes), when HTTP_PORT is set. */
+  readonly httpPort: number | undefined;
   /** The bound metrics port, when metrics are on. */
   readonly metricsPort: number | undefined;
   readonly store: Store;
@@ -93,7 +105,14 @@ export async function startApp(
 ): Promise<App> {
   const releasers: Releaser[] = [];
   try {
-    const { metrics, metricsPort } = await openMetrics(config, logger, releasers);
+    // The console's overview counts for itself, with or without METRICS_PORT.
+    const consoleStats = config.http === undefined ? undefined : createConsoleStats();
+    const { metrics, metricsPort } = await openMetrics(
+      config,
+      logger,
+      releasers,
+      consoleStats === undefined ? [] : [consoleStats.metrics],
+    );
 
     // Tracing off: nothing of OpenTelemetry's SDK is loaded, nothing wraps a call.
     let tracing: CallTracing | undefined;
@@ -213,28 +232,32 @@ export async function startApp(
       // does not see (Cloud Tasks); the ledger scheduler records QUEUED itself.
       externalScheduler: scheduler !== undefined && scheduler.kind !== 'ledger',
     });
+    // Every service, bound once to the pipeline; gRPC and HTTP serve these same
+    // chains. A new service is one line here (and, for HTTP, its .proto file
+    // in src/api/http/connect.ts's DESCRIPTORS).
+    const services = [
+      bindService(
+        withReusedWriters(BackgroundJobsService, {
+          enqueue: EnqueueResponse,
+          enqueueBulk: EnqueueBulkResponse,
+        }),
+        createJobService({
+          enqueuer,
+          scheduler,
+          maxBulkJobs: config.maxBulkJobs,
+          metrics,
+          recordCancelled:
+            ledger === undefined
+              ? undefined
+              : (jobId) => recordCancelled(ledger, jobId, config.ledger.writeTimeoutMs, logger),
+        }),
+        pipeline,
+      ),
+      bindService(AdminServiceService, createAdminService({ store }), pipeline),
+      bindService(JobsService, jobsService.handlers, pipeline),
+    ];
     const server = createGrpcServer({
-      services: [
-        bindService(
-          withReusedWriters(BackgroundJobsService, {
-            enqueue: EnqueueResponse,
-            enqueueBulk: EnqueueBulkResponse,
-          }),
-          createJobService({
-            enqueuer,
-            scheduler,
-            maxBulkJobs: config.maxBulkJobs,
-            metrics,
-            recordCancelled:
-              ledger === undefined
-                ? undefined
-                : (jobId) => recordCancelled(ledger, jobId, config.ledger.writeTimeoutMs, logger),
-          }),
-          pipeline,
-        ),
-        bindService(AdminServiceService, createAdminService({ store }), pipeline),
-        bindService(JobsService, jobsService.handlers, pipeline),
-      ],
+      services,
       health: health.implementation,
       calls,
       maxReceiveBytes: config.grpcMaxReceiveBytes,
@@ -246,6 +269,33 @@ export async function startApp(
     });
     const port = await server.listen(config.grpcHost, config.grpcPort);
     releasers.push(() => server.shutdown(config.shutdownGraceMs));
+    let httpPort: number | undefined;
+    if (config.http !== undefined) {
+      const httpServer = createHttpServer({
+        services,
+        health: health.implementation,
+        calls,
+        config: config.http,
+        maxReceiveBytes: config.grpcMaxReceiveBytes,
+        tls: config.tls,
+        clientCaFile: config.auth.clientCaFile,
+        logger,
+        staticHandler: createConsoleHandler({
+          dir: CONSOLE_DIR,
+          overview: () => ({
+            ...(consoleStats as ConsoleStats).snapshot(),
+            health: Object.fromEntries(health.implementation.statusList()),
+            components: {
+              backend: config.backend.kind,
+              scheduler: config.scheduler.kind,
+              ledger: config.ledger.kind,
+            },
+          }),
+        }),
+      });
+      httpPort = await httpServer.listen(config.grpcHost, config.http.port);
+      releasers.push(() => httpServer.shutdown(config.shutdownGraceMs));
+    }
     // Released before the server stops: open WatchJob streams end with a status, not a cut.
     releasers.push(async () => jobsService.endWatches());
     await health.checkNow();
@@ -254,6 +304,7 @@ export async function startApp(
     let stopping: Promise<void> | undefined;
     return {
       port,
+      httpPort,
       metricsPort,
       store,
       backend,

@@ -16,7 +16,8 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 function sourceFiles(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'gen' ? [] : sourceFiles(path);
+    if (entry.isDirectory())
+      return entry.name === 'gen' || entry.name === 'gen-es' ? [] : sourceFiles(path);
     if (!entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) return [];
     return [relative(SRC, path).split('\\').join('/')];
   });

@@ -69,15 +69,29 @@ async function main(): Promise<void> {
       `startup failed: ${toError(err).message}${detail ? `: ${(err.cause as Error).message}` : ''}`,
     );
   }
+  // The console's address as a browser opens it: a wildcard host means this machine.
+  const browserHost = ['0.0.0.0', '::', ''].includes(config.grpcHost)
+    ? 'localhost'
+    : config.grpcHost.includes(':')
+      ? `[${config.grpcHost}]`
+      : config.grpcHost;
+  const consoleUrl =
+    app.httpPort === undefined
+      ? undefined
+      : `${config.tls === undefined ? 'http' : 'https'}://${browserHost}:${app.httpPort}/`;
   logger.info(
     {
       address: `${config.grpcHost}:${app.port}`,
+      consoleUrl,
       tls: config.tls !== undefined,
       store: `${app.store.kind} (${app.store.location})`,
       backend: app.backend.kind,
       metricsPort: app.metricsPort,
+      httpAddress: app.httpPort === undefined ? undefined : `${config.grpcHost}:${app.httpPort}`,
     },
-    `jack listening on ${config.grpcHost}:${app.port}`,
+    app.httpPort === undefined
+      ? `jack listening on ${config.grpcHost}:${app.port}`
+      : `jack listening on ${config.grpcHost}:${app.port} (gRPC) and ${config.grpcHost}:${app.httpPort} (HTTP: Connect, gRPC-Web, /healthz); console at ${consoleUrl}`,
   );
 
   let signals = 0;

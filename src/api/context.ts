@@ -30,10 +30,20 @@ function firstText(metadata: Metadata, name: string): string | undefined {
   return typeof first === 'string' ? first : undefined;
 }
 
+/** The caller's `x-request-id` when short and plain, else a new one (every transport). */
+export function requestIdOf(given: string | undefined): string {
+  return given !== undefined && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** True for a `shadow` header value of `true` (case-insensitive): SPEC §2.4. */
+export function isShadowValue(value: string): boolean {
+  return value.trim().toLowerCase() === 'true';
+}
+
 /** True when the call carries metadata `shadow: true` (value case-insensitive). */
 export function isShadow(metadata: Metadata): boolean {
   const values = metadata.get('shadow');
-  return values.some((v) => typeof v === 'string' && v.trim().toLowerCase() === 'true');
+  return values.some((v) => typeof v === 'string' && isShadowValue(v));
 }
 
 /**
@@ -41,7 +51,7 @@ export function isShadow(metadata: Metadata): boolean {
  * building a DOMException (with its stack) per call: grpc-js reports
  * `cancelled` for many calls, and that once cost 8 % of Jack's CPU.
  */
-const CANCELLED = Object.freeze(new Error('the call was cancelled'));
+export const CANCELLED = Object.freeze(new Error('the call was cancelled'));
 
 /**
  * The context of one call. The abort signal is made on first use: most calls
@@ -62,8 +72,7 @@ class GrpcCallContext implements CallContext {
     this.#call = call;
     this.service = method.service;
     this.method = method.method;
-    const given = firstText(call.metadata, 'x-request-id');
-    this.requestId = given !== undefined && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+    this.requestId = requestIdOf(firstText(call.metadata, 'x-request-id'));
     this.shadow = isShadow(call.metadata);
   }
 

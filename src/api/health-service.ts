@@ -56,6 +56,16 @@ export class BoundedHealth extends HealthImplementation {
     }
   }
 
+  /** The status of a name Jack serves (`''` for the whole process); undefined for any other. */
+  statusOf(name: string): ServingStatus | undefined {
+    return this.statuses.get(name);
+  }
+
+  /** Every name Jack serves with its status. */
+  statusList(): Array<[string, ServingStatus]> {
+    return [...this.statuses];
+  }
+
   /** Open Watch streams (for tests and metrics). */
   get openWatches(): number {
     return this.watches.size;

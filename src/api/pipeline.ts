@@ -1,5 +1,6 @@
 /**
- * The one way a call travels: grpc-js → decode → CallContext → interceptors
+ * The one way a call travels: transport (grpc-js, or Connect / gRPC-Web in
+ * src/api/http) → decode → CallContext → interceptors
  * (composed once per method at startup) → service handler → response. Every
  * error, whoever throws it, becomes a status in `toStatus` and nowhere else.
  *
@@ -87,39 +88,72 @@ export interface BindOptions {
 }
 
 /**
- * Returns a copy of `definition` whose decoder never throws, and the grpc-js
- * implementation that runs every method through the interceptors. Method
- * names come from the definition, never typed by hand.
+ * One method, ready for any transport: the composed chain (interceptors,
+ * decode check, handler), built once here and called by grpc-js
+ * (`implementation` below) and by the HTTP transport (src/api/http) alike, so
+ * both run the very same code for identity, limits, logs and errors.
+ */
+export interface BoundMethod {
+  readonly info: MethodInfo;
+  readonly responseStream: boolean;
+  /** ts-proto's decoder, wrapped so it never throws (an undecodable request reaches `chain`). */
+  decode(bytes: Uint8Array): unknown;
+  /** ts-proto's encoder of the response. */
+  encode(response: unknown): Uint8Array;
+  /** The whole pipeline; for a streaming method, `attachResponseStream` first. */
+  readonly chain: Handler;
+}
+
+export interface BoundService {
+  /** For grpc-js: the definition with never-throwing decoders, and its implementation. */
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+  /** The same chains for other transports; methods without a handler are left out. */
+  methods: readonly BoundMethod[];
+}
+
+/**
+ * Returns a copy of `definition` whose decoder never throws, the grpc-js
+ * implementation that runs every method through the interceptors, and the
+ * same chains for the HTTP transport. Method names come from the
+ * definition, never typed by hand.
  */
 export function bindService<D extends ServiceDefinition>(
   definition: D,
   handlers: ServiceHandlers<D>,
   options: BindOptions,
-): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+): BoundService {
   const safeDefinition: Record<string, MethodDefinition<unknown, unknown>> = {};
   const implementation: UntypedServiceImplementation = {};
+  const methods: BoundMethod[] = [];
   for (const key of Object.keys(definition)) {
     const method = definition[key] as MethodDefinition<unknown, unknown>;
     const info = methodInfo(method.path);
-    safeDefinition[key] = {
-      ...method,
-      requestDeserialize: safeDecoder(strictUtf8(method.path, method.requestDeserialize)),
-    };
+    const decode = safeDecoder(strictUtf8(method.path, method.requestDeserialize));
+    safeDefinition[key] = { ...method, requestDeserialize: decode };
     const given = (handlers as Record<string, Handler | StreamHandler<unknown, unknown>>)[key];
     if (given === undefined) continue; // grpc-js answers UNIMPLEMENTED
+    let chain: Handler;
     if (method.responseStream) {
       // The stream reaches the handler through its context: the chain is
       // built once per method, the stream exists once per call.
       const handler: Handler = (request, ctx) =>
         (given as StreamHandler<unknown, unknown>)(request, ctx, streamOf(ctx));
-      const chain = compose(options.interceptors, decodeCheck(handler, info), info);
+      chain = compose(options.interceptors, decodeCheck(handler, info), info);
       implementation[key] = streamingCall(chain, info);
     } else {
-      const chain = compose(options.interceptors, decodeCheck(given as Handler, info), info);
+      chain = compose(options.interceptors, decodeCheck(given as Handler, info), info);
       implementation[key] = unaryCall(chain, info, options.calls);
     }
+    methods.push({
+      info,
+      responseStream: method.responseStream,
+      decode: (bytes) => decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+      encode: (response) => method.responseSerialize(response),
+      chain,
+    });
   }
-  return { definition: safeDefinition as ServiceDefinition, implementation };
+  return { definition: safeDefinition as ServiceDefinition, implementation, methods };
 }
 
 function safeDecoder(decode: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
@@ -195,6 +229,11 @@ function unaryCall(chain: Handler, info: MethodInfo, calls: CallTracker) {
 
 const streams = new WeakMap<CallContext, ResponseStream<unknown>>();
 
+/** Gives a streaming call its ResponseStream, before its chain runs (any transport). */
+export function attachResponseStream(ctx: CallContext, stream: ResponseStream<unknown>): void {
+  streams.set(ctx, stream);
+}
+
 function streamOf(ctx: CallContext): ResponseStream<unknown> {
   const stream = streams.get(ctx);
   if (stream === undefined) throw new JackError('internal', 'no response stream for this call');
@@ -216,7 +255,7 @@ function streamingCall(chain: Handler, info: MethodInfo) {
       call.sendMetadata(requestIdHeader(ctx.requestId));
     };
     let over = false;
-    streams.set(ctx, {
+    attachResponseStream(ctx, {
       connection: call.getPeer(),
       send(message) {
         if (over || call.cancelled || call.writableEnded) return;

@@ -1,12 +1,7 @@
 import type { Http2Server } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Server,
-  type ServerCredentials,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
@@ -16,14 +11,12 @@ import { JackError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { withTimeout } from '../timeout.js';
 import type { CallTracker } from './call-tracker.js';
+import type { BoundService } from './pipeline.js';
 import { loadReflectionDefinition } from './reflection.js';
 import { serverCredentials } from './tls.js';
 
-/** A service ready for grpc-js: see `bindService` in pipeline.ts. */
-export interface BoundService {
-  definition: ServiceDefinition;
-  implementation: UntypedServiceImplementation;
-}
+/** A service ready for grpc-js (and the HTTP transport): see `bindService` in pipeline.ts. */
+export type { BoundService } from './pipeline.js';
 
 export interface GrpcServerDeps {
   /** jack.BackgroundJobs and jack.AdminService, bound to the call pipeline. */

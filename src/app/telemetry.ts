@@ -13,8 +13,10 @@ export async function openMetrics(
   config: Readonly<Config>,
   logger: Logger,
   releasers: Releaser[],
+  /** Sinks of Jack's own that always listen (the console's overview). */
+  extraSinks: readonly Metrics[] = [],
 ): Promise<{ metrics: Metrics; metricsPort: number | undefined }> {
-  const sinks: Metrics[] = [];
+  const sinks: Metrics[] = [...extraSinks];
   let metricsPort: number | undefined;
   if (config.metricsPort !== undefined) {
     const { startPrometheusExporter } = await import('../metrics/prometheus.js');

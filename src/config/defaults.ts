@@ -53,6 +53,19 @@ export const DEFAULTS = {
    * HTTP/2 bounds of one client connection (SPEC §6): what a client that
    * opens streams and never finishes or reads them can make Jack hold.
    */
+  /** The HTTP transport (SPEC §18), when HTTP_PORT is set. */
+  http: {
+    /** Open HTTP connections at once; more are closed on accept. */
+    maxConnections: 1024,
+    /** Time for a request's headers to arrive (slow-loris), ms. */
+    headersTimeoutMs: 10_000,
+    /** An idle keep-alive connection is closed after this, ms. */
+    idleTimeoutMs: 30_000,
+    /** Largest request head, bytes (Node's default). */
+    maxHeaderBytes: 16 * 1024,
+    /** Most headers in one request. */
+    maxHeadersCount: 100,
+  },
   http2: {
     /** Streams open at once on one connection. */
     maxConcurrentStreams: 100,

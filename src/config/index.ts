@@ -9,6 +9,7 @@ import { type AdmissionConfig, parseAdmission } from './admission.js';
 import { type AuthConfig, parseAuth } from './auth.js';
 import { type BackendConfig, type MessageFormat, parseBackend } from './backend.js';
 import { DEFAULTS, PUBSUB_MAX_MESSAGE_BYTES, REQUEST_OVERHEAD_BYTES } from './defaults.js';
+import { type HttpConfig, parseHttp } from './http.js';
 import { type IdempotencyConfig, parseIdempotency } from './idempotency.js';
 import { type LedgerConfig, parseLedger } from './ledger.js';
 import { type Env, Parser } from './parser.js';
@@ -21,6 +22,7 @@ export type { AdmissionConfig } from './admission.js';
 export { type AuthConfig, MIN_BOOTSTRAP_ADMIN_KEY_CHARS, Secret } from './auth.js';
 export type { BackendConfig, MessageFormat, NatsBackendConfig } from './backend.js';
 export { DEFAULTS, PUBSUB_MAX_MESSAGE_BYTES } from './defaults.js';
+export type { HttpConfig } from './http.js';
 export type { IdempotencyConfig } from './idempotency.js';
 export type { LedgerConfig } from './ledger.js';
 export { parseDurationMs, parseSizeBytes } from './parser.js';
@@ -34,6 +36,8 @@ export interface Config {
   grpcPort: number;
   grpcMaxReceiveBytes: number;
   http2: Http2Limits;
+  /** Connect, gRPC-Web and HTTP probes (SPEC §18); undefined = off (HTTP_PORT unset). */
+  http: HttpConfig | undefined;
   maxHealthWatchesPerConnection: number;
   /** MAX_WATCHES_PER_CONNECTION: open WatchJob streams on one connection (SPEC §14). */
   maxWatchesPerConnection: number;
@@ -95,6 +99,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const http2 = parseHttp2Limits(p);
+  const http = parseHttp(p);
+  if (http !== undefined && http.port !== 0 && http.port === grpcPort) {
+    problems.push(`HTTP_PORT=${http.port} is GRPC_PORT too: give HTTP its own port`);
+  }
   const maxHealthWatchesPerConnection =
     p.positiveInt('GRPC_MAX_HEALTH_WATCHES_PER_CONNECTION') ??
     DEFAULTS.maxHealthWatchesPerConnection;
@@ -132,6 +140,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     grpcPort,
     grpcMaxReceiveBytes,
     http2,
+    http,
     maxHealthWatchesPerConnection,
     maxWatchesPerConnection,
     tls,

@@ -42,4 +42,16 @@ describe('the built service with no settings', () => {
     started.signal('SIGINT');
     expect(await started.exited).toEqual({ code: 0, signal: null });
   });
+
+  it('prints the console address with HTTP_PORT and serves the built console there', async () => {
+    const started = await startBuiltJack({ HTTP_PORT: '0' });
+    jack = started;
+    const listening = started.logs.find((l) => l.msg.startsWith('jack listening on'));
+    const consoleUrl = String(listening?.consoleUrl);
+    expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(listening?.msg).toContain(`console at ${consoleUrl}`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Jack console</title>');
+  });
 });

@@ -1,0 +1,379 @@
+/**
+ * The console (SPEC §18) in a real headless Chromium against a real Jack
+ * (in process, HTTP_PORT on a free port): sign-in with a bad and a good key,
+ * every page rendered and checked by axe-core, a create / edit / delete round
+ * trip for a producer, a job type and a key (checked through gRPC), Jack's
+ * own error shown, a job's page following a worker's reports live, the
+ * headers the files are served with, and AUTH_MODE=off. Screenshots of each
+ * page go to test-artifacts/console/.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobState } from '../../src/gen/jack/jobs.js';
+import { Queue } from '../../src/gen/jack/storage.js';
+import {
+  type Browser,
+  chromiumAvailable,
+  launchChromium,
+  seriousA11yViolations,
+} from '../support/browser.js';
+import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
+import { report } from '../support/jobs.js';
+
+const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
+const BOOTSTRAP = `boot-${randomBytes(24).toString('hex')}`;
+const admin = { authorization: `Bearer ${BOOTSTRAP}` };
+
+/**
+ * Jack's refusals (400 invalid argument, 401 unauthenticated, 403 permission
+ * denied) are part of the flows under test; anything else the browser logs as
+ * an error (a CSP refusal, a missing file, a script error) is a problem.
+ */
+const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of 40[013] /;
+
+/** A new tab (its own sessionStorage) that records CSP refusals, missing files and page errors. */
+async function openTab(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !EXPECTED_REFUSAL.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(url);
+  return { page, problems };
+}
+
+async function checkPage(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  expect(await seriousA11yViolations(page), `axe on ${name}`).toEqual([]);
+}
+
+const row = (page: Page, text: string) => page.locator('tbody tr', { hasText: text });
+
+describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
+  let browser: Browser;
+  let jack: RunningJack;
+  let url: string;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [browser, jack] = await Promise.all([
+      launchChromium(),
+      startJack({ AUTH_MODE: 'on', AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP, HTTP_PORT: '0' }),
+    ]);
+    url = `http://127.0.0.1:${jack.app.httpPort}/`;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await jack?.close();
+  });
+
+  it('serves the files with a strict CSP, content types and cache rules, and no cookie', async () => {
+    const index = await fetch(url);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const csp = index.headers.get('content-security-policy') ?? '';
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+    ]) {
+      expect(csp).toContain(directive);
+    }
+    expect(csp).not.toContain('unsafe-inline');
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(index.headers.has('set-cookie')).toBe(false);
+    const html = await index.text();
+    const script = /src="(\/assets\/main-[A-Z0-9]+\.js)"/.exec(html)?.[1] as string;
+    expect(html).not.toMatch(/<script>|<style>| style="/);
+    const asset = await fetch(new URL(script, url));
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(new URL('/nothing-here', url))).status).toBe(404);
+  });
+
+  it("refuses a bad key with Jack's message, then signs in with a good one (kept in the tab only)", async () => {
+    const { page, problems } = await openTab(browser, url);
+    await page.getByLabel('API key').fill('jk_0000000000000000_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^unauthenticated: /);
+    await checkPage(page, 'sign-in');
+
+    // From the keyboard alone: Tab to the field, type, Enter.
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('name')).toBe('apiKey');
+    await page.keyboard.type(BOOTSTRAP);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('jack.apiKey'))).toBe(BOOTSTRAP);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await browser.context.cookies()).toEqual([]);
+    // Another tab has its own session storage: it asks again.
+    const other = await openTab(browser, url);
+    await other.page.getByLabel('API key').waitFor();
+    await other.page.close();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  /** A tab signed in with `key`. */
+  const signedIn = async (key: string, hash = '') => {
+    const tab = await openTab(browser, url);
+    await tab.page.getByLabel('API key').fill(key);
+    await tab.page.getByRole('button', { name: 'Sign in' }).click();
+    await tab.page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    if (hash !== '') await tab.page.goto(`${url}${hash}`);
+    return tab;
+  };
+
+  it("creates, edits and deletes a producer, and shows Jack's refusal", async () => {
+    const { page, problems } = await signedIn(BOOTSTRAP, '#/producers');
+    await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+    const form = page.getByRole('region', { name: 'New producer' });
+
+    // Jack's own message for an empty name, as gRPC gives it.
+    const refusal = await callError(
+      call(jack.admin, 'createProducer', { name: '', description: '' }, admin),
+    );
+    expect(refusal.code).toBe(status.INVALID_ARGUMENT);
+    await form.getByRole('button', { name: 'Create producer' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe(`invalid_argument: ${refusal.details}`);
+
+    await form.getByLabel('Name').fill('shop');
+    await form.getByLabel('Description').fill('the shop');
+    await form.getByRole('button', { name: 'Create producer' }).click();
+    await row(page, 'the shop').waitFor();
+    const producerId = (await row(page, 'the shop').locator('code').textContent()) as string;
+    await checkPage(page, 'producers');
+
+    await page.getByRole('button', { name: 'Edit shop' }).click();
+    const editor = page.getByRole('form', { name: 'Edit producer shop' });
+    await editor.getByLabel('Description').fill('the big shop');
+    await editor.getByLabel(/Rate limit/).fill('25');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await row(page, 'the big shop').waitFor();
+    const saved = (await call(jack.admin, 'getProducer', { producerId }, admin)).producer;
+    expect(saved).toMatchObject({ name: 'shop', description: 'the big shop', rateLimitRps: 25 });
+
+    await row(page, 'the big shop').getByRole('button', { name: 'Delete' }).click();
+    await row(page, 'the big shop').getByRole('button', { name: 'Yes, delete' }).click();
+    await row(page, 'the big shop').waitFor({ state: 'detached' });
+    expect((await callError(call(jack.admin, 'getProducer', { producerId }, admin))).code).toBe(
+      status.NOT_FOUND,
+    );
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('creates, edits and deletes a job type', async () => {
+    const producerId = (
+      await call(jack.admin, 'createProducer', { name: 'media', description: '' }, admin)
+    ).producer?.producerId as string;
+    const { page, problems } = await signedIn(BOOTSTRAP, '#/job-types');
+    await page.getByRole('heading', { name: 'Job types', level: 1 }).waitFor();
+    await page.locator('select[name=producer]').selectOption(producerId);
+    const form = page.getByRole('region', { name: 'New job type' });
+    await form.getByLabel('Name').fill('resize');
+    await form.getByLabel('Priority').selectOption('QUEUE_LOW');
+    await form.getByRole('button', { name: 'Create job type' }).click();
+    await row(page, 'resize').waitFor();
+    await checkPage(page, 'job-types');
+
+    await page.getByRole('button', { name: 'Edit resize' }).click();
+    const editor = page.getByRole('form', { name: 'Edit job type resize' });
+    await editor.getByLabel('Priority').selectOption('QUEUE_HIGH');
+    await editor.getByLabel('Max retries').fill('7');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await row(page, 'high').waitFor();
+    const saved = (await call(jack.admin, 'getJobType', { producerId, name: 'resize' }, admin))
+      .jobType;
+    expect(saved).toMatchObject({ queue: Queue.QUEUE_HIGH, maxRetries: 7 });
+
+    await row(page, 'resize').getByRole('button', { name: 'Delete' }).click();
+    await row(page, 'resize').getByRole('button', { name: 'Yes, delete' }).click();
+    await row(page, 'resize').waitFor({ state: 'detached' });
+    expect(
+      (await callError(call(jack.admin, 'getJobType', { producerId, name: 'resize' }, admin))).code,
+    ).toBe(status.NOT_FOUND);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('creates a key (its token shown once, with a copy button), hides admin pages from it, and revokes it', async () => {
+    const producerId = (
+      await call(jack.admin, 'createProducer', { name: 'mail', description: '' }, admin)
+    ).producer?.producerId as string;
+    const { page, problems } = await signedIn(BOOTSTRAP, '#/keys');
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const form = page.getByRole('region', { name: 'New key' });
+    await form.locator('select[name=producer]').selectOption(producerId);
+    await form.getByLabel('Description').fill('mail sender');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const token = (await page.getByTestId('new-token').textContent()) as string;
+    expect(token).toMatch(/^jk_/);
+    await page.getByRole('button', { name: 'Copy token' }).waitFor();
+    await row(page, 'mail sender').waitFor();
+    await checkPage(page, 'keys');
+    await page.getByRole('button', { name: 'Done, hide the token' }).click();
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+
+    // The producer key signs in, but sees no admin page.
+    const producerTab = await signedIn(token, '#/jobs');
+    await producerTab.page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const nav = producerTab.page.getByRole('navigation', { name: 'Console' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Overview', 'Jobs']);
+    await producerTab.page.goto(`${url}#/producers`);
+    await producerTab.page.getByRole('heading', { name: 'Not here', level: 1 }).waitFor();
+    await producerTab.page.close();
+
+    await row(page, 'mail sender').getByRole('button', { name: 'Revoke' }).click();
+    await row(page, 'mail sender').getByRole('button', { name: 'Yes, revoke' }).click();
+    await row(page, 'mail sender').waitFor({ state: 'detached' });
+    const refused = await callError(
+      call(jack.admin, 'listApiKeys', { producerId: '' }, { authorization: `Bearer ${token}` }),
+    );
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('lists jobs by filter and follows a job live as a worker reports', async () => {
+    const producerId = (
+      await call(jack.admin, 'createProducer', { name: 'video', description: '' }, admin)
+    ).producer?.producerId as string;
+    await call(
+      jack.admin,
+      'createJobType',
+      { producerId, name: 'encode', queue: Queue.QUEUE_IMMEDIATE, maxRetries: 2, description: '' },
+      admin,
+    );
+    const { jobId } = await call(
+      jack.jobs,
+      'enqueue',
+      enqueueRequest({ producerId, jobType: 'encode', payload: Buffer.from('x') }),
+      admin,
+    );
+
+    const { page, problems } = await signedIn(BOOTSTRAP, '#/jobs');
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const find = page.getByRole('region', { name: 'Find jobs' });
+    await find.getByLabel('Producer id').fill(producerId);
+    await find.getByLabel('State').selectOption('QUEUED');
+    await find.getByRole('button', { name: 'Show jobs' }).click();
+    await page.getByRole('link', { name: jobId }).waitFor();
+    await checkPage(page, 'jobs');
+    // Another state: the job is not listed.
+    await find.getByLabel('State').selectOption('DEAD');
+    await find.getByRole('button', { name: 'Show jobs' }).click();
+    await page.getByText('No jobs match.').waitFor();
+
+    await page.goto(`${url}#/jobs/${jobId}`);
+    const state = page.getByRole('status').filter({ hasText: 'State:' });
+    await expect.poll(() => state.textContent()).toContain('queued — updating live');
+    const base = { jobId, producerId, jobType: 'encode', queue: Queue.QUEUE_IMMEDIATE };
+    await call(
+      jack.ledger,
+      'reportJobStatus',
+      report({ ...base, state: JobState.JOB_STATE_RUNNING, worker: 'w-7' }),
+      admin,
+    );
+    await page.getByText('Attempt 1 started').waitFor();
+    await call(
+      jack.ledger,
+      'reportJobStatus',
+      report({ ...base, state: JobState.JOB_STATE_FAILED, error: 'disk full' }),
+      admin,
+    );
+    await page.getByText('error: disk full').waitFor();
+    await call(
+      jack.ledger,
+      'reportJobStatus',
+      report({ ...base, state: JobState.JOB_STATE_RUNNING, attempt: 2 }),
+      admin,
+    );
+    await page.getByText('Attempt 2 started').waitFor();
+    await call(
+      jack.ledger,
+      'reportJobStatus',
+      report({ ...base, state: JobState.JOB_STATE_SUCCEEDED, attempt: 2 }),
+      admin,
+    );
+    await expect.poll(() => state.textContent()).toContain('succeeded — final');
+    await page.getByText('Finished: succeeded').waitFor();
+    await checkPage(page, 'job');
+
+    // The overview counts the job and its pickup in the immediate lane.
+    await page.goto(`${url}#/overview`);
+    const immediate = page.getByRole('row', { name: /^immediate/ });
+    await expect
+      .poll(() => immediate.locator('td').allTextContents())
+      .toEqual(['1', '5 s', '1', '100.0 %', expect.stringMatching(/^\d+\.\d\d s$/)]);
+    await page
+      .getByRole('row', { name: /Job ledger/ })
+      .getByText('serving')
+      .waitFor();
+    await page.locator('.chart canvas').first().waitFor();
+    await checkPage(page, 'overview');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () => {
+  let browser: Browser;
+  let jack: RunningJack;
+
+  beforeAll(async () => {
+    [browser, jack] = await Promise.all([launchChromium(), startJack({ HTTP_PORT: '0' })]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await jack?.close();
+  });
+
+  it('asks for no key and shows every page', async () => {
+    const { page, problems } = await openTab(browser, `http://127.0.0.1:${jack.app.httpPort}/`);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.getByText('AUTH_MODE=off: no key needed').waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual([
+      'Overview',
+      'Jobs',
+      'Producers',
+      'Job types',
+      'API keys',
+    ]);
+    // The overview refreshes by itself: a job enqueued now shows up without a reload.
+    const medium = page.getByRole('row', { name: /^medium/ });
+    await expect.poll(() => medium.locator('td').first().textContent()).toBe('0');
+    const producerId = (await call(jack.admin, 'createProducer', { name: 'p', description: '' }))
+      .producer?.producerId as string;
+    const jobType = {
+      producerId,
+      name: 'ping',
+      queue: Queue.QUEUE_MEDIUM,
+      maxRetries: 0,
+      description: '',
+    };
+    await call(jack.admin, 'createJobType', jobType);
+    await call(jack.jobs, 'enqueue', enqueueRequest({ producerId, jobType: 'ping' }));
+    await expect
+      .poll(() => medium.locator('td').first().textContent(), { timeout: 5_000 })
+      .toBe('1');
+    await nav.getByRole('link', { name: 'Producers' }).click();
+    await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
