@@ -147,7 +147,7 @@ describe.skipIf(!natsAvailable())('on a real nats-server', () => {
         },
         async silent() {
           const { nats, backend } = await own();
-          nats.pause();
+          await nats.pause();
           releases.unshift(async () => nats.resume());
           return { backend, timeoutMs: PUBLISH_TIMEOUT_MS };
         },

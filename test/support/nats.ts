@@ -10,7 +10,7 @@
  * CI=true, where a missing server must fail the run rather than skip tests.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port with the same store dir. */
   restart(): Promise<void>;
-  pause(): void;
+  /** Resolves once the kernel reports the process stopped (SIGSTOP is delivered asynchronously). */
+  pause(): Promise<void>;
   resume(): void;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its store dir. */
   stop(): Promise<void>;
@@ -155,7 +156,22 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       await halt('SIGTERM');
       await launch();
     },
-    pause: () => child?.kill('SIGSTOP'),
+    async pause() {
+      const pid = child?.pid;
+      child?.kill('SIGSTOP');
+      if (pid === undefined) return;
+      // kill() returns before every thread has stopped: a publish sent at
+      // once could still be answered. Wait for the state 'T' in /proc.
+      for (let i = 0; i < 200; i++) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     resume: () => child?.kill('SIGCONT'),
     async stop() {
       await halt('SIGTERM');
