@@ -115,9 +115,7 @@ describe.skipIf(!withPostgres || skipWithoutEmulator())(
         const deadline = Date.now() + 20_000;
         let missing = ids.filter((id) => !byId.has(id));
         while (missing.length > 0 && Date.now() < deadline) {
-          const more = await pubsub
-            .pull('medium', 1, deadline - Date.now())
-            .catch(() => []);
+          const more = await pubsub.pull('medium', 1, deadline - Date.now()).catch(() => []);
           received.push(...more);
           count(more);
           missing = ids.filter((id) => !byId.has(id));
