@@ -427,7 +427,9 @@ export function createWorker(options: WorkerOptions): Worker {
       metrics.finished('dead', job.type, seconds);
       finished.set(job.id, true);
       localAttempts.delete(job.id);
-      delivery.ack();
+      // Never again: `term` where the backend has it (NATS announces it to a dead-letter process).
+      if (delivery.term === undefined) delivery.ack();
+      else delivery.term();
       void report(job, JobState.JOB_STATE_DEAD, job.attempt, message);
       logger.warn(
         { job_id: job.id, job_type: job.type, attempt: job.attempt, err: message },
@@ -437,7 +439,8 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     stats.failed++;
     metrics.finished('failed', job.type, seconds);
-    delivery.nack();
+    // Cut short by stop(): no backoff, another worker runs it at once.
+    delivery.nack(stopped ? 0 : undefined);
     void report(job, JobState.JOB_STATE_FAILED, job.attempt, message);
     logger.info(
       { job_id: job.id, job_type: job.type, attempt: job.attempt, err: message },
@@ -471,7 +474,7 @@ export function createWorker(options: WorkerOptions): Worker {
   function onDelivery(lane: Priority, delivery: Delivery): void {
     if (stopping) {
       stats.returned++;
-      delivery.nack();
+      delivery.nack(0);
       return;
     }
     (waiting.get(lane) as Delivery[]).push(delivery);
@@ -536,7 +539,8 @@ export function createWorker(options: WorkerOptions): Worker {
       for (const queue of waiting.values()) {
         for (const delivery of queue.splice(0)) {
           stats.returned++;
-          delivery.nack();
+          // At once, not after a backoff: another worker takes it now.
+          delivery.nack(0);
         }
       }
       const idle = () =>
