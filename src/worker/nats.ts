@@ -12,8 +12,9 @@
  *   can follow). The attempt is JetStream's delivery count.
  * - Keeps each held message's lease alive (`working()`, an in-progress ack)
  *   at a third of the consumer's `ack_wait`, up to `maxLeaseMs`.
- * - `close()` stops pulling at once, waits up to `closeTimeoutMs` for the
- *   held messages to be settled, naks the rest (no delay) and flushes.
+ * - `close()` ends the open pull request at once, waits up to
+ *   `closeTimeoutMs` for the held messages to be settled, naks the rest
+ *   (no delay) and flushes.
  *
  * Consumers are the operator's (their name is the lane); `createLane`
  * creates one for development only. Every error text that leaves this file
@@ -342,6 +343,11 @@ function natsLane(
     },
     async close() {
       closing = true;
+      // Ends the open pull request: the client unsubscribes its inbox and
+      // the server, seeing no interest, sends it nothing more. (Letting it
+      // run out instead would have it bring back the very messages this
+      // worker hands back, each delivery counted.) A message already in
+      // transit when it ends is redelivered after the consumer's ack_wait.
       batch?.stop();
       wakeUp();
       await loop;

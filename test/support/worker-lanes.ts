@@ -88,7 +88,7 @@ export interface JackForWorkers {
 
 /** Jack publishing to `lanes`' topics, a producer and one job type per lane (max_retries `maxRetries`). */
 export async function startJackForWorkers(
-  lanes: WorkerLanes,
+  lanes: Pick<WorkerLanes, 'env'>,
   maxRetries = 2,
   env: Record<string, string> = {},
 ): Promise<JackForWorkers> {
