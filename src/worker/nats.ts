@@ -273,7 +273,11 @@ function natsLane(
       settled = true;
       clearInterval(lease);
       held.delete(message);
-      how();
+      try {
+        how();
+      } catch {
+        // The connection is closed: the server redelivers after ack_wait.
+      }
       wakeUp();
     };
     held.set(message, () => settle(() => message.nak()));
@@ -312,6 +316,7 @@ function natsLane(
           await pause(ackWaitMs);
           continue;
         }
+        if (closing) break;
         const began = Date.now();
         batch = await consumer.fetch({ max_messages: room, expires: FETCH_EXPIRES_MS });
         let got = 0;
@@ -350,7 +355,8 @@ function natsLane(
       // transit when it ends is redelivered after the consumer's ack_wait.
       batch?.stop();
       wakeUp();
-      await loop;
+      // A loop still connecting or looking up its consumer ends on its own.
+      await bounded(loop ?? Promise.resolve(), FLUSH_TIMEOUT_MS);
       if (held.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, options.closeTimeoutMs);

@@ -62,9 +62,11 @@ export interface WorkerOptions {
   /** ms one report may take, its retries included, before it is dropped. Default 2 s. */
   reportTimeout?: number;
   /**
-   * Development: creates each lane's subscription when missing, filtered by
-   * the job types of `handlers` (all types with a `fallback`). Refused
-   * outside an emulator unless `{ allowOutsideEmulator: true }`.
+   * Development: creates each lane when missing — Pub/Sub: a subscription
+   * filtered by the job types of `handlers` (all types with a `fallback`);
+   * NATS: a durable pull consumer on the lane's subjects. Refused outside a
+   * development setup (Pub/Sub: an emulator; NATS: `natsBackend({
+   * development: true })`) unless `{ allowOutsideEmulator: true }`.
    */
   createSubscriptions?: boolean | { allowOutsideEmulator: true };
   /** Serves Prometheus metrics on this port (0: any free port) at /metrics; default: none. */
