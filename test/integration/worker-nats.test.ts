@@ -384,6 +384,45 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS without Jack', () => {
     }
   }, 30_000);
 
+  it('rides out a nats-server restart: a job published after it runs once', async () => {
+    const lanes = await createNatsWorkerLanes(nats.url);
+    const runs: string[] = [];
+    const w = createWorker({
+      backend: lanes.backend(),
+      lanes: { medium: lanes.lanes.medium },
+      logger: quiet,
+      handlers: { after: (job: Job) => void runs.push(job.id) },
+    });
+    const attributes = (jobId: string) => ({
+      job_id: jobId,
+      producer_id: 'prod_local',
+      job_type: 'after',
+      priority: 'medium',
+      max_retries: '1',
+    });
+    try {
+      await w.start();
+      await lanes.publish('medium', Buffer.from('{}'), attributes('job-before-restart'));
+      await eventually('the first job ran', async () => runs.length === 1, 10_000);
+      await nats.restart();
+      // The fixture's own connection reconnects too (its publish retried until it does).
+      await eventually(
+        'published after the restart',
+        async () =>
+          lanes.publish('medium', Buffer.from('{}'), attributes('job-after-restart')).then(
+            () => true,
+            () => false,
+          ),
+        15_000,
+      );
+      await eventually('the second job ran', async () => runs.length === 2, 20_000);
+      expect(runs).toEqual(['job-before-restart', 'job-after-restart']);
+    } finally {
+      await w.stop();
+      await lanes.close();
+    }
+  }, 45_000);
+
   it('a lane naming a missing consumer is reported as unusable; the others keep working', async () => {
     const lanes = await createNatsWorkerLanes(nats.url);
     const errors: { lane: Priority; err: Error }[] = [];
