@@ -606,6 +606,10 @@ export function KeysPage() {
   const [token, setToken] = useState<string>();
   const [copied, setCopied] = useState('');
   const [draft, setDraft] = useState({ producerId: '', role: ROLES[0] as string, description: '' });
+  // ListApiKeys answers every key at once (the Go contract has no page
+  // token), so the pages are cut here: the "tokens" of the Pager are offsets.
+  const [offsets, setOffsets] = useState<string[]>(['']);
+  const offset = Number(offsets[offsets.length - 1] || 0);
 
   const load = useCallback(async () => {
     try {
@@ -620,6 +624,10 @@ export function KeysPage() {
   useEffect(() => {
     void load();
   }, [load]);
+  // A revoke can empty the last page: go back to the first.
+  useEffect(() => {
+    if (keys && offset > 0 && offset >= keys.length) setOffsets(['']);
+  }, [keys, offset]);
 
   const act = async (what: () => Promise<string>) => {
     setError(undefined);
@@ -729,7 +737,10 @@ export function KeysPage() {
           value={filter}
           label="Show keys of"
           allowNone="every producer and admin keys"
-          onChange={setFilter}
+          onChange={(producerId) => {
+            setFilter(producerId);
+            setOffsets(['']);
+          }}
         />
         <table>
           <thead>
@@ -743,7 +754,7 @@ export function KeysPage() {
             </tr>
           </thead>
           <tbody>
-            {(keys ?? []).map((k) => (
+            {(keys ?? []).slice(offset, offset + PAGE_SIZE).map((k) => (
               <tr key={k.keyId}>
                 <td>
                   <code>{k.keyId}</code>
@@ -769,6 +780,11 @@ export function KeysPage() {
           </tbody>
         </table>
         {keys?.length === 0 ? <p>No keys.</p> : null}
+        <Pager
+          tokens={offsets}
+          next={keys && offset + PAGE_SIZE < keys.length ? String(offset + PAGE_SIZE) : undefined}
+          onPage={setOffsets}
+        />
       </Section>
     </>
   );

@@ -14,7 +14,7 @@ import { status } from '@grpc/grpc-js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../src/gen/jack/jobs.js';
-import { Queue } from '../../src/gen/jack/storage.js';
+import { KeyRole, Queue } from '../../src/gen/jack/storage.js';
 import {
   type Browser,
   chromiumAvailable,
@@ -373,6 +373,85 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
       .toBe('1');
     await nav.getByRole('link', { name: 'Producers' }).click();
     await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a newcomer creates a producer, a job type and a key, then enqueues a job, all in the browser', async () => {
+    const { page, problems } = await openTab(
+      browser,
+      `http://127.0.0.1:${jack.app.httpPort}/#/producers`,
+    );
+    await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+    const newProducer = page.getByRole('region', { name: 'New producer' });
+    await newProducer.getByLabel('Name').fill('newcomer');
+    await newProducer.getByRole('button', { name: 'Create producer' }).click();
+    await row(page, 'newcomer').waitFor();
+    const producerId = (await row(page, 'newcomer').locator('code').textContent()) as string;
+
+    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/job-types`);
+    await page.locator('select[name=producer]').selectOption(producerId);
+    const newType = page.getByRole('region', { name: 'New job type' });
+    await newType.getByLabel('Name').fill('welcome_email');
+    await newType.getByRole('button', { name: 'Create job type' }).click();
+    await row(page, 'welcome_email').waitFor();
+
+    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/keys`);
+    const newKey = page.getByRole('region', { name: 'New key' });
+    await newKey.locator('select[name=producer]').selectOption(producerId);
+    await newKey.getByLabel('Description').fill('newcomer key');
+    await newKey.getByRole('button', { name: 'Create key' }).click();
+    expect(await page.getByTestId('new-token').textContent()).toMatch(/^jk_/);
+
+    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/jobs`);
+    const enqueue = page.getByRole('region', { name: 'Enqueue a job' });
+    await enqueue.getByLabel('Producer id').fill(producerId);
+    await enqueue.getByLabel('Job type').fill('welcome_email');
+    await enqueue.getByLabel('Payload (text)').fill('{"to":"ada@example.com"}');
+    await enqueue.getByRole('button', { name: 'Enqueue' }).click();
+    const link = enqueue.getByRole('link', { name: /^pjob_/ });
+    await link.waitFor();
+    const jobId = (await link.textContent()) as string;
+    const job = await call(jack.ledger, 'getJob', { jobId });
+    expect(job).toMatchObject({
+      producerId,
+      jobType: 'welcome_email',
+      state: JobState.JOB_STATE_QUEUED,
+    });
+    expect(job.payloadBytes).toBe(Buffer.byteLength('{"to":"ada@example.com"}'));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('pages producers and API keys, 20 to a page', async () => {
+    const base = `http://127.0.0.1:${jack.app.httpPort}/`;
+    for (let i = 0; i < 23; i++) {
+      const producerId = (
+        await call(jack.admin, 'createProducer', { name: `paged_${i}`, description: '' })
+      ).producer?.producerId as string;
+      await call(jack.admin, 'createApiKey', {
+        producerId,
+        description: `paged key ${i}`,
+        role: KeyRole.KEY_ROLE_UNSPECIFIED,
+      });
+    }
+    const { page, problems } = await openTab(browser, `${base}#/producers`);
+    const rows = page.locator('tbody tr');
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    for (const where of ['#/producers', '#/keys']) {
+      await page.goto(`${base}${where}`);
+      await expect.poll(() => rows.count()).toBe(20);
+      const firstPage = await rows.allTextContents();
+      await pager.getByRole('button', { name: 'Next page' }).click();
+      await expect.poll(async () => (await rows.allTextContents())[0] !== firstPage[0]).toBe(true);
+      const secondPage = await rows.allTextContents();
+      expect(secondPage.length).toBeGreaterThanOrEqual(3);
+      expect(secondPage.length).toBeLessThanOrEqual(20);
+      expect(secondPage.filter((r) => firstPage.includes(r))).toEqual([]);
+      await pager.getByRole('button', { name: 'Previous page' }).click();
+      await expect.poll(() => rows.allTextContents()).toEqual(firstPage);
+      expect(await pager.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    }
     expect(problems).toEqual([]);
     await page.close();
   });
