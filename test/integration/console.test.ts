@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetProducerRequest, GetProducerResponse } from '../../src/gen/jack/admin.js';
+import { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
 import { JobState } from '../../src/gen/jack/jobs.js';
 import { KeyRole, Queue } from '../../src/gen/jack/storage.js';
 import {
@@ -419,6 +421,105 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
       state: JobState.JOB_STATE_QUEUED,
     });
     expect(job.payloadBytes).toBe(Buffer.byteLength('{"to":"ada@example.com"}'));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("Chromium calls Jack over gRPC-Web: an Enqueue, an admin call, and a refusal with Jack's own message", async () => {
+    const { page, problems } = await openTab(browser, `http://127.0.0.1:${jack.app.httpPort}/`);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const producerId = (await call(jack.admin, 'createProducer', { name: 'web', description: '' }))
+      .producer?.producerId as string;
+    await call(jack.admin, 'createJobType', {
+      producerId,
+      name: 'from_browser',
+      queue: Queue.QUEUE_HIGH,
+      maxRetries: 0,
+      description: '',
+    });
+    /** One gRPC-Web call made by the page's own fetch: frames in, data frame and trailers out. */
+    const grpcWeb = async (method: string, message: Uint8Array) => {
+      const answer = await page.evaluate(
+        async ({ method, bytes }) => {
+          const body = new Uint8Array(5 + bytes.length);
+          new DataView(body.buffer).setUint32(1, bytes.length);
+          body.set(bytes, 5);
+          const res = await fetch(`/${method}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1' },
+            body,
+          });
+          const all = new Uint8Array(await res.arrayBuffer());
+          let data: number[] = [];
+          let trailers = '';
+          for (let at = 0; at + 5 <= all.length; ) {
+            const flags = all[at] as number;
+            const length = new DataView(all.buffer, at + 1, 4).getUint32(0);
+            const frame = all.subarray(at + 5, at + 5 + length);
+            if (flags & 0x80) trailers = new TextDecoder().decode(frame);
+            else data = [...frame];
+            at += 5 + length;
+          }
+          const headerStatus = res.headers.get('grpc-status');
+          return {
+            http: res.status,
+            headerStatus,
+            data,
+            trailers,
+            type: res.headers.get('content-type'),
+          };
+        },
+        { method, bytes: [...message] },
+      );
+      const fields = Object.fromEntries(
+        answer.trailers
+          .split('\r\n')
+          .filter((l) => l.includes(':'))
+          .map((l) => [
+            l.slice(0, l.indexOf(':')).trim().toLowerCase(),
+            l.slice(l.indexOf(':') + 1).trim(),
+          ]),
+      );
+      return {
+        ...answer,
+        status: Number(answer.headerStatus ?? fields['grpc-status']),
+        message: decodeURIComponent(
+          answer.headerStatus === null ? (fields['grpc-message'] ?? '') : '',
+        ),
+      };
+    };
+
+    const ok = await grpcWeb(
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(
+        enqueueRequest({ producerId, jobType: 'from_browser', payload: Buffer.from('hi') }),
+      ).finish(),
+    );
+    expect(ok.http).toBe(200);
+    expect(ok.type).toMatch(/^application\/grpc-web\+proto/);
+    expect(ok.status).toBe(status.OK);
+    const { jobId } = EnqueueResponse.decode(Uint8Array.from(ok.data));
+    expect((await call(jack.ledger, 'getJob', { jobId })).jobType).toBe('from_browser');
+
+    const got = await grpcWeb(
+      'jack.AdminService/GetProducer',
+      GetProducerRequest.encode({ producerId }).finish(),
+    );
+    expect(got.status).toBe(status.OK);
+    expect(GetProducerResponse.decode(Uint8Array.from(got.data)).producer?.name).toBe('web');
+
+    // Refused: the same code and message as over gRPC.
+    const viaGrpc = await callError(
+      call(jack.jobs, 'enqueue', enqueueRequest({ producerId: '', jobType: 'x' })),
+    );
+    const refused = await grpcWeb(
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(enqueueRequest({ producerId: '', jobType: 'x' })).finish(),
+    );
+    expect(refused.status).toBe(status.INVALID_ARGUMENT);
+    expect(refused.status).toBe(viaGrpc.code);
+    expect(refused.message).not.toBe('');
+    expect(refused.message).toBe(viaGrpc.details);
     expect(problems).toEqual([]);
     await page.close();
   });
