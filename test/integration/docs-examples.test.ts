@@ -218,11 +218,4 @@ describe('the documentation pages', () => {
       expect(lines, page).toBeLessThanOrEqual(page === 'README.md' ? 250 : 450);
     }
   });
-
-  it('mention no file of docs/ that is gone (docs/PERFORMANCE.md moved to docs/performance.md)', () => {
-    for (const [page, markdown] of text) {
-      expect(markdown, page).not.toContain('PERFORMANCE.md');
-      expect(markdown, page).not.toContain('MIGRATING.md');
-    }
-  });
 });
