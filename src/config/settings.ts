@@ -227,7 +227,7 @@ export const SETTINGS: readonly SettingsSection[] = [
     settings: [
       {
         name: 'HTTP_PORT',
-        default: 'unset (off; `make run` sets 8080)',
+        default: 'unset (off; `make run` sets `8080`)',
         description:
           'Serve Connect, gRPC-Web, `/healthz`, `/readyz` and the console on this port (HTTP/1.1 and h2c, or TLS with the gRPC certificate). Must differ from `GRPC_PORT`.',
       },
@@ -302,7 +302,7 @@ export const SETTINGS: readonly SettingsSection[] = [
       ...(['immediate', 'high', 'medium', 'low'] as const).map((p) => ({
         name: `PUBSUB_BATCH_MAX_DELAY_${p.toUpperCase()}`,
         default: dur(DEFAULTS.pubsubBatchMaxDelayMs[p]),
-        description: `How long the publisher may hold a ${p.toUpperCase()} message to batch it.`,
+        description: `How long the publisher may hold a message of the ${p.toUpperCase()} lane to batch it.`,
       })),
       {
         name: 'PUBSUB_BATCH_MAX_MESSAGES',
@@ -396,7 +396,7 @@ export const SETTINGS: readonly SettingsSection[] = [
     settings: [
       {
         name: 'SCHEDULER',
-        default: 'none (or `cloudtasks` when `CLOUD_TASKS_*` are set)',
+        default: '`none` (`cloudtasks` when `CLOUD_TASKS_*` are set)',
         description:
           '`none`, `cloudtasks` or `ledger` (future jobs kept in the job ledger and published by Jack when due).',
       },
@@ -510,7 +510,7 @@ export const SETTINGS: readonly SettingsSection[] = [
     settings: [
       {
         name: 'JOB_LEDGER',
-        default: `${DEFAULTS.jobLedger} (\`postgres\` when \`LEDGER_DATABASE_URL\` is set)`,
+        default: `\`${DEFAULTS.jobLedger}\` (\`postgres\` when \`LEDGER_DATABASE_URL\` is set)`,
         description:
           '`memory`: per replica, at most `LEDGER_MAX_JOBS`, lost at exit. `postgres`: shared by every replica. `off`: no records.',
       },
