@@ -7,7 +7,9 @@
  * memory ledger). The addresses `make run` uses (localhost:8080 for HTTP,
  * localhost:50051 for gRPC) are replaced by this Jack's free ports. A block
  * fails the test when it exits non-zero; `expect="regex"` on its fence line
- * is matched against its output.
+ * is matched against its output. A page whose examples need more than the
+ * embedded default names it in a comment, `<!-- docs-examples env: A=1 B=2 -->`:
+ * its Jack gets those variables too.
  *
  * Also checked: every relative link and anchor between the pages resolves,
  * and the pages stay short enough to read (README ≤ 250 lines, a page
@@ -57,6 +59,18 @@ function runnableBlocks(markdown: string): Block[] {
     });
   }
   return blocks;
+}
+
+/** The `<!-- docs-examples env: A=1 B=2 -->` variables of a page. */
+function pageEnv(markdown: string): Record<string, string> {
+  const line = /<!-- docs-examples env: ([^>]*) -->/.exec(markdown)?.[1] ?? '';
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(/\s+/)
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
 }
 
 const MARK = '@@docs-example-block@@';
@@ -118,10 +132,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(!curlAvailable())('the runnable examples of the documentation', () => {
-  const withBlocks = PAGES.map((page) => ({
-    page,
-    blocks: runnableBlocks(readFileSync(join(ROOT, page), 'utf8')),
-  })).filter((p) => p.blocks.length > 0);
+  const withBlocks = PAGES.map((page) => {
+    const markdown = readFileSync(join(ROOT, page), 'utf8');
+    return { page, blocks: runnableBlocks(markdown), env: pageEnv(markdown) };
+  }).filter((p) => p.blocks.length > 0);
 
   it('exist: the README tour and the getting-started page are marked runnable', () => {
     const pages = withBlocks.map((p) => p.page);
@@ -129,52 +143,56 @@ describe.skipIf(!curlAvailable())('the runnable examples of the documentation', 
     expect(pages).toContain('docs/getting-started.md');
   });
 
-  for (const { page, blocks } of withBlocks) {
-    it(`${page}: ${blocks.length} blocks run in order against a real Jack`, async () => {
-      const configDir = mkdtempSync(join(tmpdir(), 'jack-docs-'));
-      dirs.push(configDir);
-      const jack = await startBuiltJack({ CONFIG_DIR: configDir, HTTP_PORT: '0' });
-      started.push(jack);
-      const listening = jack.logs.find((l) => l.msg.startsWith('jack listening on'));
-      const httpAddress = String(listening?.httpAddress ?? '');
-      const httpPort = httpAddress.slice(httpAddress.lastIndexOf(':') + 1);
-      expect(httpPort).toMatch(/^\d+$/);
+  for (const { page, blocks, env } of withBlocks) {
+    it(
+      `${page}: ${blocks.length} blocks run in order against a real Jack`,
+      async () => {
+        const configDir = mkdtempSync(join(tmpdir(), 'jack-docs-'));
+        dirs.push(configDir);
+        const jack = await startBuiltJack({ ...env, CONFIG_DIR: configDir, HTTP_PORT: '0' });
+        started.push(jack);
+        const listening = jack.logs.find((l) => l.msg.startsWith('jack listening on'));
+        const httpAddress = String(listening?.httpAddress ?? '');
+        const httpPort = httpAddress.slice(httpAddress.lastIndexOf(':') + 1);
+        expect(httpPort).toMatch(/^\d+$/);
 
-      const localize = (code: string) =>
-        code
-          .replaceAll('localhost:8080', `127.0.0.1:${httpPort}`)
-          .replaceAll('localhost:50051', jack.address);
-      const script = [
-        'set -eo pipefail',
-        ...blocks.map((b, i) => `echo; echo '${MARK}${i}'\n${localize(b.code)}`),
-        `echo; echo '${MARK}end'`,
-      ].join('\n');
-      const { code, output } = await runBash(script, {
-        PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-        HOME: process.env.HOME ?? '',
-        JACK_ADDR: jack.address,
-        TMPDIR: configDir,
-      });
+        const localize = (code: string) =>
+          code
+            .replaceAll('localhost:8080', `127.0.0.1:${httpPort}`)
+            .replaceAll('localhost:50051', jack.address);
+        const script = [
+          'set -eo pipefail',
+          ...blocks.map((b, i) => `echo; echo '${MARK}${i}'\n${localize(b.code)}`),
+          `echo; echo '${MARK}end'`,
+        ].join('\n');
+        const { code, output } = await runBash(script, {
+          PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+          HOME: process.env.HOME ?? '',
+          JACK_ADDR: jack.address,
+          TMPDIR: configDir,
+        });
 
-      const parts = output.split(new RegExp(`\\n?${MARK}`));
-      // parts[0] is before the first block; parts[k+1] starts with "k\n" then block k's output.
-      const outputOf = new Map<string, string>();
-      for (const part of parts.slice(1)) {
-        const newline = part.indexOf('\n');
-        outputOf.set(newline === -1 ? part : part.slice(0, newline), part.slice(newline + 1));
-      }
-      if (code !== 0) {
-        const ran = [...outputOf.keys()].filter((k) => k !== 'end');
-        const failed = blocks[Number(ran[ran.length - 1] ?? 0)];
-        expect.fail(
-          `${page}:${failed?.line} exited ${code}\n--- block ---\n${failed?.code}\n--- output ---\n${output.slice(-3000)}`,
-        );
-      }
-      blocks.forEach((block, i) => {
-        if (block.expect === undefined) return;
-        expect(outputOf.get(String(i)) ?? '', `${page}:${block.line}`).toMatch(block.expect);
-      });
-    });
+        const parts = output.split(new RegExp(`\\n?${MARK}`));
+        // parts[0] is before the first block; parts[k+1] starts with "k\n" then block k's output.
+        const outputOf = new Map<string, string>();
+        for (const part of parts.slice(1)) {
+          const newline = part.indexOf('\n');
+          outputOf.set(newline === -1 ? part : part.slice(0, newline), part.slice(newline + 1));
+        }
+        if (code !== 0) {
+          const ran = [...outputOf.keys()].filter((k) => k !== 'end');
+          const failed = blocks[Number(ran[ran.length - 1] ?? 0)];
+          expect.fail(
+            `${page}:${failed?.line} exited ${code}\n--- block ---\n${failed?.code}\n--- output ---\n${output.slice(-3000)}`,
+          );
+        }
+        blocks.forEach((block, i) => {
+          if (block.expect === undefined) return;
+          expect(outputOf.get(String(i)) ?? '', `${page}:${block.line}`).toMatch(block.expect);
+        });
+      },
+      PAGE_TIMEOUT_MS + 20_000,
+    );
   }
 });
 
