@@ -9,7 +9,8 @@
  * fails the test when it exits non-zero; `expect="regex"` on its fence line
  * is matched against its output. A page whose examples need more than the
  * embedded default names it in a comment, `<!-- docs-examples env: A=1 B=2 -->`:
- * its Jack gets those variables too.
+ * its Jack gets those variables, and so does the shell of its examples (the
+ * reader exported them to start Jack).
  *
  * Also checked: every relative link and anchor between the pages resolves,
  * and the pages stay short enough to read (README ≤ 250 lines, a page
@@ -165,12 +166,15 @@ describe.skipIf(!curlAvailable())('the runnable examples of the documentation', 
           ...blocks.map((b, i) => `echo; echo '${MARK}${i}'\n${localize(b.code)}`),
           `echo; echo '${MARK}end'`,
         ].join('\n');
-        const { code, output } = await runBash(script, {
+        const run = runBash(script, {
+          ...env,
           PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
           HOME: process.env.HOME ?? '',
           JACK_ADDR: jack.address,
           TMPDIR: configDir,
         });
+        // This page's Jack is done once its blocks ran: at most one runs at a time.
+        const { code, output } = await run.finally(() => jack.kill());
 
         const parts = output.split(new RegExp(`\\n?${MARK}`));
         // parts[0] is before the first block; parts[k+1] starts with "k\n" then block k's output.
