@@ -6,11 +6,13 @@
  * publishing to those topics with one job type per lane.
  */
 import { PubSub } from '@google-cloud/pubsub';
+import { inject } from 'vitest';
 import { createJackClient, type JackClient, Queue } from '../../src/client/index.js';
 import { pubsubBackend } from '../../src/worker/index.js';
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { uniqueName } from './emulator.js';
 import { call, type RunningJack, startJack } from './jack.js';
+import { createDatabase, postgresAvailable } from './postgres.js';
 import { emulatorClientOptions } from './pubsub-emulator.js';
 
 export const QUEUE_OF: Record<Priority, Queue> = {
@@ -88,7 +90,7 @@ export interface JackForWorkers {
 
 /** Jack publishing to `lanes`' topics, a producer and one job type per lane (max_retries `maxRetries`). */
 export async function startJackForWorkers(
-  lanes: WorkerLanes,
+  lanes: Pick<WorkerLanes, 'env'>,
   maxRetries = 2,
   env: Record<string, string> = {},
 ): Promise<JackForWorkers> {
@@ -111,4 +113,21 @@ export async function startJackForWorkers(
   }
   const client = createJackClient({ addr: jack.address });
   return { jack, client, producerId, types };
+}
+
+/** Whether PostgreSQL is here; without it, says so loudly (and fails under CI=true). */
+export function requirePostgres(what: string): boolean {
+  if (postgresAvailable()) return true;
+  const message = `PostgreSQL is not installed: ${what} are skipped`;
+  if (process.env.CI === 'true') throw new Error(`${message} (CI=true requires it)`);
+  console.warn(`\n*** ${message} ***\n`);
+  return false;
+}
+
+/** Jack's env for the PostgreSQL ledger (SPEC §14) on a fresh database of this run's cluster. */
+export async function postgresLedger(prefix: string): Promise<Record<string, string>> {
+  return {
+    JOB_LEDGER: 'postgres',
+    LEDGER_DATABASE_URL: await createDatabase(inject('postgresUrl'), prefix),
+  };
 }
