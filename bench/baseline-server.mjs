@@ -4,7 +4,7 @@
  * runtime loads), answering Enqueue and EnqueueBulk with a constant — the
  * speed limit of the stack. It used to share Jack's ts-proto codecs, which
  * are slower than protobufjs's generated ones and slowed the baseline down
- * with Jack (see docs/PERFORMANCE.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
+ * with Jack (see docs/performance.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
  * publishes the job with a directly used @google-cloud/pubsub client (same
  * batching as Jack's medium lane) and answers once Pub/Sub returned its id.
  * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST.

@@ -7,7 +7,7 @@
  * compared with the baseline window next to it in time: on a shared VM the
  * speed of a core drifts by ±20 % within tens of seconds, which decided the
  * old method's result (10 s slices per fresh process, A B B A); adjacent
- * windows see the same machine (docs/PERFORMANCE.md). The ratio is the
+ * windows see the same machine (docs/performance.md). The ratio is the
  * median of those window pairs.
  * Servers are pinned to CPU 0, the load generator (and Redis, the Pub/Sub
  * emulator) to CPU 1 when taskset and two CPUs exist. Jack starts with its

@@ -113,7 +113,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
     // Jack serves no channelz service, and grpc-js's channelz bookkeeping
     // (counters and a Date per call, per-session trackers) cost about 5 % of
-    // an Enqueue's CPU (docs/PERFORMANCE.md).
+    // an Enqueue's CPU (docs/performance.md).
     'grpc.enable_channelz': 0,
   });
   for (const service of deps.services)

@@ -26,7 +26,7 @@ export function loggingInterceptor(logger: Logger): Interceptor {
   // One sampler for every method: rate-limited and in-progress refusals (refusal-log.ts).
   const refusals = createRefusalSampler();
   // Promise callbacks rather than an async wrapper: no extra promise and
-  // tick per call on the hot path (docs/PERFORMANCE.md).
+  // tick per call on the hot path (docs/performance.md).
   return (next, info) => (request, ctx) => {
     const started = performance.now();
     const failed = (err: unknown): never => {

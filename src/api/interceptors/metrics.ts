@@ -7,7 +7,7 @@ export function metricsInterceptor(metrics: Metrics): Interceptor {
   // Without an exporter there is nothing to time: no wrapper at all.
   if (metrics === noopMetrics) return (next) => next;
   // Promise callbacks rather than an async wrapper: no extra promise and
-  // tick per call on the hot path (docs/PERFORMANCE.md).
+  // tick per call on the hot path (docs/performance.md).
   return (next, info) => (request, ctx) => {
     const started = performance.now();
     return next(request, ctx).then(
