@@ -110,10 +110,15 @@ class HttpCallContext implements CallContext {
   }
 }
 
-/** `toStatus` in Connect's form: the same code, message and details (RetryInfo, ErrorInfo…). */
-export function toConnectError(err: unknown, requestId: string): ConnectError {
+/**
+ * `toStatus` in Connect's form: the same code, message and details
+ * (RetryInfo, ErrorInfo…). The request id is not repeated in the error's
+ * metadata: every handler sets it as a response header already, and Connect
+ * merges the two (a unary error answered `x-request-id: a, a`).
+ */
+export function toConnectError(err: unknown): ConnectError {
   const { code, details, metadata } = toStatus(err);
-  const error = new ConnectError(details, code as number as Code, { 'x-request-id': requestId });
+  const error = new ConnectError(details, code as number as Code);
   const detailsBin = metadata?.get(STATUS_DETAILS_KEY)[0];
   if (detailsBin instanceof Buffer) {
     for (const any of Status.decode(detailsBin).details) {
@@ -134,7 +139,7 @@ function unary(desc: DescMethod, bound: BoundMethod, calls: CallTracker) {
       const response = await bound.chain(decoded, ctx);
       return fromBinary(desc.output, bound.encode(response));
     } catch (err) {
-      throw toConnectError(err, ctx.requestId);
+      throw toConnectError(err);
     } finally {
       calls.finish();
     }
@@ -165,11 +170,7 @@ function serverStream(desc: DescMethod, bound: BoundMethod) {
       send(message) {
         if (over || ctx.cancelled) return;
         if (queue.length >= MAX_QUEUED_STREAM_MESSAGES) {
-          settle(
-            new ConnectError('the stream is read too slowly and was ended', 8 as Code, {
-              'x-request-id': ctx.requestId,
-            }),
-          );
+          settle(new ConnectError('the stream is read too slowly and was ended', 8 as Code));
           return;
         }
         queue.push(bound.encode(message));
@@ -194,7 +195,7 @@ function serverStream(desc: DescMethod, bound: BoundMethod) {
       wake = undefined;
     }
     if (failure !== undefined) {
-      throw failure instanceof ConnectError ? failure : toConnectError(failure, ctx.requestId);
+      throw failure instanceof ConnectError ? failure : toConnectError(failure);
     }
   };
 }
