@@ -280,6 +280,7 @@ export async function startApp(
         tls: config.tls,
         clientCaFile: config.auth.clientCaFile,
         logger,
+        onConnectionRefused: () => metrics.connectionRefused('http'),
         staticHandler: createConsoleHandler({
           dir: CONSOLE_DIR,
           overview: () => ({

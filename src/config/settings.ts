@@ -240,7 +240,8 @@ export const SETTINGS: readonly SettingsSection[] = [
       {
         name: 'HTTP_MAX_CONNECTIONS',
         default: num(DEFAULTS.http.maxConnections),
-        description: 'Open HTTP connections at once; more are closed on accept.',
+        description:
+          'Open HTTP connections at once; more are closed on accept and counted in jack_connections_refused_total{listener="http"}.',
       },
       {
         name: 'HTTP_HEADERS_TIMEOUT',

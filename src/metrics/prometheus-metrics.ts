@@ -106,7 +106,7 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   });
   const connectionsRefused = new Counter({
     name: 'jack_connections_refused_total',
-    help: 'TCP connections closed at once because the listener had its maximum open (GRPC_MAX_CONNECTIONS), by listener.',
+    help: 'TCP connections closed at once because the listener had its maximum open (GRPC_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS), by listener (grpc, http).',
     labelNames: ['listener'] as const,
     registers: [registry],
   });

@@ -222,6 +222,76 @@ export function connectRoutes(
   };
 }
 
+/**
+ * Jack's words for a request Connect could not decode. protobuf-es refuses
+ * it before any of Jack's code runs, in its own words ("cannot decode
+ * message jack.EnqueueRequest from JSON: …", "parse binary: illegal tag…",
+ * the latter even as INTERNAL), which name library internals; undefined for
+ * any other message.
+ */
+export function decodeFailureMessage(libraryMessage: string): string | undefined {
+  const field = /^cannot decode field [\w.]+\.(\w+) from JSON/.exec(libraryMessage);
+  if (field) return `request field ${field[1]} has a value of the wrong type`;
+  const message = /^cannot decode message ([\w.]+) from (JSON|binary)/.exec(libraryMessage);
+  if (message) {
+    return message[2] === 'JSON'
+      ? `request body is not valid JSON for ${message[1]}`
+      : `request body is not a valid ${message[1]} message`;
+  }
+  if (libraryMessage.startsWith('parse binary:')) {
+    return 'request body is not a valid protobuf message for this method';
+  }
+  return undefined;
+}
+
+const JSON_ERROR_LIMIT = 64 * 1024;
+
+/**
+ * Rewrites the message of a Connect unary error answer (JSON `{code,
+ * message}`, HTTP 4xx/5xx) that protobuf-es wrote while decoding the
+ * request: the universal handlers of `router` are wrapped in place, so every
+ * route (and any added later to this router) answers in Jack's words.
+ */
+export function ownDecodeErrors(router: ConnectRouter): void {
+  router.handlers.forEach((handler, i) => {
+    const wrapped = async (request: Parameters<typeof handler>[0]) => {
+      const response = await handler(request);
+      const type = response.header?.get('content-type') ?? '';
+      if (response.status < 400 || !type.startsWith('application/json') || !response.body) {
+        return response;
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > JSON_ERROR_LIMIT) break;
+        chunks.push(chunk);
+      }
+      let body = Buffer.concat(chunks);
+      let status = response.status;
+      try {
+        const error = JSON.parse(body.toString('utf8')) as { code?: string; message?: string };
+        const own = decodeFailureMessage(error.message ?? '');
+        if (own !== undefined) {
+          body = Buffer.from(JSON.stringify({ code: 'invalid_argument', message: own }));
+          status = 400;
+        }
+      } catch {
+        // Not JSON after all: pass it on as it was.
+      }
+      response.header?.set('content-length', String(body.byteLength));
+      return {
+        ...response,
+        status,
+        body: (async function* () {
+          yield body;
+        })(),
+      };
+    };
+    router.handlers[i] = Object.assign(wrapped, handler);
+  });
+}
+
 /** Connect's numbering of grpc.health.v1 ServingStatus. */
 const SERVING_STATUS = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const;
 
