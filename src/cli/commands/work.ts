@@ -8,22 +8,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { credsAuthenticator } from 'nats';
 import { pino } from 'pino';
 import { parseNats } from '../../config/nats.js';
 import { Parser, parseDurationMs } from '../../config/parser.js';
-import {
-  createWorker,
-  type Handler,
-  type Job,
-  LaneUnusableError,
-  NonRetryableError,
-  natsBackend,
-  PRIORITIES,
-  type Priority,
-  pubsubBackend,
-  type WorkerBackend,
-} from '../../worker/index.js';
+// Only the light parts of the worker are loaded with the CLI: the backends
+// (the Pub/Sub client alone is ~16 MB of heap) are imported when `jack work`
+// runs, so every other command — `jack bulk` under a 32 MB heap cap above
+// all — does not carry them.
+import type { Handler, Job, WorkerBackend } from '../../worker/index.js';
+import { NonRetryableError, PRIORITIES, type Priority } from '../../worker/job.js';
+import { LaneUnusableError } from '../../worker/lane-source.js';
 import { CliError, clientFor, globals, usageError } from '../context.js';
 
 /** sysexits.h: the input data was incorrect — never retried. */
@@ -179,7 +173,10 @@ export function workCommand(): Command {
         );
       }
       const backend: WorkerBackend =
-        options.backend === 'nats' ? natsWorkerBackend(options) : pubsubWorkerBackend(options);
+        options.backend === 'nats'
+          ? await natsWorkerBackend(options)
+          : await pubsubWorkerBackend(options);
+      const { createWorker } = await import('../../worker/index.js');
       const run = commandHandler(command, args);
       const types: string[] = options.type ?? [];
       const reporting = cmd.getOptionValueSourceWithGlobals('addr') !== 'default';
@@ -252,8 +249,9 @@ interface BackendFlags {
   natsCreateStream?: string;
 }
 
-function pubsubWorkerBackend(options: BackendFlags): WorkerBackend {
+async function pubsubWorkerBackend(options: BackendFlags): Promise<WorkerBackend> {
   if ((options.project ?? '') === '') throw usageError('PUBSUB_PROJECT (or --project) is required');
+  const { pubsubBackend } = await import('../../worker/pubsub.js');
   return pubsubBackend({
     projectId: options.project,
     emulatorHost: options.emulatorHost || undefined,
@@ -271,7 +269,7 @@ function pubsubWorkerBackend(options: BackendFlags): WorkerBackend {
  * so one env file serves both; a problem names the variable, never the
  * URL's text (it may hold a password).
  */
-function natsWorkerBackend(options: BackendFlags): WorkerBackend {
+async function natsWorkerBackend(options: BackendFlags): Promise<WorkerBackend> {
   const problems: string[] = [];
   const config = parseNats(
     new Parser(
@@ -287,6 +285,8 @@ function natsWorkerBackend(options: BackendFlags): WorkerBackend {
     ),
   );
   if (problems.length > 0) throw usageError(problems.join('; '));
+  const { credsAuthenticator } = await import('nats');
+  const { natsBackend } = await import('../../worker/nats.js');
   let authenticator: ReturnType<typeof credsAuthenticator> | undefined;
   if (config.credsFile !== undefined) {
     try {
