@@ -20,11 +20,16 @@ import {
 } from '../../src/worker/index.js';
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { eventually } from '../support/eventually.js';
-import { call } from '../support/jack.js';
 import { jobIdOf } from '../support/jobs.js';
 import { type NatsServer, natsAvailable, startNatsServer } from '../support/nats.js';
 import { createNatsWorkerLanes, type NatsWorkerLanes } from '../support/nats-worker-lanes.js';
-import { type JackForWorkers, QUEUE_OF, startJackForWorkers } from '../support/worker-lanes.js';
+import {
+  enqueueJobs,
+  type JackForWorkers,
+  newJobType,
+  startJackForWorkers,
+  waitForState,
+} from '../support/worker-lanes.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -79,42 +84,13 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
     return w;
   }
 
-  async function enqueue(type: string, count: number, payload = (i: number) => `{"i":${i}}`) {
-    const { results } = await env.client.enqueueBulk({
-      jobs: Array.from({ length: count }, (_, k) => ({
-        producerId: env.producerId,
-        jobType: type,
-        payload: Buffer.from(payload(k)),
-      })),
-    });
-    for (const r of results) expect(r.jobId).not.toBe('');
-    return results.map((r) => r.jobId);
-  }
-
-  async function newType(name: string, maxRetries: number, priority: Priority = 'high') {
-    await call(env.jack.admin, 'createJobType', {
-      producerId: env.producerId,
-      name,
-      queue: QUEUE_OF[priority],
-      maxRetries,
-      description: '',
-    });
-    return name;
-  }
-
+  const enqueue = (type: string, count: number, payload?: (i: number) => string) =>
+    enqueueJobs(env, type, count, payload);
+  const newType = (name: string, maxRetries: number, priority: Priority = 'high') =>
+    newJobType(env, name, maxRetries, priority);
   const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
-  async function waitState(jobId: string, state: JobState, boundMs = 15_000): Promise<LedgerJob> {
-    let last: LedgerJob | undefined;
-    await eventually(
-      `job ${jobId} reaches ${JobState[state]} (last: ${last ? JobState[last.state] : 'none'})`,
-      async () => {
-        last = await record(jobId);
-        return last.state === state;
-      },
-      boundMs,
-    );
-    return last as LedgerJob;
-  }
+  const waitState = (jobId: string, state: JobState, boundMs = 15_000) =>
+    waitForState(env, jobId, state, boundMs);
 
   it('200 jobs over four lanes, two workers: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
     const runs = new Map<string, number>();
@@ -258,9 +234,11 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
 
   it('stop() during load loses nothing: a second worker takes over at once, each job runs once', async () => {
     const type = await newType('handover', 3, 'medium');
-    // A lease of 60 s: a message the first worker kept (not handed back)
-    // could not reach the second within the test's bounds.
-    await lanes.addConsumer('handover-medium', 'medium', { ackWaitMs: 60_000, jobType: type });
+    // A lease of 10 s: what the first worker held and handed back reaches the
+    // second at once; only a message in transit at the very moment the pull
+    // request is cut (SPEC §15's one gap on NATS: the client drops it) waits
+    // for the lease, and is still not lost.
+    await lanes.addConsumer('handover-medium', 'medium', { ackWaitMs: 10_000, jobType: type });
     const runs = new Map<string, number>();
     const handler = async (job: Job) => {
       runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
@@ -279,12 +257,18 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
     const ranByFirst = runs.size;
     expect(ranByFirst).toBeLessThan(ids.length);
     await worker(options);
-    await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 20_000);
+    // Handed back, not left to the lease: all but a few run well within it.
+    await eventually(
+      'all but the messages in transit at the stop ran at once',
+      async () => ids.filter((id) => !runs.has(id)).length <= 5,
+      8_000,
+    );
+    await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 30_000);
     await eventually('every job SUCCEEDED', async () =>
       (await Promise.all(ids.map(record))).every((j) => j.state === JobState.JOB_STATE_SUCCEEDED),
     );
     expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-  }, 45_000);
+  }, 60_000);
 });
 
 describe.skipIf(!natsAvailable())('worker SDK on NATS without Jack', () => {

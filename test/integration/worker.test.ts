@@ -21,17 +21,18 @@ import {
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { eventually } from '../support/eventually.js';
-import { call } from '../support/jack.js';
 import { jobIdOf } from '../support/jobs.js';
 import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import {
   createWorkerLanes,
+  enqueueJobs,
   type JackForWorkers,
+  newJobType,
   postgresLedger,
-  QUEUE_OF,
   requirePostgres,
   startJackForWorkers,
   type WorkerLanes,
+  waitForState,
 } from '../support/worker-lanes.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
@@ -74,49 +75,13 @@ describe.skipIf(skipWithoutEmulator() || !withPostgres)(
       return w;
     }
 
-    async function enqueue(type: string, count: number, payload = (i: number) => `{"i":${i}}`) {
-      const ids: string[] = [];
-      for (let start = 0; start < count; start += 200) {
-        const n = Math.min(200, count - start);
-        const { results } = await env.client.enqueueBulk({
-          jobs: Array.from({ length: n }, (_, k) => ({
-            producerId: env.producerId,
-            jobType: type,
-            payload: Buffer.from(payload(start + k)),
-          })),
-        });
-        for (const r of results) {
-          expect(r.jobId).not.toBe('');
-          ids.push(r.jobId);
-        }
-      }
-      return ids;
-    }
-
-    async function newType(name: string, maxRetries: number, priority: Priority = 'high') {
-      await call(env.jack.admin, 'createJobType', {
-        producerId: env.producerId,
-        name,
-        queue: QUEUE_OF[priority],
-        maxRetries,
-        description: '',
-      });
-      return name;
-    }
-
+    const enqueue = (type: string, count: number, payload?: (i: number) => string) =>
+      enqueueJobs(env, type, count, payload);
+    const newType = (name: string, maxRetries: number, priority: Priority = 'high') =>
+      newJobType(env, name, maxRetries, priority);
     const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
-    async function waitState(jobId: string, state: JobState, boundMs = 15_000): Promise<LedgerJob> {
-      let last: LedgerJob | undefined;
-      await eventually(
-        `job ${jobId} reaches ${JobState[state]} (last: ${last ? JobState[last.state] : 'none'})`,
-        async () => {
-          last = await record(jobId);
-          return last.state === state;
-        },
-        boundMs,
-      );
-      return last as LedgerJob;
-    }
+    const waitState = (jobId: string, state: JobState, boundMs = 15_000) =>
+      waitForState(env, jobId, state, boundMs);
 
     it('2 000 jobs over four lanes, two workers of concurrency 8: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
       const runs = new Map<string, number>();

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { parseNats } from '../../config/nats.js';
+import { natsCredentialOptions, parseNats } from '../../config/nats.js';
 import { Parser, parseDurationMs } from '../../config/parser.js';
 // Only the light parts of the worker are loaded with the CLI: the backends
 // (the Pub/Sub client alone is ~16 MB of heap) are imported when `jack work`
@@ -298,11 +298,7 @@ async function natsWorkerBackend(options: BackendFlags): Promise<WorkerBackend> 
   return natsBackend({
     servers: config.servers,
     connectOptions: {
-      ...(config.tls ? { tls: {} } : {}),
-      ...(config.user === undefined
-        ? {}
-        : { user: config.user, pass: config.pass?.reveal() ?? '' }),
-      ...(config.token === undefined ? {} : { token: config.token.reveal() }),
+      ...natsCredentialOptions(config),
       ...(authenticator === undefined ? {} : { authenticator }),
     },
     stream: config.stream,
