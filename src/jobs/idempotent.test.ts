@@ -18,6 +18,13 @@ async function setup(
   authorize?: (producerId: string) => void,
 ) {
   const backend = createRecordingBackend();
+  const idempotency = createIdempotency({
+    store,
+    ttlMs: 3_600_000,
+    leaseMs: 3_600_000,
+    metrics: noopMetrics,
+    logger,
+  });
   let n = 0;
   const enqueuer = createEnqueuer({
     config: {
@@ -32,15 +39,9 @@ async function setup(
     ids: { next: () => `pjob_${++n}` },
     metrics: noopMetrics,
     authorize,
-    idempotency: createIdempotency({
-      store,
-      ttlMs: 3_600_000,
-      leaseMs: 3_600_000,
-      metrics: noopMetrics,
-      logger,
-    }),
+    idempotency,
   });
-  return { enqueuer, backend };
+  return { enqueuer, backend, idempotency };
 }
 
 function input(fields: Partial<EnqueueInput> = {}): EnqueueInput {
@@ -123,35 +124,35 @@ describe('enqueuer with idempotency keys', () => {
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
   });
 
-  it('EnqueueBulk cancelled as a whole: the keys keep their job ids (outcome unknown)', async () => {
+  it('EnqueueBulk cancelled as a whole releases its keys as Enqueue does: the retry is new', async () => {
     const { enqueuer, backend } = await setup();
     await expect(
       enqueuer.enqueueMany([input(), input({ idempotencyKey: 'other' })], cancelledContext()),
     ).rejects.toMatchObject({ code: 'cancelled' });
+    // Nothing went out, so another request may use the keys now.
     const retry = await enqueuer.enqueueMany(
-      [input(), input({ idempotencyKey: 'other' })],
+      [input({ payload: Buffer.from('[]') }), input({ idempotencyKey: 'other' })],
       internalContext(),
     );
-    expect(retry.map((o) => o.jobId)).toEqual(['pjob_1', 'pjob_2']);
-    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1', 'pjob_2']);
-  });
-
-  it('EnqueueBulk: a repeat of a failed first job gets its error, another request in_progress', async () => {
-    const { enqueuer, backend } = await setup();
-    backend.failWith = () => 'internal';
-    const outcomes = await enqueuer.enqueueMany(
-      [input(), input(), input({ payload: Buffer.from('[]') }), input({ jobType: '' })],
-      internalContext(),
-    );
-    expect(outcomes.map((o) => [o.jobId, o.error?.code, o.error?.reason])).toEqual([
-      ['', 'internal', 'internal_error'],
-      ['', 'internal', 'internal_error'],
-      ['', 'aborted', 'in_progress'],
-      ['', 'invalid_argument', 'validation_error'],
+    expect(retry.map((o) => [o.jobId, o.error?.code])).toEqual([
+      ['pjob_3', undefined],
+      ['pjob_4', undefined],
     ]);
-    expect(backend.published).toEqual([]);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_3', 'pjob_4']);
   });
 
+  it('EnqueueBulk: a repeat of a job refused before its key is claimed is checked on its own', async () => {
+    const { enqueuer, backend } = await setup();
+    const outcomes = await enqueuer.enqueueMany(
+      [input({ jobType: '' }), input()],
+      internalContext(),
+    );
+    expect(outcomes.map((o) => [o.jobId, o.error?.reason])).toEqual([
+      ['', 'validation_error'],
+      ['pjob_1', undefined],
+    ]);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+  });
   it('EnqueueBulk: jobs with and without keys share one batch, in request order', async () => {
     const { enqueuer, backend } = await setup();
     const outcomes = await enqueuer.enqueueMany(
@@ -167,4 +168,80 @@ describe('enqueuer with idempotency keys', () => {
     ]);
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_2', 'pjob_1', 'pjob_3']);
   });
+});
+
+/**
+ * SPEC §9 within one EnqueueBulk: the second job with key `k` is answered as
+ * if it came in a call after the first one's. The key is new, done (an
+ * earlier call with payload A), or in flight elsewhere (a live claim, or one
+ * whose publish had an unknown outcome); the second job's request is the
+ * same as the first's or not; the first job is accepted or fails.
+ */
+describe('EnqueueBulk: a key used twice in one call', () => {
+  const A = Buffer.from('{"a":1}');
+  const B = Buffer.from('{"b":2}');
+  type Row = [
+    jobId: string,
+    code: string | undefined,
+    reason: string | undefined,
+    duplicate: boolean,
+  ];
+  const row = (o: { jobId: string; error?: JackError; duplicate?: boolean }): Row => [
+    o.jobId,
+    o.error?.code,
+    o.error?.reason,
+    o.duplicate ?? false,
+  ];
+  const ok = (jobId: string): Row => [jobId, undefined, undefined, false];
+  const duplicate = (jobId: string): Row => [jobId, undefined, undefined, true];
+  const conflict: Row = ['', 'already_exists', 'idempotency_conflict', false];
+  const inProgress: Row = ['', 'aborted', 'in_progress', false];
+  const failed: Row = ['', 'internal', 'internal_error', false];
+
+  type KeyState = 'new' | 'done' | 'in flight elsewhere' | 'unknown outcome elsewhere';
+  const cases: [KeyState, first: Buffer, firstFails: boolean, second: Buffer, Row[], string[]][] = [
+    // new key: the second job waits for the first to settle
+    ['new', A, false, A, [ok('pjob_1'), duplicate('pjob_1')], ['pjob_1']],
+    ['new', A, false, B, [ok('pjob_1'), conflict], ['pjob_1']],
+    ['new', A, true, A, [failed, ok('pjob_2')], ['pjob_2']],
+    ['new', A, true, B, [failed, ok('pjob_2')], ['pjob_2']],
+    // done (A is pjob_1): the record decides for both
+    ['done', A, false, A, [duplicate('pjob_1'), duplicate('pjob_1')], []],
+    ['done', A, false, B, [duplicate('pjob_1'), conflict], []],
+    ['done', B, true, B, [conflict, conflict], []],
+    ['done', B, true, A, [conflict, duplicate('pjob_1')], []],
+    // in flight in another call: in_progress for both, whatever they carry
+    ['in flight elsewhere', A, true, A, [inProgress, inProgress], []],
+    ['in flight elsewhere', A, true, B, [inProgress, inProgress], []],
+    // the other call's publish had an unknown outcome (A, pjob_1): the first
+    // job retries under its id, then the record decides for the second
+    ['unknown outcome elsewhere', A, false, A, [ok('pjob_1'), duplicate('pjob_1')], ['pjob_1']],
+    ['unknown outcome elsewhere', A, false, B, [ok('pjob_1'), conflict], ['pjob_1']],
+    ['unknown outcome elsewhere', B, true, A, [conflict, ok('pjob_1')], ['pjob_1']],
+  ];
+
+  it.each(cases)(
+    'key %s, first %#',
+    async (state, first, firstFails, second, expected, published) => {
+      const { enqueuer, backend, idempotency } = await setup();
+      if (state === 'done') await enqueuer.enqueue(input({ payload: A }), internalContext());
+      if (state === 'in flight elsewhere') {
+        await idempotency.begin('prod_1', 'k', input({ payload: A }), () => 'pjob_other');
+      }
+      if (state === 'unknown outcome elsewhere') {
+        backend.failWith = () => 'unavailable';
+        await expect(enqueuer.enqueue(input({ payload: A }), internalContext())).rejects.toThrow();
+      }
+      backend.reset();
+      // The first job of the call that reaches the backend fails definitely.
+      let refusals = firstFails && state === 'new' ? 1 : 0;
+      backend.failWith = () => (refusals-- > 0 ? 'internal' : undefined);
+      const outcomes = await enqueuer.enqueueMany(
+        [input({ payload: first }), input({ payload: second })],
+        internalContext(),
+      );
+      expect(outcomes.map(row)).toEqual(expected);
+      expect(backend.published.map((m) => m.jobId)).toEqual(published);
+    },
+  );
 });
