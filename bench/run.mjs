@@ -164,16 +164,18 @@ function startJack(extraEnv = {}) {
 /** Any well-formed Enqueue: the baseline answers every one with its constant. */
 const PROBE = Buffer.from(EnqueueRequest.encode(enqueueRequest('prod_00000000')).finish());
 
-async function startBaseline(extraEnv = {}) {
+async function startBaseline(extraEnv = {}, script = baselineJs) {
   const port = await freePort();
-  return startServer({
+  const server = await startServer({
     name: 'baseline',
-    argv: [process.execPath, '--import', probe, baselineJs],
+    argv: [process.execPath, '--import', probe, script],
     env: { ...baseEnv(), GRPC_PORT: String(port), ...extraEnv },
     cpu: serverCpu,
     address: `127.0.0.1:${port}`,
     ready: (client) => rawUnary(client, PATHS.Enqueue, PROBE, 1_000),
   });
+  // The Connect floor serves HTTP on its one port.
+  return { ...server, httpPort: port };
 }
 
 /** What scenarios' prepare/verify hooks use to talk to a running Jack. */
@@ -257,7 +259,9 @@ async function fixedBody(scenario) {
 
 /** The wire a side is loaded over: a row's `transport` is Jack's; a reference speaks gRPC. */
 const transportOf = (scenario, side) =>
-  side === 'jack' ? TRANSPORTS[scenario.transport ?? 'grpc'] : GRPC_TRANSPORT;
+  side === 'jack' || scenario.baselineServer === 'connect'
+    ? TRANSPORTS[scenario.transport ?? 'grpc']
+    : GRPC_TRANSPORT;
 
 let runNumber = 0;
 
@@ -310,6 +314,9 @@ function startSide(side, scenario, ctx) {
   if (side === 'jack') return startJack(scenario.env?.(ctx) ?? {});
   // A row with a `reference` compares Jack with Jack in another configuration.
   if (scenario.reference !== undefined) return startJack(scenario.reference.env(ctx));
+  if (scenario.baselineServer === 'connect') {
+    return startBaseline({}, join(root, 'bench', 'connect-baseline-server.mjs'));
+  }
   // The required-work server keeps idempotency keys where Jack does (Redis rows).
   const redisUrl = baselineKind === 'required' ? scenario.env?.(ctx).REDIS_URL : undefined;
   return startBaseline({

@@ -25,6 +25,8 @@
  * - transport: 'grpc' (default) | 'connect' (Connect binary, h2c) | 'json-h1'
  *   (Connect JSON, HTTP/1.1 keep-alive): the wire Jack's side is loaded over
  *   (needs HTTP_PORT: 'free' in env).
+ * - baselineServer: 'connect': the baseline is bench/connect-baseline-server.mjs
+ *   (bare connect-node, constant answers), loaded over the row's transport.
  * needs may also name 'postgres' (ctx.postgresUrl: a fresh database).
  */
 import { randomBytes } from 'node:crypto';
@@ -363,6 +365,18 @@ export const SCENARIOS = [
     transport: 'connect',
     env: () => HTTP_ON,
     reference: { env: () => HTTP_ON },
+  },
+  {
+    // Jack over Connect against bare connect-node over Connect: what Jack adds
+    // to the Connect stack (compare with c64, what Jack adds to grpc-js).
+    id: 'http-connect-floor',
+    group: 'http',
+    name: 'Enqueue c=64, Connect binary h2c: Jack vs bare connect-node',
+    method: 'Enqueue',
+    concurrency: 64,
+    transport: 'connect',
+    env: () => HTTP_ON,
+    baselineServer: 'connect',
   },
   {
     id: 'http-json',
