@@ -251,6 +251,19 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue', () => {
     expect(ids.sort()).toEqual([r0?.jobId, r3?.jobId, r4?.jobId, second.results[3]?.jobId].sort());
   });
 
+  it('EnqueueBulk: a key used before, repeated in one call, is answered by its record (not in_progress)', async () => {
+    const producerId = uniqueName('prod-bulk-repeat');
+    const a = job(producerId, { idempotencyKey: 'k' });
+    const aOther = job(producerId, { idempotencyKey: 'k', payload: Buffer.from('different') });
+    const original = await call(memory.jobs, 'enqueue', a);
+    const bulk = await call(memory.jobs, 'enqueueBulk', { jobs: [aOther, a] });
+    expect(bulk.results.map((r) => [r.jobId, r.duplicate, r.reason])).toEqual([
+      ['', false, 'idempotency_conflict'],
+      [original.jobId, true, ''],
+    ]);
+    expect(await landed(producerId, 1)).toEqual([original.jobId]);
+  });
+
   it('EnqueueBulk across two replicas sharing Redis: a repeated key is a duplicate', async () => {
     if (replicaA === undefined || replicaB === undefined) return expect(withRedis).toBe(false);
     const producerId = uniqueName('prod-bulk-redis');
