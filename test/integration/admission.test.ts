@@ -5,8 +5,9 @@
  * acceptance, DEFAULT_RATE_LIMIT_RPS and the admission metrics.
  */
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeRetryDelayMs, STATUS_DETAILS_KEY } from '../../src/api/status.js';
+import { RetryInfo } from '../../src/gen/google/rpc/error_details.js';
 import type { EnqueueRequest } from '../../src/gen/jack/jack.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { driveEnqueue, registerProducer } from '../support/admission.js';
@@ -136,9 +137,17 @@ describe('RATE_LIMIT_MODE=enforce on one replica (memory buckets)', () => {
     const request = job(producerId, 'any');
     await call(jack.jobs, 'enqueue', request);
     await call(jack.jobs, 'enqueue', request);
+    // Jack runs in this process: count how often the refusal's RetryInfo is
+    // encoded while the call passes the interceptors and the transport.
+    const encode = vi.spyOn(RetryInfo, 'encode');
+    let encoded = 0;
     const err = await new Promise<ServiceError>((resolve, reject) => {
       jack.jobs.enqueue(request, new Metadata(), (e) => (e ? resolve(e) : reject(new Error('ok'))));
+    }).finally(() => {
+      encoded = encode.mock.calls.length;
+      encode.mockRestore();
     });
+    expect(encoded).toBe(1);
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toBe(`rate limit exceeded for producer ${producerId} (2 jobs/s)`);
     const [bin] = err.metadata.get(STATUS_DETAILS_KEY);
