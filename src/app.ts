@@ -1,7 +1,9 @@
 /**
- * The composition root: config → metrics → tracing → store → identity →
- * backend → scheduler → health → shared state (Redis) → enqueuer → server. How each piece is chosen and opened lives in ./app/
- * (adapters, shared state, telemetry); Google-backed adapters load only when
+ * The composition root, in startup order: metrics → tracing → store →
+ * identity → backend → job ledger → scheduler → health → shared state
+ * (Redis: rate limits, idempotency keys) → enqueuer → gRPC server → HTTP
+ * server. How each piece is chosen and opened lives in ./app/ (adapters,
+ * ledger, shared state, telemetry); Google-backed adapters load only when
  * chosen. Everything is released in reverse order of startup.
  */
 import { fileURLToPath } from 'node:url';
@@ -221,7 +223,7 @@ export async function startApp(
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger),
       metricsInterceptor(metrics),
-      tracing?.interceptor ?? ((next) => next),
+      ...(tracing === undefined ? [] : [tracing.interceptor]),
       createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };
