@@ -270,7 +270,7 @@ describe('AdminService', () => {
 /**
  * QA (hostile black-box) of SPEC §10 over a real socket: field masks with
  * duplicates or unknown paths, missing ids, records that were deleted, and
- * ids far longer than any Jack issues (paging: qa-admin-paging.test.ts).
+ * ids far longer than any Jack issues (paging: admin-paging.test.ts).
  */
 describe('admin edges', () => {
   let jack: RunningJack;
