@@ -36,6 +36,7 @@ import { JobsService } from './gen/jack/jobs.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
+import { withIdempotency } from './jobs/idempotent.js';
 import type { LedgerStore } from './ledger/ledger.js';
 import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
 import { recordingBackend, recordingScheduler } from './ledger/recording.js';
@@ -201,8 +202,10 @@ export async function startApp(
 
     const calls = createCallTracker();
     const idempotency = await openIdempotency(config, logger, metrics, redis);
-    // Every job the backend or scheduler accepted is recorded before the call answers (SPEC §14).
-    const enqueuer = createEnqueuer({
+    // The enqueue path, in the order a job takes: its idempotency key (SPEC
+    // §9), then check, route, admit and dispatch; every job the backend or
+    // scheduler accepted is recorded before the call answers (SPEC §14).
+    const jobPath = createEnqueuer({
       config,
       store,
       backend: recorder === undefined ? backend : recordingBackend(backend, recorder),
@@ -217,8 +220,8 @@ export async function startApp(
       authorize: identity?.authorizeJob,
       validationMode: config.admission.validationMode,
       rateLimit,
-      idempotency,
     });
+    const enqueuer = withIdempotency(jobPath, { idempotency, metrics });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger),

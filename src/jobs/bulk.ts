@@ -8,9 +8,9 @@ import type { CallContext } from '../context.js';
 import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { Backend, OutboundMessage } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
-import type { EnqueueInput, EnqueueOutcome } from './enqueuer.js';
 import { rememberingLookups } from './routing.js';
 import { asJackError, cancelled, dispatchFailed, type JobSteps, type Prepared } from './steps.js';
+import type { Claimed, EnqueueInput, EnqueueOutcome } from './types.js';
 
 export interface BulkDeps {
   store: Store;
@@ -25,6 +25,7 @@ export async function enqueueBulk(
   steps: JobSteps,
   inputs: readonly EnqueueInput[],
   ctx: CallContext,
+  claimed: readonly (Claimed | undefined)[] = [],
 ): Promise<EnqueueOutcome[]> {
   const { store, backend, metrics, rateLimit } = deps;
   const { prepare, dispatch, noteRefusal } = steps;
@@ -39,7 +40,7 @@ export async function enqueueBulk(
     const input = inputs[i] as EnqueueInput;
     const warnings: string[] = [];
     try {
-      const prepared = prepare(input, ctx, warnings, lookups);
+      const prepared = prepare(input, ctx, warnings, lookups, claimed[i]);
       outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
       preparedJobs[i] = prepared;
     } catch (err) {
@@ -50,7 +51,10 @@ export async function enqueueBulk(
   }
   if (ctx.cancelled) {
     // The caller is gone: publish nothing it can no longer be told about.
-    metrics.jobFinished(undefined, 'refused');
+    // Each job it would have published is refused, as in Enqueue.
+    for (const prepared of preparedJobs) {
+      if (prepared !== undefined) metrics.jobFinished(undefined, 'refused');
+    }
     throw cancelled();
   }
   // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.

@@ -9,7 +9,9 @@ import { createMemoryIdempotencyStore } from '../idempotency/memory.js';
 import { entryKey, type IdempotencyStore } from '../idempotency/store.js';
 import { noopMetrics } from '../metrics.js';
 import { createMemoryStore } from '../storage/memory.js';
-import { createEnqueuer, type EnqueueInput, type EnqueueOutcome } from './enqueuer.js';
+import { createEnqueuer } from './enqueuer.js';
+import { withIdempotency } from './idempotent.js';
+import type { EnqueueInput, EnqueueOutcome } from './types.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -19,7 +21,7 @@ async function setup(
 ) {
   const backend = createRecordingBackend();
   let n = 0;
-  const enqueuer = createEnqueuer({
+  const path = createEnqueuer({
     config: {
       maxPayloadBytes: 1000,
       legacyPayloadQueueRouting: false,
@@ -32,6 +34,9 @@ async function setup(
     ids: { next: () => `pjob_${++n}` },
     metrics: noopMetrics,
     authorize,
+  });
+  // Composed as app.ts composes it.
+  const enqueuer = withIdempotency(path, {
     idempotency: createIdempotency({
       store,
       ttlMs: 3_600_000,
@@ -39,6 +44,7 @@ async function setup(
       metrics: noopMetrics,
       logger,
     }),
+    metrics: noopMetrics,
   });
   return { enqueuer, backend };
 }
@@ -123,17 +129,32 @@ describe('enqueuer with idempotency keys', () => {
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
   });
 
-  it('EnqueueBulk cancelled as a whole: the keys keep their job ids (outcome unknown)', async () => {
+  it('EnqueueBulk cancelled before publishing releases its keys, as Enqueue does', async () => {
     const { enqueuer, backend } = await setup();
     await expect(
       enqueuer.enqueueMany([input(), input({ idempotencyKey: 'other' })], cancelledContext()),
     ).rejects.toMatchObject({ code: 'cancelled' });
-    const retry = await enqueuer.enqueueMany(
-      [input(), input({ idempotencyKey: 'other' })],
+    // A different request may use the keys now: each is a new job.
+    const next = await enqueuer.enqueueMany(
+      [input({ payload: Buffer.from('[]') }), input({ idempotencyKey: 'other' })],
       internalContext(),
     );
-    expect(retry.map((o) => o.jobId)).toEqual(['pjob_1', 'pjob_2']);
-    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1', 'pjob_2']);
+    expect(next.map((o) => [o.jobId, o.error?.reason])).toEqual([
+      ['pjob_3', undefined],
+      ['pjob_4', undefined],
+    ]);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_3', 'pjob_4']);
+  });
+
+  it('checks a keyed job once: before its key is looked at, not again on the way out', async () => {
+    const checked: string[] = [];
+    const { enqueuer } = await setup(undefined, (producerId) => {
+      checked.push(producerId);
+    });
+    await enqueuer.enqueue(input(), internalContext());
+    expect(checked).toEqual(['prod_1']);
+    await enqueuer.enqueueMany([input({ idempotencyKey: 'b' })], internalContext());
+    expect(checked).toEqual(['prod_1', 'prod_1']);
   });
 
   describe('EnqueueBulk: a key repeated in one call is answered as if the calls were sequential', () => {

@@ -1,8 +1,10 @@
 /**
- * The idempotency step of the enqueuer (SPEC §9), wrapped around it: a job
- * with a key is checked, claims its key (which fixes its job id) before the
- * enqueuer encodes it, and settles the key with the outcome. Jobs without a
- * key pass straight through, so they pay nothing for the feature.
+ * The idempotency step of the enqueue path (SPEC §9), composed around it in
+ * app.ts: a job with a key is checked, claims its key (which fixes its job
+ * id) before the path encodes it, and settles the key with the outcome. Jobs
+ * without a key pass straight through, so they pay nothing for the feature.
+ * A call cancelled before publishing releases its keys, Enqueue and
+ * EnqueueBulk alike (nothing was published).
  *
  * EnqueueBulk: keyed jobs claim concurrently, then every job that still
  * needs publishing goes to the enqueuer in one batch. A key used again later
@@ -10,24 +12,16 @@
  * by the store, as a separate call would be.
  */
 import type { CallContext } from '../context.js';
-import { isJackError, JackError } from '../errors.js';
+import { isJackError } from '../errors.js';
 import type { Idempotency, Ticket } from '../idempotency/idempotency.js';
 import { entryKey } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
-import type { EnqueueInput, EnqueueOutcome, Enqueuer } from './enqueuer.js';
 import { asJackError } from './steps.js';
+import type { Claimed, EnqueueInput, EnqueueOutcome, Enqueuer, JobPath } from './types.js';
 
 export interface IdempotentDeps {
   idempotency: Idempotency;
   metrics: Metrics;
-  /** A fresh job id for a job whose key is new. */
-  newJobId(input: EnqueueInput): string;
-  /**
-   * The enqueuer's authorization and field checks, run before the key is
-   * looked at: a bad request is INVALID_ARGUMENT (not a conflict), and a
-   * caller learns nothing about the keys of a producer it may not act for.
-   */
-  check(input: EnqueueInput, ctx: CallContext): void;
 }
 
 type Claim = Extract<Ticket, { duplicate: false }>;
@@ -37,14 +31,19 @@ const keyOf = (input: EnqueueInput): string | undefined =>
     ? undefined
     : input.idempotencyKey;
 
-export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer {
-  const { idempotency, metrics, newJobId, check } = deps;
+export function withIdempotency(inner: JobPath, deps: IdempotentDeps): Enqueuer {
+  const { idempotency, metrics } = deps;
 
-  /** Checks the job and claims its key; a refusal is counted as the enqueuer would. */
+  /**
+   * Checks the job, then claims its key; a refusal is counted as the path
+   * would. The check comes first: a bad request is INVALID_ARGUMENT (not a
+   * conflict), and a caller learns nothing about the keys of a producer it
+   * may not act for.
+   */
   const begin = async (input: EnqueueInput, key: string, ctx: CallContext): Promise<Ticket> => {
     try {
-      check(input, ctx);
-      return await idempotency.begin(input.producerId, key, input, () => newJobId(input));
+      inner.check(input, ctx);
+      return await idempotency.begin(input.producerId, key, input, () => inner.newJobId(input));
     } catch (err) {
       metrics.jobFinished(undefined, isJackError(err, 'unavailable') ? 'failed' : 'refused');
       throw err;
@@ -76,7 +75,7 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
     if (ticket.duplicate) return { jobId: ticket.jobId, warnings: [], duplicate: true };
     let result: Awaited<ReturnType<Enqueuer['enqueue']>>;
     try {
-      result = await inner.enqueue({ ...input, jobId: ticket.jobId }, ctx);
+      result = await inner.enqueue(input, ctx, { jobId: ticket.jobId });
     } catch (err) {
       await ticket.settle(err);
       throw err;
@@ -143,27 +142,25 @@ export function withIdempotency(inner: Enqueuer, deps: IdempotentDeps): Enqueuer
 
     // Jobs without a key, and keyed jobs that claimed their key, in one batch.
     const forward: EnqueueInput[] = [];
+    const forwardClaims: (Claimed | undefined)[] = [];
     const forwardIndex: number[] = [];
     for (const i of indexes) {
       const input = inputs[i] as EnqueueInput;
       const claim = claims.get(i);
-      if (keyOf(input) === undefined) forward.push(input);
-      else if (claim !== undefined) forward.push({ ...input, jobId: claim.jobId });
-      else continue;
+      if (keyOf(input) !== undefined && claim === undefined) continue;
+      forward.push(input);
+      forwardClaims.push(claim === undefined ? undefined : { jobId: claim.jobId });
       forwardIndex.push(i);
     }
     if (forward.length === 0) return;
     let forwarded: EnqueueOutcome[];
     try {
-      forwarded = await inner.enqueueMany(forward, ctx);
+      forwarded = await inner.enqueueMany(forward, ctx, forwardClaims);
     } catch (err) {
-      // The batch failed as a whole (the call was cancelled). A scheduled
-      // job may have gone out all the same, so the outcome is unknown: a
-      // retry reuses the job ids rather than risk a second job.
-      const unknown = new JackError('unavailable', 'the outcome of the batch is unknown', {
-        cause: err,
-      });
-      await Promise.all([...claims.values()].map((claim) => claim.settle(unknown)));
+      // The batch failed as a whole: the call was cancelled before anything
+      // was published. Settled with that error, as Enqueue settles its key:
+      // a definite failure releases the keys.
+      await Promise.all([...claims.values()].map((claim) => claim.settle(err)));
       throw err;
     }
     forwarded.forEach((outcome, k) => {

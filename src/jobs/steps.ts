@@ -6,8 +6,8 @@ import type { CallContext } from '../context.js';
 import { isJackError, JackError, toError } from '../errors.js';
 import type { DispatchedJob, Metrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
-import type { EnqueueInput } from './enqueuer.js';
 import type { RoutingLookups } from './routing.js';
+import type { Claimed, EnqueueInput } from './types.js';
 
 /** A job ready to dispatch; it is also the job as metrics tag it (no extra object per job). */
 export interface Prepared extends DispatchedJob {
@@ -30,6 +30,7 @@ export interface JobSteps {
     ctx: CallContext,
     warnings: string[],
     lookups?: RoutingLookups,
+    claimed?: Claimed,
   ): Prepared;
   /** Hands a prepared job to the scheduler or the backend; resolves once accepted. */
   dispatch(prepared: Prepared): Promise<void>;
