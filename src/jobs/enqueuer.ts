@@ -17,7 +17,13 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
 import { enqueueBulk } from './bulk.js';
 import { type RoutingLookups, routeJob } from './routing.js';
-import { dispatchFailed, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
+import {
+  dispatchFailed,
+  type JobSteps,
+  type Prepared,
+  recordOutcome,
+  throwIfCancelled,
+} from './steps.js';
 import type { Claimed, EnqueueInput, JobPath } from './types.js';
 import { validateJobFields } from './validate.js';
 
@@ -130,7 +136,6 @@ export function createEnqueuer(deps: EnqueuerDeps): JobPath {
     return publishing.then(
       () => {
         metrics.publishFinished(message.priority, true, (performance.now() - started) / 1000);
-        metrics.jobFinished(message.priority, 'published');
       },
       (err: unknown) => {
         metrics.publishFinished(message.priority, false, (performance.now() - started) / 1000);
@@ -149,7 +154,6 @@ export function createEnqueuer(deps: EnqueuerDeps): JobPath {
       throw err;
     }
     metrics.scheduleFinished(true, (performance.now() - started) / 1000);
-    metrics.jobFinished(message.priority, 'scheduled');
   };
 
   /** Counts a job refused by admission control (SPEC §8 metrics). */
@@ -159,9 +163,9 @@ export function createEnqueuer(deps: EnqueuerDeps): JobPath {
     }
   };
 
-  /** Counts a job refused before dispatch; returns the error to throw. */
+  /** Records a job of Enqueue refused before dispatch; returns the error to throw. */
   const refused = (err: unknown, producerId: string): unknown => {
-    metrics.jobFinished(undefined, 'refused');
+    recordOutcome(metrics, undefined, err);
     noteRefusal(err, producerId);
     return err;
   };
@@ -175,10 +179,13 @@ export function createEnqueuer(deps: EnqueuerDeps): JobPath {
     dispatch(prepared).then(
       () => {
         metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
+        recordOutcome(metrics, prepared, undefined);
         return { jobId: prepared.message.jobId, warnings };
       },
       (err: unknown) => {
-        throw dispatchFailed(metrics, 'Enqueue', prepared, err);
+        const error = dispatchFailed(metrics, 'Enqueue', prepared, err);
+        recordOutcome(metrics, prepared, error);
+        throw error;
       },
     );
 

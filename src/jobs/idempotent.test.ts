@@ -7,7 +7,7 @@ import { JackError } from '../errors.js';
 import { createIdempotency, fingerprintOf } from '../idempotency/idempotency.js';
 import { createMemoryIdempotencyStore } from '../idempotency/memory.js';
 import { entryKey, type IdempotencyStore } from '../idempotency/store.js';
-import { noopMetrics } from '../metrics.js';
+import { type JobOutcome, type Metrics, noopMetrics } from '../metrics.js';
 import { createMemoryStore } from '../storage/memory.js';
 import { createEnqueuer } from './enqueuer.js';
 import { withIdempotency } from './idempotent.js';
@@ -18,6 +18,7 @@ const logger = pino({ level: 'silent' });
 async function setup(
   store: IdempotencyStore = createMemoryIdempotencyStore({ maxKeys: 100 }),
   authorize?: (producerId: string) => void,
+  metrics: Metrics = noopMetrics,
 ) {
   const backend = createRecordingBackend();
   let n = 0;
@@ -32,7 +33,7 @@ async function setup(
     backend,
     scheduler: undefined,
     ids: { next: () => `pjob_${++n}` },
-    metrics: noopMetrics,
+    metrics,
     authorize,
   });
   // Composed as app.ts composes it.
@@ -44,7 +45,7 @@ async function setup(
       metrics: noopMetrics,
       logger,
     }),
-    metrics: noopMetrics,
+    metrics,
   });
   return { enqueuer, backend };
 }
@@ -144,6 +145,36 @@ describe('enqueuer with idempotency keys', () => {
       ['pjob_4', undefined],
     ]);
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_3', 'pjob_4']);
+  });
+
+  it('records each job of EnqueueBulk once, cancelled or not', async () => {
+    const finished: JobOutcome[] = [];
+    const metrics: Metrics = {
+      ...noopMetrics,
+      jobFinished: (_, outcome) => finished.push(outcome),
+    };
+    const { enqueuer, backend } = await setup(undefined, undefined, metrics);
+    const batch = [input(), input({ idempotencyKey: '' }), input({ idempotencyKey: 'b' })];
+    await expect(enqueuer.enqueueMany(batch, cancelledContext())).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+    expect(finished).toEqual(['refused', 'refused', 'refused']);
+
+    finished.length = 0;
+    backend.failWith = (m) => (m.jobId === 'pjob_6' ? 'internal' : undefined);
+    const outcomes = await enqueuer.enqueueMany(
+      [...batch, input({ idempotencyKey: 'c', jobType: '' }), input()],
+      internalContext(),
+    );
+    expect(outcomes.map((o) => o.error?.reason ?? (o.duplicate ? 'duplicate' : 'ok'))).toEqual([
+      'ok',
+      'internal_error',
+      'ok',
+      'validation_error',
+      'duplicate',
+    ]);
+    // A duplicate is answered by its key and is no job of its own.
+    expect(finished.sort()).toEqual(['failed', 'published', 'published', 'refused']);
   });
 
   it('checks a keyed job once: before its key is looked at, not again on the way out', async () => {

@@ -12,11 +12,10 @@
  * by the store, as a separate call would be.
  */
 import type { CallContext } from '../context.js';
-import { isJackError } from '../errors.js';
 import type { Idempotency, Ticket } from '../idempotency/idempotency.js';
 import { entryKey } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
-import { asJackError } from './steps.js';
+import { asJackError, recordOutcome } from './steps.js';
 import type { Claimed, EnqueueInput, EnqueueOutcome, Enqueuer, JobPath } from './types.js';
 
 export interface IdempotentDeps {
@@ -45,7 +44,7 @@ export function withIdempotency(inner: JobPath, deps: IdempotentDeps): Enqueuer 
       inner.check(input, ctx);
       return await idempotency.begin(input.producerId, key, input, () => inner.newJobId(input));
     } catch (err) {
-      metrics.jobFinished(undefined, isJackError(err, 'unavailable') ? 'failed' : 'refused');
+      recordOutcome(metrics, undefined, err);
       throw err;
     }
   };
