@@ -15,9 +15,6 @@ import type { BoundService } from './pipeline.js';
 import { loadReflectionDefinition } from './reflection.js';
 import { serverCredentials } from './tls.js';
 
-/** A service ready for grpc-js (and the HTTP transport): see `bindService` in pipeline.ts. */
-export type { BoundService } from './pipeline.js';
-
 export interface GrpcServerDeps {
   /** jack.BackgroundJobs and jack.AdminService, bound to the call pipeline. */
   services: readonly BoundService[];

@@ -1,7 +1,7 @@
 /** Calls by method and status code, with their duration. */
 import { type Metrics, noopMetrics } from '../../metrics.js';
 import type { Interceptor } from '../pipeline.js';
-import { statusName, toStatus } from '../status.js';
+import { callStatus, statusName } from '../status.js';
 
 export function metricsInterceptor(metrics: Metrics): Interceptor {
   // Without an exporter there is nothing to time: no wrapper at all.
@@ -17,7 +17,7 @@ export function metricsInterceptor(metrics: Metrics): Interceptor {
       },
       (err: unknown) => {
         const seconds = (performance.now() - started) / 1000;
-        metrics.callFinished(info.method, statusName(toStatus(err).code), seconds);
+        metrics.callFinished(info.method, statusName(callStatus(ctx, err).code), seconds);
         throw err;
       },
     );
