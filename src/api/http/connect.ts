@@ -7,7 +7,7 @@
  * request of src/gen (binary in between, exact by construction) and calls
  * the very chain grpc-js calls (`BoundMethod.chain`, pipeline.ts): identity,
  * admission, idempotency, limits, logs, metrics, tracing and the error
- * mapper (`toStatus`) are shared, never repeated here. Only the framing
+ * mapper (`callStatus`, once per call) are shared, never repeated here. Only the framing
  * differs: the request id goes out as the `x-request-id` header, a status as
  * a ConnectError with the same code, message and details.
  */
@@ -40,7 +40,7 @@ import type { CallTracker } from '../call-tracker.js';
 import { isShadowValue, type MethodInfo, requestIdOf } from '../context.js';
 import type { BoundedHealth } from '../health-service.js';
 import { attachResponseStream, type BoundMethod, type BoundService } from '../pipeline.js';
-import { STATUS_DETAILS_KEY, toStatus } from '../status.js';
+import { callStatus, STATUS_DETAILS_KEY } from '../status.js';
 
 /**
  * The descriptors Connect routes by. A service served over HTTP needs its
@@ -111,13 +111,13 @@ class HttpCallContext implements CallContext {
 }
 
 /**
- * `toStatus` in Connect's form: the same code, message and details
+ * The call's status (`callStatus`: mapped once per call) in Connect's form: the same code, message and details
  * (RetryInfo, ErrorInfo…). The request id is not repeated in the error's
  * metadata: every handler sets it as a response header already, and Connect
  * merges the two (a unary error answered `x-request-id: a, a`).
  */
-export function toConnectError(err: unknown): ConnectError {
-  const { code, details, metadata } = toStatus(err);
+export function toConnectError(ctx: CallContext, err: unknown): ConnectError {
+  const { code, details, metadata } = callStatus(ctx, err);
   const error = new ConnectError(details, code as number as Code);
   const detailsBin = metadata?.get(STATUS_DETAILS_KEY)[0];
   if (detailsBin instanceof Buffer) {
@@ -139,7 +139,7 @@ function unary(desc: DescMethod, bound: BoundMethod, calls: CallTracker) {
       const response = await bound.chain(decoded, ctx);
       return fromBinary(desc.output, bound.encode(response));
     } catch (err) {
-      throw toConnectError(err);
+      throw toConnectError(ctx, err);
     } finally {
       calls.finish();
     }
@@ -195,7 +195,7 @@ function serverStream(desc: DescMethod, bound: BoundMethod) {
       wake = undefined;
     }
     if (failure !== undefined) {
-      throw failure instanceof ConnectError ? failure : toConnectError(failure);
+      throw failure instanceof ConnectError ? failure : toConnectError(ctx, failure);
     }
   };
 }
