@@ -105,8 +105,10 @@ export interface LedgerStore {
   list(query: ListJobsQuery): Promise<ListJobsPage>;
   /**
    * Calls `listener` with the id of every job whose record changed — on this
-   * replica and, for a shared store, on any other (within 1 s). Returns the
-   * unsubscribe function.
+   * replica and, for a shared store, on any other (within 1 s). A new record
+   * is no change: nobody can be watching it yet (WatchJob answers NOT_FOUND
+   * for a job without a record), and announcing every Enqueue would cost a
+   * NOTIFY each. Returns the unsubscribe function.
    */
   onChange(listener: (jobId: string) => void): () => void;
   /** Deletes up to `batchSize` records last changed before `before`; answers how many. */

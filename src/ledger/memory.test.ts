@@ -93,6 +93,7 @@ describe('memory ledger store', () => {
     });
     store.onChange((id) => heard.push(id));
     await store.recordAccepted([job(1)]);
+    await store.cancel('job-1', new Date(2_000_000));
     expect(heard).toEqual(['job-1']);
   });
 });

@@ -111,7 +111,7 @@ export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerSto
     records.set(record.jobId, record);
     while (records.size > options.maxJobs) evictOldest();
     observeTransition(metrics, before, record, at);
-    notify(record.jobId);
+    if (before !== undefined) notify(record.jobId);
   };
 
   const copy = (job: Job | undefined): Job | undefined => (job === undefined ? job : { ...job });

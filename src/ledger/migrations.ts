@@ -92,6 +92,21 @@ CREATE TABLE ${SCHEDULED_TABLE} (
 CREATE INDEX ${SCHEDULED_TABLE}_due ON ${SCHEDULED_TABLE} (run_at);
 `,
   },
+  {
+    version: 3,
+    name: 'announce changed records only, not new ones',
+    // Nobody can be watching a record that did not exist (WatchJob answers
+    // NOT_FOUND for an unknown job), so a new row's NOTIFY only cost: one
+    // per Enqueue, and every NOTIFY takes PostgreSQL's commit-time queue
+    // lock, one committing transaction at a time. A filled-in record (the
+    // enqueue facts of a job a report created first) is an UPDATE: still
+    // announced.
+    sql: `
+DROP TRIGGER ${JOBS_TABLE}_changed ON ${JOBS_TABLE};
+CREATE TRIGGER ${JOBS_TABLE}_changed AFTER UPDATE ON ${JOBS_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION ${JOBS_TABLE}_notify();
+`,
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -10,7 +10,8 @@
  *   in flight and go as one INSERT … SELECT FROM unnest(…) ON CONFLICT.
  * - A report or a cancel reads the row FOR UPDATE, applies the pure rules
  *   (./rules.ts) and writes the result in one transaction.
- * - A trigger NOTIFYs every change with the job id; each store LISTENs on a
+ * - A trigger NOTIFYs every change of a record with the job id (not a new
+ *   record: nobody can be watching it yet); each store LISTENs on a
  *   connection of its own (re-LISTENing after a reconnect), so `onChange`
  *   fires on every replica.
  * - The pool is bounded and every query has a timeout, client and server
@@ -59,7 +60,7 @@ export interface PostgresLedgerOptions {
 /** Most rows in one INSERT of the group commit. */
 const MAX_BATCH_ROWS = 1000;
 /** Group-commit batches in flight at once; calls arriving meanwhile form the next batch. */
-const MAX_BATCHES_IN_FLIGHT = 2;
+const MAX_BATCHES_IN_FLIGHT = 4;
 /** The advisory lock key pair of the migrations and of retention ('Jack', n). */
 const LOCK_CLASS = 0x4a61636b;
 const MIGRATION_LOCK = 1;
@@ -95,28 +96,6 @@ const COLUMNS = [
   'payload_bytes',
 ] as const;
 const SELECT_COLUMNS = COLUMNS.join(', ');
-/** The PostgreSQL type of each column, for unnest(). */
-const COLUMN_TYPES = [
-  'text',
-  'text',
-  'text',
-  'smallint',
-  'smallint',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'integer',
-  'integer',
-  'text',
-  'text',
-  'text',
-  'text',
-  'boolean',
-  'text',
-  'timestamptz',
-  'timestamptz',
-  'integer',
-];
 /** Columns an enqueue fills in on a record created from a report (see rules.applyAccepted). */
 const ENQUEUE_FACTS = [
   'created_at',
@@ -200,47 +179,66 @@ function valuesOf(job: Job): unknown[] {
   ];
 }
 
-function valuesOfAccepted(job: AcceptedJob): unknown[] {
-  return [
-    job.jobId,
-    job.producerId,
-    job.jobType,
-    job.queue,
-    job.state,
-    job.createdAt,
-    job.runAt ?? null,
-    job.createdAt,
-    0,
-    job.maxRetries,
-    '',
-    '',
-    job.traceId,
-    job.correlationId,
-    job.shadow,
-    job.messageId,
-    null,
-    null,
-    job.payloadBytes,
-  ];
-}
-
 const PLACEHOLDERS = COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
 const INSERT_ONE = `INSERT INTO ${JOBS_TABLE} (${SELECT_COLUMNS}) VALUES (${PLACEHOLDERS})
   ON CONFLICT (job_id) DO NOTHING RETURNING job_id`;
 const UPDATE_ONE = `UPDATE ${JOBS_TABLE} SET ${COLUMNS.slice(1)
   .map((c, i) => `${c} = $${i + 2}`)
   .join(', ')} WHERE job_id = $1`;
+/** The columns an accepted job sets, and their types; the others keep their defaults. */
+const ACCEPTED_COLUMNS = [
+  ['job_id', 'text'],
+  ['producer_id', 'text'],
+  ['job_type', 'text'],
+  ['queue', 'smallint'],
+  ['state', 'smallint'],
+  ['created_at', 'timestamptz'],
+  ['run_at', 'timestamptz'],
+  ['max_retries', 'integer'],
+  ['trace_id', 'text'],
+  ['correlation_id', 'text'],
+  ['shadow', 'boolean'],
+  ['message_id', 'text'],
+  ['payload_bytes', 'integer'],
+] as const;
+
 /**
  * The group commit's statement: one row per accepted job, a job already
  * recorded left as it is — unless its record was created from a report
- * (max_retries 0), whose enqueue facts it fills in. `inserted` tells a new
- * row (xmax 0) from a filled-in one.
+ * (max_retries 0), whose enqueue facts it fills in. The jobs come as one
+ * JSON array ($1: cheaper to build and to parse than an array per column)
+ * and the answer is one row per state with the count of new records (for
+ * the transition metrics), not a row per job. A new row has xmax 0; a
+ * filled-in one has not.
  */
-const INSERT_ACCEPTED = `INSERT INTO ${JOBS_TABLE} AS j (${SELECT_COLUMNS})
-  SELECT * FROM unnest(${COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+const INSERT_ACCEPTED = `WITH written AS (
+  INSERT INTO ${JOBS_TABLE} AS j (${ACCEPTED_COLUMNS.map(([c]) => c).join(', ')}, updated_at)
+  SELECT ${ACCEPTED_COLUMNS.map(([c]) => `r.${c}`).join(', ')}, r.created_at
+  FROM json_to_recordset($1::json) AS r(${ACCEPTED_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})
   ON CONFLICT (job_id) DO UPDATE SET ${ENQUEUE_FACTS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
   WHERE j.max_retries = 0
-  RETURNING j.job_id, j.state, (j.xmax = 0) AS inserted`;
+  RETURNING j.state, (j.xmax = 0) AS inserted
+)
+SELECT state, count(*)::integer AS inserted FROM written WHERE inserted GROUP BY state`;
+
+/** An accepted job as a JSON object of ACCEPTED_COLUMNS (Dates become ISO strings). */
+function rowOfAccepted(job: AcceptedJob) {
+  return {
+    job_id: job.jobId,
+    producer_id: job.producerId,
+    job_type: job.jobType,
+    queue: job.queue,
+    state: job.state,
+    created_at: job.createdAt,
+    run_at: job.runAt ?? null,
+    max_retries: job.maxRetries,
+    trace_id: job.traceId,
+    correlation_id: job.correlationId,
+    shadow: job.shadow,
+    message_id: job.messageId,
+    payload_bytes: job.payloadBytes,
+  };
+}
 
 /**
  * SCHEDULED → QUEUED for jobs a scheduler of Jack's own published (SPEC §16):
@@ -375,19 +373,12 @@ export async function openPostgresLedgerStore(
     const rows = [...unique.values()].sort((a, b) =>
       a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0,
     );
-    const columns: unknown[][] = COLUMNS.map(() => []);
-    for (const job of rows) {
-      valuesOfAccepted(job).forEach((value, i) => {
-        columns[i]?.push(value);
-      });
-    }
-    const result = await query<{ job_id: string; state: number; inserted: boolean }>(
-      INSERT_ACCEPTED,
-      columns,
-    );
+    const result = await query<{ state: number; inserted: number }>(INSERT_ACCEPTED, [
+      JSON.stringify(rows.map(rowOfAccepted)),
+    ]);
     for (const row of result.rows) {
-      if (row.inserted)
-        metrics.jobTransition(row.state === JobState.JOB_STATE_SCHEDULED ? 'scheduled' : 'queued');
+      const state = row.state === JobState.JOB_STATE_SCHEDULED ? 'scheduled' : 'queued';
+      for (let i = 0; i < row.inserted; i++) metrics.jobTransition(state);
     }
   };
 
