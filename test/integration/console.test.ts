@@ -240,7 +240,12 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
     await row(page, 'mail sender').getByRole('button', { name: 'Yes, revoke' }).click();
     await row(page, 'mail sender').waitFor({ state: 'detached' });
     const refused = await callError(
-      call(jack.admin, 'listApiKeys', { producerId: '' }, { authorization: `Bearer ${token}` }),
+      call(
+        jack.admin,
+        'listApiKeys',
+        { producerId: '', pageSize: 0, pageToken: '' },
+        { authorization: `Bearer ${token}` },
+      ),
     );
     expect(refused.code).toBe(status.UNAUTHENTICATED);
     expect(problems).toEqual([]);
