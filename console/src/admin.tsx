@@ -600,7 +600,9 @@ const roleName = (r: string | undefined, producerId: string | undefined) =>
 export function KeysPage() {
   const producers = useAllProducers();
   const [filter, setFilter] = useState('');
+  const [tokens, setTokens] = useState<string[]>(['']);
   const [keys, setKeys] = useState<ApiKey[]>();
+  const [next, setNext] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState('');
   const [token, setToken] = useState<string>();
@@ -609,14 +611,16 @@ export function KeysPage() {
 
   const load = useCallback(async () => {
     try {
-      const r = await call<{ apiKeys?: ApiKey[] }>('jack.AdminService/ListApiKeys', {
-        producerId: filter,
-      });
+      const r = await call<{ apiKeys?: ApiKey[]; nextPageToken?: string }>(
+        'jack.AdminService/ListApiKeys',
+        { producerId: filter, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
+      );
       setKeys(r.apiKeys ?? []);
+      setNext(r.nextPageToken);
     } catch (err) {
       setError(err);
     }
-  }, [filter]);
+  }, [filter, tokens]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -729,7 +733,10 @@ export function KeysPage() {
           value={filter}
           label="Show keys of"
           allowNone="every producer and admin keys"
-          onChange={setFilter}
+          onChange={(id) => {
+            setFilter(id);
+            setTokens(['']);
+          }}
         />
         <table>
           <thead>
@@ -769,6 +776,7 @@ export function KeysPage() {
           </tbody>
         </table>
         {keys?.length === 0 ? <p>No keys.</p> : null}
+        <Pager tokens={tokens} next={next} onPage={setTokens} />
       </Section>
     </>
   );

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateProducerRequest, CreateProducerResponse } from '../../src/gen/jack/admin.js';
+import { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
 import { JobState } from '../../src/gen/jack/jobs.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import {
@@ -53,6 +55,67 @@ async function checkPage(page: Page, name: string): Promise<void> {
 }
 
 const row = (page: Page, text: string) => page.locator('tbody tr', { hasText: text });
+
+/** What a gRPC-Web call made by the page's own fetch came back with. */
+interface GrpcWebAnswer {
+  httpStatus: number;
+  contentType: string;
+  messages: Buffer[];
+  /** From the trailer frame at the end of the body. */
+  trailers: Record<string, string>;
+}
+
+/**
+ * One unary gRPC-Web call (application/grpc-web+proto) made by the browser
+ * from the console's page (same origin, under its CSP): the request framed
+ * in the page, the response's frames split here. The protobuf bytes are
+ * ts-proto's, encoded and decoded in the test.
+ */
+async function grpcWebCall(
+  page: Page,
+  method: string,
+  message: Uint8Array,
+  key?: string,
+): Promise<GrpcWebAnswer> {
+  const raw = await page.evaluate(
+    async ({ method, bytes, key }) => {
+      const body = new Uint8Array(5 + bytes.length);
+      new DataView(body.buffer).setUint32(1, bytes.length);
+      body.set(bytes, 5);
+      const headers: Record<string, string> = {
+        'content-type': 'application/grpc-web+proto',
+        'x-grpc-web': '1',
+      };
+      if (key !== undefined) headers.authorization = `Bearer ${key}`;
+      const res = await fetch(`/${method}`, { method: 'POST', headers, body, credentials: 'omit' });
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type') ?? '',
+        body: Array.from(new Uint8Array(await res.arrayBuffer())),
+      };
+    },
+    { method, bytes: Array.from(message), key },
+  );
+  const body = Buffer.from(raw.body);
+  const messages: Buffer[] = [];
+  const trailers: Record<string, string> = {};
+  for (let at = 0; at + 5 <= body.length; ) {
+    const flags = body[at] as number;
+    const length = body.readUInt32BE(at + 1);
+    const data = body.subarray(at + 5, at + 5 + length);
+    at += 5 + length;
+    if ((flags & 0x80) === 0) {
+      messages.push(data);
+      continue;
+    }
+    for (const line of data.toString('utf8').split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0)
+        trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+  }
+  return { httpStatus: raw.status, contentType: raw.contentType, messages, trailers };
+}
 
 describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
   let browser: Browser;
@@ -120,6 +183,82 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
     const other = await openTab(browser, url);
     await other.page.getByLabel('API key').waitFor();
     await other.page.close();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("calls Jack over gRPC-Web from the page: Enqueue, an admin call, and a refusal with Jack's message", async () => {
+    const { page, problems } = await openTab(browser, url);
+    await page.getByLabel('API key').waitFor();
+
+    // An admin call: CreateProducer, answered with one message and grpc-status 0 in the trailer frame.
+    const created = await grpcWebCall(
+      page,
+      'jack.AdminService/CreateProducer',
+      CreateProducerRequest.encode({ name: 'web', description: 'from the browser' }).finish(),
+      BOOTSTRAP,
+    );
+    expect(created.httpStatus).toBe(200);
+    expect(created.contentType).toMatch(/^application\/grpc-web\+proto/);
+    expect(created.trailers['grpc-status']).toBe('0');
+    expect(created.messages).toHaveLength(1);
+    const producer = CreateProducerResponse.decode(created.messages[0] as Buffer).producer;
+    expect(producer?.name).toBe('web');
+    const producerId = producer?.producerId as string;
+    expect(
+      (await call(jack.admin, 'getProducer', { producerId }, admin)).producer?.description,
+    ).toBe('from the browser');
+    await call(
+      jack.admin,
+      'createJobType',
+      { producerId, name: 'ping', queue: Queue.QUEUE_HIGH, maxRetries: 1, description: '' },
+      admin,
+    );
+
+    // Enqueue: the job id comes back and the ledger has the job.
+    const enqueued = await grpcWebCall(
+      page,
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(
+        enqueueRequest({ producerId, jobType: 'ping', payload: Buffer.from('hi') }),
+      ).finish(),
+      BOOTSTRAP,
+    );
+    expect(enqueued.trailers['grpc-status']).toBe('0');
+    const { jobId } = EnqueueResponse.decode(enqueued.messages[0] as Buffer);
+    const job = await call(jack.ledger, 'getJob', { jobId }, admin);
+    expect(job).toMatchObject({ jobId, producerId, jobType: 'ping', queue: Queue.QUEUE_HIGH });
+
+    // Refused: Jack's own code and message, as gRPC gives them, in the trailer frame.
+    const refusal = await callError(
+      call(jack.admin, 'createProducer', { name: '', description: '' }, admin),
+    );
+    const refused = await grpcWebCall(
+      page,
+      'jack.AdminService/CreateProducer',
+      CreateProducerRequest.encode({ name: '', description: '' }).finish(),
+      BOOTSTRAP,
+    );
+    expect(refused.messages).toEqual([]);
+    expect(refused.trailers['grpc-status']).toBe(String(status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(refused.trailers['grpc-message'] ?? '')).toBe(refusal.details);
+
+    const badKey = await grpcWebCall(
+      page,
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(enqueueRequest({ producerId, jobType: 'ping' })).finish(),
+      'jk_0000000000000000_wrong',
+    );
+    expect(badKey.trailers['grpc-status']).toBe(String(status.UNAUTHENTICATED));
+    expect(decodeURIComponent(badKey.trailers['grpc-message'] ?? '')).toBe(
+      (
+        await callError(
+          call(jack.jobs, 'enqueue', enqueueRequest({ producerId, jobType: 'ping' }), {
+            authorization: 'Bearer jk_0000000000000000_wrong',
+          }),
+        )
+      ).details,
+    );
     expect(problems).toEqual([]);
     await page.close();
   });
