@@ -1,7 +1,16 @@
 /** Producers, job types and API keys (SPEC §10): list by page, create, edit by field mask, delete. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { call } from './rpc.ts';
-import { ConfirmButton, ErrorBox, Pager, QUEUES, queueName, Section, when } from './ui.tsx';
+import {
+  ConfirmButton,
+  ErrorBox,
+  Pager,
+  QUEUES,
+  queueName,
+  Section,
+  useLatestLoad,
+  when,
+} from './ui.tsx';
 
 const PAGE_SIZE = 20;
 
@@ -60,15 +69,19 @@ export function ProducersPage() {
   const [notice, setNotice] = useState('');
   const [editing, setEditing] = useState<string>();
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     try {
       const r = await call<{ producers?: Producer[]; nextPageToken?: string }>(
         'jack.AdminService/ListProducers',
         { pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
       );
+      if (!isLatest()) return;
       setProducers(r.producers ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
   }, [tokens]);
@@ -333,20 +346,27 @@ export function JobTypesPage() {
     description: '',
   });
 
+  // The first producer until one is picked; a pick made before this effect
+  // ran (effects run after paint) wins.
   useEffect(() => {
-    if (producerId === '' && producers[0]) setProducerId(producers[0].producerId);
-  }, [producers, producerId]);
+    const first = producers[0]?.producerId;
+    if (first !== undefined) setProducerId((picked) => (picked === '' ? first : picked));
+  }, [producers]);
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     if (producerId === '') return;
     try {
       const r = await call<{ jobTypes?: JobType[]; nextPageToken?: string }>(
         'jack.AdminService/ListJobTypes',
         { producerId, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
       );
+      if (!isLatest()) return;
       setJobTypes(r.jobTypes ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
   }, [producerId, tokens]);
@@ -609,15 +629,19 @@ export function KeysPage() {
   const [copied, setCopied] = useState('');
   const [draft, setDraft] = useState({ producerId: '', role: ROLES[0] as string, description: '' });
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     try {
       const r = await call<{ apiKeys?: ApiKey[]; nextPageToken?: string }>(
         'jack.AdminService/ListApiKeys',
         { producerId: filter, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
       );
+      if (!isLatest()) return;
       setKeys(r.apiKeys ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
   }, [filter, tokens]);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateProducerRequest, CreateProducerResponse } from '../../src/gen/jack/admin.js';
 import { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
 import { JobState } from '../../src/gen/jack/jobs.js';
-import { Queue } from '../../src/gen/jack/storage.js';
+import { KeyRole, Queue } from '../../src/gen/jack/storage.js';
 import {
   type Browser,
   chromiumAvailable,
@@ -55,6 +55,31 @@ async function checkPage(page: Page, name: string): Promise<void> {
 }
 
 const row = (page: Page, text: string) => page.locator('tbody tr', { hasText: text });
+
+/**
+ * Walks a paged table from its first page: each page shows the next
+ * `pageSize` of `expected` in the cells `cells` selects, "Next page" is
+ * disabled on the last, and "Previous page" goes back one.
+ */
+async function checkPaged(
+  page: Page,
+  cells: string,
+  expected: string[],
+  pageSize: number,
+): Promise<void> {
+  const pages = Math.ceil(expected.length / pageSize);
+  expect(pages, 'more items than one page').toBeGreaterThan(1);
+  const pager = page.getByRole('navigation', { name: 'Pages' });
+  const shown = () => page.locator(cells).allTextContents();
+  for (let i = 0; i < pages; i++) {
+    if (i > 0) await pager.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(shown).toEqual(expected.slice(i * pageSize, (i + 1) * pageSize));
+    await pager.getByText(`Page ${i + 1}`).waitFor();
+  }
+  expect(await pager.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+  await pager.getByRole('button', { name: 'Previous page' }).click();
+  await expect.poll(shown).toEqual(expected.slice((pages - 2) * pageSize, (pages - 1) * pageSize));
+}
 
 /** What a gRPC-Web call made by the page's own fetch came back with. */
 interface GrpcWebAnswer {
@@ -476,9 +501,12 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
 describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () => {
   let browser: Browser;
   let jack: RunningJack;
+  let url: string;
 
   beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
     [browser, jack] = await Promise.all([launchChromium(), startJack({ HTTP_PORT: '0' })]);
+    url = `http://127.0.0.1:${jack.app.httpPort}/`;
   });
   afterAll(async () => {
     await browser?.close();
@@ -486,7 +514,7 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
   });
 
   it('asks for no key and shows every page', async () => {
-    const { page, problems } = await openTab(browser, `http://127.0.0.1:${jack.app.httpPort}/`);
+    const { page, problems } = await openTab(browser, url);
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('AUTH_MODE=off: no key needed').waitFor();
     expect(await page.getByLabel('API key').count()).toBe(0);
@@ -517,6 +545,126 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
       .toBe('1');
     await nav.getByRole('link', { name: 'Producers' }).click();
     await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+  it('lets a newcomer create a producer, a job type and a key, and enqueue a job, from the keyboard where it counts', async () => {
+    const { page, problems } = await openTab(browser, `${url}#/producers`);
+    await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
+
+    // The new producer form from the keyboard: type, Tab, type, Tab to the button, Enter.
+    const form = page.getByRole('region', { name: 'New producer' });
+    await form.getByLabel('Name').focus();
+    await page.keyboard.type('newcomer');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('name')).toBe('description');
+    await page.keyboard.type('my first producer');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').textContent()).toBe('Create producer');
+    await page.keyboard.press('Enter');
+    await row(page, 'my first producer').waitFor();
+    const producerId = (await row(page, 'my first producer')
+      .locator('code')
+      .textContent()) as string;
+
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    await nav.getByRole('link', { name: 'Job types' }).click();
+    await page.getByRole('heading', { name: 'Job types', level: 1 }).waitFor();
+    await page.locator('select[name=producer]').selectOption(producerId);
+    const typeForm = page.getByRole('region', { name: 'New job type' });
+    await typeForm.getByLabel('Name').fill('welcome');
+    await typeForm.getByRole('button', { name: 'Create job type' }).click();
+    await row(page, 'welcome').waitFor();
+
+    await nav.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const keyForm = page.getByRole('region', { name: 'New key' });
+    await keyForm.locator('select[name=producer]').selectOption(producerId);
+    await keyForm.getByLabel('Description').fill('newcomer key');
+    await keyForm.getByRole('button', { name: 'Create key' }).click();
+    expect(await page.getByTestId('new-token').textContent()).toMatch(/^jk_/);
+
+    await nav.getByRole('link', { name: 'Jobs' }).click();
+    const enqueue = page.getByRole('region', { name: 'Enqueue a job' });
+    await enqueue.getByLabel('Producer id').fill(producerId);
+    await enqueue.getByLabel('Job type').fill('welcome');
+    await enqueue.getByLabel('Payload (text)').fill('hello');
+    await enqueue.getByRole('button', { name: 'Enqueue' }).click();
+    const link = enqueue.getByRole('status').getByRole('link');
+    await link.waitFor();
+    const jobId = (await link.textContent()) as string;
+    const job = await call(jack.ledger, 'getJob', { jobId });
+    expect(job).toMatchObject({ producerId, jobType: 'welcome', state: JobState.JOB_STATE_QUEUED });
+    await link.click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'State:' }).textContent())
+      .toContain('queued');
+    await page.screenshot({ path: join(ARTIFACTS, 'newcomer-job.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('pages producers, job types, API keys and jobs with more items than a page', async () => {
+    const owner = (await call(jack.admin, 'createProducer', { name: 'many', description: '' }))
+      .producer?.producerId as string;
+    for (let i = 0; i < 21; i++) {
+      await call(jack.admin, 'createProducer', { name: `extra-${i}`, description: '' });
+      const name = `type-${String(i).padStart(2, '0')}`;
+      await call(jack.admin, 'createJobType', {
+        producerId: owner,
+        name,
+        queue: Queue.QUEUE_LOW,
+        maxRetries: 0,
+        description: '',
+      });
+      await call(jack.admin, 'createApiKey', {
+        producerId: owner,
+        description: `key ${i}`,
+        role: KeyRole.KEY_ROLE_UNSPECIFIED,
+      });
+    }
+    for (let i = 0; i < 26; i++) {
+      await call(jack.jobs, 'enqueue', enqueueRequest({ producerId: owner, jobType: 'type-00' }));
+    }
+    const all = { pageSize: 0, pageToken: '' };
+    const producers = (await call(jack.admin, 'listProducers', all)).producers.map(
+      (p) => p.producerId,
+    );
+    const jobTypes = (
+      await call(jack.admin, 'listJobTypes', { ...all, producerId: owner })
+    ).jobTypes.map((t) => t.name);
+    const keys = (await call(jack.admin, 'listApiKeys', { ...all, producerId: '' })).apiKeys.map(
+      (k) => k.keyId,
+    );
+    const jobs = (
+      await call(jack.ledger, 'listJobs', {
+        producerId: owner,
+        jobType: '',
+        states: [],
+        createdAfter: undefined,
+        createdBefore: undefined,
+        includeShadow: false,
+        pageSize: 1000,
+        pageToken: '',
+      })
+    ).jobs.map((j) => j.jobId);
+    expect(jobs).toHaveLength(26);
+
+    const { page, problems } = await openTab(browser, `${url}#/producers`);
+    await checkPaged(page, 'tbody tr td:nth-child(2) code', producers, 20);
+
+    await page.goto(`${url}#/job-types`);
+    await page.locator('select[name=producer]').selectOption(owner);
+    await checkPaged(page, 'tbody tr td:first-child', jobTypes, 20);
+
+    await page.goto(`${url}#/keys`);
+    await checkPaged(page, 'tbody tr td:first-child code', keys, 20);
+
+    await page.goto(`${url}#/jobs`);
+    const find = page.getByRole('region', { name: 'Find jobs' });
+    await find.getByLabel('Producer id').fill(owner);
+    await find.getByRole('button', { name: 'Show jobs' }).click();
+    await checkPaged(page, 'tbody tr td:first-child a', jobs, 25);
     expect(problems).toEqual([]);
     await page.close();
   });
