@@ -1,11 +1,14 @@
 /**
  * The console (SPEC §18) in a real headless Chromium against a real Jack
- * (in process, HTTP_PORT on a free port): sign-in with a bad and a good key,
- * every page rendered and checked by axe-core, a create / edit / delete round
- * trip for a producer, a job type and a key (checked through gRPC), Jack's
- * own error shown, a job's page following a worker's reports live, the
- * headers the files are served with, and AUTH_MODE=off. Screenshots of each
- * page go to test-artifacts/console/.
+ * (in process, HTTP_PORT on a free port): sign-in with a bad and a good key
+ * (from the keyboard too), every page rendered and checked by axe-core, a
+ * create / edit / delete round trip for a producer, a job type and a key
+ * (checked through gRPC), Jack's own error shown, a job's page following a
+ * worker's reports live, the headers the files are served with, gRPC-Web
+ * calls made by the browser itself, and AUTH_MODE=off: a newcomer's first
+ * producer (typed from the keyboard), job type, key and job, and every list
+ * paged. Screenshots of each page go to test-artifacts/console/ (ignored by
+ * git).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
