@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 STAMP := node_modules/.install-stamp
 
-.PHONY: install generate check-generated build run dev test test-unit test-integration lint format breaking bench bench-profile bench-pipeline clean
+.PHONY: install generate check-generated docs build run dev test test-unit test-integration lint format breaking bench bench-profile bench-pipeline clean
 
 ## install: npm ci (only when package-lock.json changed: an edit of package.json's
 ## scripts must not reinstall node_modules under a running test)
@@ -40,6 +40,10 @@ $(GENERATE_STAMP): $(PROTO_SOURCES) $(STAMP)
 check-generated: generate
 	@git diff --exit-code --stat -- src/gen src/gen-es || { echo "src/gen is stale: run 'make generate' and commit it"; exit 1; }
 	@test -z "$$(git status --porcelain -- src/gen src/gen-es)" || { echo "src/gen has untracked files: run 'make generate' and commit it"; exit 1; }
+
+## docs: write docs/configuration.md from src/config/settings.ts (a unit test fails when it is stale)
+docs: build
+	node scripts/config-reference.mjs
 
 ## build: compile src/ to dist/ and bundle the console (console/ → dist/console), each only when its sources changed
 build: $(BUILD_STAMP) $(CONSOLE_BUILT)

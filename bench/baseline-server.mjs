@@ -4,13 +4,14 @@
  * runtime loads), answering Enqueue and EnqueueBulk with a constant — the
  * speed limit of the stack. It used to share Jack's ts-proto codecs, which
  * are slower than protobufjs's generated ones and slowed the baseline down
- * with Jack (see docs/PERFORMANCE.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
+ * with Jack (see docs/performance.md). With BASELINE_PUBSUB_TOPIC set, Enqueue first
  * publishes the job with a directly used @google-cloud/pubsub client (same
  * batching as Jack's medium lane) and answers once Pub/Sub returned its id.
  * env: GRPC_PORT, BASELINE_PUBSUB_TOPIC, PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST.
  * With BASELINE_NATS_URL set, Enqueue first publishes the job to JetStream
  * (subject jack.medium.<job type>, the same headers and a unique Nats-Msg-Id)
- * and answers once the PubAck is back: the minimal NATS publisher.
+ * and answers once the PubAck is back: the minimal NATS publisher. EnqueueBulk
+ * publishes every job of the call and answers once all their PubAcks are back.
  */
 import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -118,7 +119,19 @@ server.addService(BackgroundJobs.service, {
     );
   },
   enqueueBulk(call, callback) {
-    callback(null, bulkResponse(call.request.jobs.length));
+    const { jobs } = call.request;
+    if (publish === undefined) {
+      callback(null, bulkResponse(jobs.length));
+      return;
+    }
+    // Every job published, every PubAck awaited, then the answer.
+    Promise.all(jobs.map(publish)).then(
+      () => callback(null, bulkResponse(jobs.length)),
+      (err) => {
+        failedCalls++;
+        callback({ code: grpc.status.UNAVAILABLE, details: String(err) });
+      },
+    );
   },
   cancelJob(_call, callback) {
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'baseline' });

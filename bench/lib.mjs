@@ -134,24 +134,26 @@ export async function runH2load({
   cpu,
   logFile,
   metadata = {},
+  transport = GRPC_TRANSPORT,
 }) {
-  const headers = Object.entries(metadata).flatMap(([key, value]) => ['-H', `${key}: ${value}`]);
+  const headers = Object.entries({ ...transport.headers, ...metadata }).flatMap(([key, value]) => [
+    '-H',
+    `${key}: ${value}`,
+  ]);
+  // HTTP/1.1 has one call in flight per connection: `concurrency` keep-alive
+  // connections instead of `concurrency` streams on one.
+  const connections = transport.h1
+    ? ['--h1', '-c', String(concurrency), '-m', '1']
+    : ['-c', '1', '-m', String(concurrency)];
   const h2load = [
     'h2load',
-    '-c',
-    '1',
+    ...connections,
     '-t',
     '1',
-    '-m',
-    String(concurrency),
     '-D',
     `${Math.round(seconds * 1000)}ms`,
     '-d',
     bodyFile,
-    '-H',
-    'content-type: application/grpc',
-    '-H',
-    'te: trailers',
     ...headers,
     `--log-file=${logFile}`,
     url,
@@ -357,6 +359,65 @@ export async function verifyStatusOk(address, path, body, metadata = {}) {
     await rawUnary(client, path, body.subarray(5), 5_000, metadata);
   } finally {
     client.close();
+  }
+}
+
+/**
+ * The wire a load generator speaks: gRPC (the default), or Jack's HTTP
+ * transport (SPEC §18) — Connect binary over h2c, Connect JSON over
+ * HTTP/1.1 keep-alive. `frame`: the body carries gRPC's 5-byte prefix.
+ */
+export const GRPC_TRANSPORT = {
+  name: 'grpc',
+  headers: { 'content-type': 'application/grpc', te: 'trailers' },
+  frame: true,
+};
+export const TRANSPORTS = {
+  grpc: GRPC_TRANSPORT,
+  connect: {
+    name: 'Connect binary, h2c',
+    headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' },
+    http: true,
+  },
+  'json-h1': {
+    name: 'Connect JSON, HTTP/1.1 keep-alive',
+    headers: { 'content-type': 'application/json', 'connect-protocol-version': '1' },
+    http: true,
+    h1: true,
+    json: true,
+  },
+};
+
+/** One Connect unary call (h2c or HTTP/1.1) must answer HTTP 200. */
+export async function verifyHttpOk(url, transport, body, metadata = {}) {
+  const headers = { ...transport.headers, ...metadata };
+  if (transport.h1) {
+    const response = await fetch(url, { method: 'POST', headers, body });
+    if (response.status !== 200) {
+      throw new Error(
+        `${url} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`,
+      );
+    }
+    return;
+  }
+  const { origin, pathname } = new URL(url);
+  const session = http2.connect(origin);
+  try {
+    const { status, text } = await new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': pathname, ...headers });
+      let status;
+      const chunks = [];
+      stream.on('response', (h) => {
+        status = h[':status'];
+      });
+      stream.on('data', (chunk) => chunks.push(chunk));
+      stream.on('error', reject);
+      stream.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString() }));
+      stream.end(body);
+    });
+    if (status !== 200) throw new Error(`${url} answered HTTP ${status}: ${text.slice(0, 200)}`);
+  } finally {
+    session.close();
   }
 }
 
@@ -599,4 +660,21 @@ export async function startOtlpStub() {
     requests: () => requests,
     stop: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+/**
+ * A real PostgreSQL for the ledger rows, started the way the tests start
+ * theirs (test/support/postgres.ts: initdb + pg_ctl as the `postgres` user,
+ * temp dir, free port), then its postmaster pinned to `cpu` (the backends it
+ * forks later inherit that). One fresh database for the bench.
+ */
+export async function startBenchPostgres(cpu) {
+  const { findPostgresBin, startPostgres, createDatabase } = await import(
+    '../test/support/postgres.ts'
+  );
+  if (findPostgresBin() === undefined) return undefined;
+  const cluster = await startPostgres();
+  if (cpu !== undefined) spawnSync('taskset', ['-a', '-cp', String(cpu), String(cluster.pid)]);
+  const url = await createDatabase(cluster.url, 'jack_bench');
+  return { url, stop: () => cluster.destroy() };
 }

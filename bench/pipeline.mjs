@@ -12,7 +12,7 @@
  * (not timed), so every call starts with its code and data out of the
  * core's caches, as under network load, where HTTP/2, nghttp2 and the kernel
  * run between two calls. The hot and the cold figure side by side show how
- * much of a call is cache misses (docs/PERFORMANCE.md, "Where the gap is").
+ * much of a call is cache misses (docs/performance.md, "Where the gap is").
  * Both move by up to ±10 % between runs on this VM: compare medians of
  * repeated runs, and confirm a change with `make bench`.
  *

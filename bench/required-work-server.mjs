@@ -10,7 +10,7 @@
  *
  * Jack / this server is the cost of Jack's design; this server / the bare
  * baseline is the cost of the work itself, which no design can avoid
- * (docs/PERFORMANCE.md, "What the SPEC's work costs by itself").
+ * (docs/performance.md, "What the SPEC's work costs by itself").
  * A call with an idempotency key (§9) also does the keyed work: the key
  * check, the SHA-256 fingerprint, a claim before the publish and a completion
  * after it, in a bounded Map, or in Redis when REDIS_URL is set (SET NX PX

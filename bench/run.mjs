@@ -7,7 +7,7 @@
  * compared with the baseline window next to it in time: on a shared VM the
  * speed of a core drifts by ±20 % within tens of seconds, which decided the
  * old method's result (10 s slices per fresh process, A B B A); adjacent
- * windows see the same machine (docs/PERFORMANCE.md). The ratio is the
+ * windows see the same machine (docs/performance.md). The ratio is the
  * median of those window pairs.
  * Servers are pinned to CPU 0, the load generator (and Redis, the Pub/Sub
  * emulator) to CPU 1 when taskset and two CPUs exist. Jack starts with its
@@ -39,6 +39,7 @@ import {
   countInstructions,
   ensureH2load,
   freePort,
+  GRPC_TRANSPORT,
   grpcFrame,
   hasCommand,
   healthServing,
@@ -49,12 +50,15 @@ import {
   rawUnary,
   runGrpcJsLoad,
   runH2load,
+  startBenchPostgres,
   startNats,
   startOtlpStub,
   startPubSubEmulator,
   startRedis,
   startServer,
+  TRANSPORTS,
   toMetadata,
+  verifyHttpOk,
   verifyStatusOk,
   writeConfigDir,
 } from './lib.mjs';
@@ -131,9 +135,12 @@ await writeConfigDir(configDir, [
   { producerId: LIMITED_PRODUCER_ID, rateLimitRps: 1 },
 ]);
 
+/** `HTTP_PORT: 'free'` in a row's env: Jack's HTTP transport on a free port. */
 function startJack(extraEnv = {}) {
   return freePort().then(async (port) => {
     const metricsPort = await freePort();
+    const httpPort = extraEnv.HTTP_PORT === 'free' ? await freePort() : undefined;
+    if (httpPort !== undefined) extraEnv = { ...extraEnv, HTTP_PORT: String(httpPort) };
     const server = await startServer({
       name: 'jack',
       argv: [process.execPath, '--import', probe, mainJs],
@@ -150,23 +157,25 @@ function startJack(extraEnv = {}) {
       address: `127.0.0.1:${port}`,
       ready: healthServing,
     });
-    return { ...server, metricsPort };
+    return { ...server, metricsPort, httpPort };
   });
 }
 
 /** Any well-formed Enqueue: the baseline answers every one with its constant. */
 const PROBE = Buffer.from(EnqueueRequest.encode(enqueueRequest('prod_00000000')).finish());
 
-async function startBaseline(extraEnv = {}) {
+async function startBaseline(extraEnv = {}, script = baselineJs) {
   const port = await freePort();
-  return startServer({
+  const server = await startServer({
     name: 'baseline',
-    argv: [process.execPath, '--import', probe, baselineJs],
+    argv: [process.execPath, '--import', probe, script],
     env: { ...baseEnv(), GRPC_PORT: String(port), ...extraEnv },
     cpu: serverCpu,
     address: `127.0.0.1:${port}`,
     ready: (client) => rawUnary(client, PATHS.Enqueue, PROBE, 1_000),
   });
+  // The Connect floor serves HTTP on its one port.
+  return { ...server, httpPort: port };
 }
 
 /** What scenarios' prepare/verify hooks use to talk to a running Jack. */
@@ -230,14 +239,36 @@ async function fixedBody(scenario) {
   const body = grpcFrame(message);
   const file = join(tmp, `${scenario.id}.bin`);
   await writeFile(file, body);
-  return { body, file };
+  const transport = TRANSPORTS[scenario.transport ?? 'grpc'];
+  if (transport === GRPC_TRANSPORT) return { body, file };
+  // Jack's side speaks HTTP: an unframed protobuf, or its proto3 JSON.
+  const json = { ...job, payload: job.payload.toString('base64') };
+  const jackBody = transport.json
+    ? Buffer.from(
+        JSON.stringify(
+          scenario.method === 'EnqueueBulk'
+            ? { jobs: Array.from({ length: scenario.jobsPerCall }, () => json) }
+            : json,
+        ),
+      )
+    : Buffer.from(message);
+  const jackFile = join(tmp, `${scenario.id}.jack.bin`);
+  await writeFile(jackFile, jackBody);
+  return { body, file, jackBody, jackFile };
 }
+
+/** The wire a side is loaded over: a row's `transport` is Jack's; a reference speaks gRPC. */
+const transportOf = (scenario, side) =>
+  side === 'jack' || scenario.baselineServer === 'connect'
+    ? TRANSPORTS[scenario.transport ?? 'grpc']
+    : GRPC_TRANSPORT;
 
 let runNumber = 0;
 
 /** A load generator bound to one server: `run(seconds)` loads it for one window. */
-function openGenerator(server, scenario, request) {
+function openGenerator(server, scenario, request, side) {
   const path = PATHS[scenario.method];
+  const transport = transportOf(scenario, side);
   if (scenario.request !== undefined) {
     return openHttp2Load({
       address: server.address,
@@ -253,8 +284,11 @@ function openGenerator(server, scenario, request) {
     ? async (seconds) => {
         const logFile = join(tmp, `h2load-${++runNumber}.log`);
         const result = await runH2load({
-          url: `http://${server.address}${path}`,
-          bodyFile: request.file,
+          url: transport.http
+            ? `http://127.0.0.1:${server.httpPort}${path}`
+            : `http://${server.address}${path}`,
+          bodyFile: transport.http ? request.jackFile : request.file,
+          transport,
           concurrency: scenario.concurrency,
           seconds,
           cpu: generatorCpu,
@@ -278,6 +312,11 @@ function openGenerator(server, scenario, request) {
 
 function startSide(side, scenario, ctx) {
   if (side === 'jack') return startJack(scenario.env?.(ctx) ?? {});
+  // A row with a `reference` compares Jack with Jack in another configuration.
+  if (scenario.reference !== undefined) return startJack(scenario.reference.env(ctx));
+  if (scenario.baselineServer === 'connect') {
+    return startBaseline({}, join(root, 'bench', 'connect-baseline-server.mjs'));
+  }
   // The required-work server keeps idempotency keys where Jack does (Redis rows).
   const redisUrl = baselineKind === 'required' ? scenario.env?.(ctx).REDIS_URL : undefined;
   return startBaseline({
@@ -356,7 +395,14 @@ async function round(scenario, request, ctx) {
   try {
     for (const side of SIDES) {
       servers[side] = await startSide(side, scenario, ctx);
-      if (request.body !== undefined) {
+      if (transportOf(scenario, side).http) {
+        await verifyHttpOk(
+          `http://127.0.0.1:${servers[side].httpPort}${PATHS[scenario.method]}`,
+          transportOf(scenario, side),
+          request.jackBody,
+          request.metadata,
+        );
+      } else if (request.body !== undefined) {
         await verifyStatusOk(
           servers[side].address,
           PATHS[scenario.method],
@@ -364,7 +410,7 @@ async function round(scenario, request, ctx) {
           request.metadata,
         );
       }
-      generators[side] = openGenerator(servers[side], scenario, request);
+      generators[side] = openGenerator(servers[side], scenario, request, side);
     }
     const idleRss = Object.fromEntries(
       SIDES.map((side) => [side, processMemory(servers[side].pid).rss]),
@@ -374,21 +420,28 @@ async function round(scenario, request, ctx) {
       for (const side of SIDES) await generators[side].run(chunk);
     }
     const method = scenario.method;
-    const countsBefore = await callCounts(servers.jack.metricsPort, method);
+    const jacks = scenario.reference === undefined ? ['jack'] : SIDES;
+    const countsBefore = {};
+    for (const side of jacks)
+      countsBefore[side] = await callCounts(servers[side].metricsPort, method);
     const windows = { baseline: [], jack: [] };
     for (let w = 0; w < WINDOWS; w++) {
       for (const side of w % 2 === 0 ? SIDES : [...SIDES].reverse()) {
         windows[side].push(await measureWindow(servers[side], generators[side], WINDOW_SECONDS));
       }
     }
-    await checkJackCounts(servers.jack, method, countsBefore, sum(windows.jack, 'calls'));
+    for (const side of jacks) {
+      await checkJackCounts(servers[side], method, countsBefore[side], sum(windows[side], 'calls'));
+    }
     const memory = {};
     for (const side of SIDES)
       memory[side] = scenario.rss ? await memoryBreakdown(servers[side]) : undefined;
     // A gRPC error is an HTTP 200 to h2load: the baseline counts its own and prints them at exit.
-    await servers.baseline.stop();
-    const failed = /baseline failed calls: (\d+)/.exec(servers.baseline.stderr())?.[1];
-    if (failed !== '0') throw new Error(`the baseline failed ${failed ?? '?'} calls`);
+    if (scenario.reference === undefined) {
+      await servers.baseline.stop();
+      const failed = /baseline failed calls: (\d+)/.exec(servers.baseline.stderr())?.[1];
+      if (failed !== '0') throw new Error(`the baseline failed ${failed ?? '?'} calls`);
+    }
     const sides = Object.fromEntries(
       SIDES.map((side) => [
         side,
@@ -420,6 +473,7 @@ async function component(name) {
     if (name === 'redis') return startRedis(generatorCpu);
     if (name === 'otlp') return startOtlpStub();
     if (name === 'nats') return startNats(generatorCpu);
+    if (name === 'postgres') return startBenchPostgres(generatorCpu);
     if (name === 'pubsub') {
       if (process.env.BENCH_SKIP_PUBSUB === '1') throw new Error('BENCH_SKIP_PUBSUB=1');
       return startPubSubEmulator({ cpu: generatorCpu });
@@ -444,6 +498,8 @@ async function runScenario(scenario) {
       ctx.pubsubHost = c.host;
     } else if (need === 'nats') {
       ctx.natsUrl = c.url;
+    } else if (need === 'postgres') {
+      ctx.postgresUrl = c.url;
     }
   }
   const request = scenario.request === undefined ? await fixedBody(scenario) : {};

@@ -20,6 +20,14 @@
  * - request(ctx, index): the EnqueueRequest of call number `index` (per-call
  *   generator; runs in the load-generator process). Absent: one fixed body.
  * - target: { ratio, p99 } goals printed in the report; rss: report memory.
+ * - reference: { env(ctx) }: the "baseline" side is Jack itself with this env
+ *   (a feature on vs off in the same run), loaded over gRPC.
+ * - transport: 'grpc' (default) | 'connect' (Connect binary, h2c) | 'json-h1'
+ *   (Connect JSON, HTTP/1.1 keep-alive): the wire Jack's side is loaded over
+ *   (needs HTTP_PORT: 'free' in env).
+ * - baselineServer: 'connect': the baseline is bench/connect-baseline-server.mjs
+ *   (bare connect-node, constant answers), loaded over the row's transport.
+ * needs may also name 'postgres' (ctx.postgresUrl: a fresh database).
  */
 import { randomBytes } from 'node:crypto';
 import { EnqueueResponse } from '../dist/gen/jack/jack.js';
@@ -85,6 +93,33 @@ async function idempotencyInEffect(ctx, jack) {
 async function usesRedis(ctx) {
   if ((await ctx.redisKeys()) === 0) throw new Error('nothing was written to Redis');
 }
+
+const LEDGER_OFF = { reference: { env: () => ({ JOB_LEDGER: 'off' }) } };
+const postgresLedger = (ctx) => ({ JOB_LEDGER: 'postgres', LEDGER_DATABASE_URL: ctx.postgresUrl });
+
+/** JOB_LEDGER=postgres is really writing: an Enqueue's record reaches the table. */
+async function ledgerInPostgres(ctx, jack) {
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: ctx.postgresUrl });
+  await db.connect();
+  try {
+    const count = async () =>
+      Number((await db.query('SELECT count(*) AS n FROM jack_jobs')).rows[0].n);
+    const before = await count();
+    const { error } = await enqueueOnce(jack, enqueueRequest(ctx.producerId));
+    if (error !== undefined) throw error;
+    const deadline = Date.now() + 5_000;
+    while ((await count()) === before) {
+      if (Date.now() > deadline) throw new Error('JOB_LEDGER=postgres wrote no record within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+/** Jack's HTTP transport on a free port (SPEC §18). */
+const HTTP_ON = { HTTP_PORT: 'free' };
 
 const BOOTSTRAP = `bench-bootstrap-${'k'.repeat(32)}`;
 
@@ -257,5 +292,110 @@ export const SCENARIOS = [
     target: { ratio: 0.85 },
     env: (ctx) => ({ QUEUE_BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_STREAM: 'BENCH' }),
     baselineEnv: (ctx) => ({ BASELINE_NATS_URL: ctx.natsUrl }),
+  },
+  // EnqueueBulk(100) on NATS (issue 25): every job published and its PubAck
+  // awaited before the answer, Jack against the same in the minimal publisher.
+  {
+    id: 'nats-bulk',
+    group: 'nats',
+    name: 'EnqueueBulk(100) NATS JetStream c=16',
+    method: 'EnqueueBulk',
+    jobsPerCall: 100,
+    concurrency: 16,
+    needs: ['nats'],
+    target: { ratio: 0.85 },
+    env: (ctx) => ({ QUEUE_BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_STREAM: 'BENCH' }),
+    baselineEnv: (ctx) => ({ BASELINE_NATS_URL: ctx.natsUrl }),
+  },
+  // The job ledger (issue 23): Jack with a ledger against Jack with JOB_LEDGER=off.
+  {
+    id: 'ledger-memory',
+    group: 'ledger',
+    name: 'Enqueue c=64, JOB_LEDGER=memory vs off',
+    method: 'Enqueue',
+    concurrency: 64,
+    target: { ratio: 0.95 },
+    env: () => ({ JOB_LEDGER: 'memory' }),
+    ...LEDGER_OFF,
+  },
+  {
+    id: 'ledger-postgres',
+    group: 'ledger',
+    name: 'Enqueue c=64, JOB_LEDGER=postgres vs off',
+    method: 'Enqueue',
+    concurrency: 64,
+    needs: ['postgres'],
+    target: { ratio: 0.8 },
+    env: postgresLedger,
+    verify: ledgerInPostgres,
+    ...LEDGER_OFF,
+  },
+  {
+    id: 'ledger-postgres-bulk',
+    group: 'ledger',
+    name: 'EnqueueBulk(100) c=16, JOB_LEDGER=postgres vs off',
+    method: 'EnqueueBulk',
+    jobsPerCall: 100,
+    concurrency: 16,
+    needs: ['postgres'],
+    target: { ratio: 0.8 },
+    env: postgresLedger,
+    verify: ledgerInPostgres,
+    ...LEDGER_OFF,
+  },
+  {
+    // One call at a time: the p50/p99 difference is the latency the write adds.
+    id: 'ledger-postgres-c1',
+    group: 'ledger',
+    name: 'Enqueue c=1, JOB_LEDGER=postgres vs off (latency)',
+    method: 'Enqueue',
+    concurrency: 1,
+    needs: ['postgres'],
+    env: postgresLedger,
+    ...LEDGER_OFF,
+  },
+  // The HTTP transport (issue 26): Jack over HTTP against Jack over gRPC, one process config.
+  {
+    id: 'http-connect',
+    group: 'http',
+    name: 'Enqueue c=64, Connect binary h2c vs gRPC',
+    method: 'Enqueue',
+    concurrency: 64,
+    target: { ratio: 0.8 },
+    transport: 'connect',
+    env: () => HTTP_ON,
+    reference: { env: () => HTTP_ON },
+  },
+  {
+    // Jack over Connect against bare connect-node over Connect: what Jack adds
+    // to the Connect stack (compare with c64, what Jack adds to grpc-js).
+    id: 'http-connect-floor',
+    group: 'http',
+    name: 'Enqueue c=64, Connect binary h2c: Jack vs bare connect-node',
+    method: 'Enqueue',
+    concurrency: 64,
+    transport: 'connect',
+    env: () => HTTP_ON,
+    baselineServer: 'connect',
+  },
+  {
+    id: 'http-json',
+    group: 'http',
+    name: 'Enqueue c=64, Connect JSON HTTP/1.1 keep-alive vs gRPC',
+    method: 'Enqueue',
+    concurrency: 64,
+    transport: 'json-h1',
+    env: () => HTTP_ON,
+    reference: { env: () => HTTP_ON },
+  },
+  {
+    id: 'http-port-grpc',
+    group: 'http',
+    name: 'Enqueue c=64 over gRPC, HTTP_PORT on vs off',
+    method: 'Enqueue',
+    concurrency: 64,
+    target: { ratio: 0.95 },
+    env: () => HTTP_ON,
+    reference: { env: () => ({}) },
   },
 ];

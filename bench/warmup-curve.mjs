@@ -1,7 +1,7 @@
 /**
  * The warm-up curve: server CPU µs per call of a FRESH server (Jack, or the
  * baseline) over consecutive 4 s windows of Enqueue c=64 load, to see how
- * long a new process takes to reach its steady cost (docs/PERFORMANCE.md).
+ * long a new process takes to reach its steady cost (docs/performance.md).
  * Needs `make build` and h2load.
  *   node bench/warmup-curve.mjs [jack|baseline ...] (default: baseline jack baseline jack)
  * env: WARMUP_CURVE_WINDOWS (12)

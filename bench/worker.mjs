@@ -5,10 +5,18 @@
  * ledger) against a bare `@google-cloud/pubsub` subscriber acking the same
  * messages; then the IMMEDIATE pickup latency (publish → handler start)
  * at 100 jobs/s. `node bench/worker.mjs [JOBS]` after `make build`.
+ *
+ * A third subscriber does only the work §15 requires of a worker with
+ * reports on — ReportJobStatus RUNNING awaited before the job, ack, then
+ * SUCCEEDED — through a plain grpc-js client, no SDK: the "required work"
+ * reference, which tells the cost of the two reports per job on this
+ * machine apart from the SDK's own.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { createJackClient } from '../dist/client/index.js';
+import { JobState, JobsClient } from '../dist/gen/jack/jobs.js';
 import { createJobIdGenerator } from '../dist/jobid/job-id.js';
 import { createWorker, pubsubBackend } from '../dist/worker/index.js';
 import { freePort, healthServing, percentile, startPubSubEmulator, startServer } from './lib.mjs';
@@ -96,6 +104,46 @@ async function bare() {
   return JOBS / seconds;
 }
 
+async function requiredWork() {
+  const sub = await subscription('required');
+  await publish(JOBS);
+  const jobs = new JobsClient(jack.address, credentials.createInsecure());
+  const report = (m, state) =>
+    new Promise((resolve) => {
+      jobs.reportJobStatus(
+        {
+          jobId: m.attributes.job_id,
+          producerId: m.attributes.producer_id,
+          jobType: m.attributes.job_type,
+          state,
+          attempt: 1,
+          error: '',
+          worker: 'bench',
+          queue: 1,
+        },
+        new Metadata(),
+        { deadline: Date.now() + 2_000 },
+        () => resolve(),
+      );
+    });
+  const sub2 = pubsub.subscription('required', { flowControl: { maxMessages: 9 } });
+  let acked = 0;
+  const started = performance.now();
+  await new Promise((resolve) => {
+    sub2.on('message', async (m) => {
+      await report(m, JobState.JOB_STATE_RUNNING);
+      m.ack();
+      void report(m, JobState.JOB_STATE_SUCCEEDED);
+      if (++acked === JOBS) resolve();
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await sub2.close();
+  await sub.delete();
+  jobs.close();
+  return JOBS / seconds;
+}
+
 async function worker() {
   const sub = await subscription('worker');
   await publish(JOBS);
@@ -149,9 +197,13 @@ async function latency() {
 
 try {
   const bareRate = await bare();
+  const requiredRate = await requiredWork();
   const { rate, stats } = await worker();
   log(
     `bare subscriber: ${bareRate.toFixed(0)} msgs/s; worker (empty handler, reports on): ${rate.toFixed(0)} jobs/s = ${(rate / bareRate).toFixed(2)} × bare (${JOBS} jobs; reports sent ${stats.reportsSent}, dropped ${stats.reportsDropped})`,
+  );
+  log(
+    `required work (bare subscriber + the two reports, plain grpc-js): ${requiredRate.toFixed(0)} jobs/s = ${(requiredRate / bareRate).toFixed(2)} × bare; worker / required work = ${(rate / requiredRate).toFixed(2)}`,
   );
   const l = await latency();
   log(

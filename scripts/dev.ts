@@ -11,8 +11,9 @@
  * `make dev BACKEND=nats` (DEV_BACKEND=nats) does the same on NATS: a local
  * `nats-server -js` (store in ./data/nats, port DEV_NATS_PORT or 4222; or
  * the server NATS_URL names), the stream JACK covering jack.>, one durable
- * pull consumer per lane (jack-immediate … jack-low), and Jack on
- * QUEUE_BACKEND=nats.
+ * pull consumer per lane (jack-immediate … jack-low), Jack on
+ * QUEUE_BACKEND=nats, and `jack work --backend nats` on consumers of its
+ * own (`jack-<priority>-worker`, created by the worker).
  *
  * Runs on Node 24's type stripping, so it imports packages and plain,
  * dependency-free .ts files only (the emulator launcher the tests use too).
@@ -151,11 +152,28 @@ async function runNats(): Promise<number> {
   };
   log(`starting Jack (QUEUE_BACKEND=nats, NATS_STREAM=${stream}, CONFIG_DIR=${env.CONFIG_DIR})`);
   const jack: ChildProcess = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'inherit' });
-  process.on('SIGTERM', () => jack.kill('SIGTERM'));
+  const worker =
+    process.env.DEV_WORKER === 'false'
+      ? undefined
+      : startWorker(
+          // NATS_CREATE_STREAM=true marks this server as development: the
+          // worker may create its consumers.
+          { ...env, NATS_CREATE_STREAM: 'true' },
+          PRIORITIES.map((p) => [p, `jack-${p}-worker`]),
+          'one durable consumer jack-<priority>-worker per lane',
+        );
+  process.on('SIGTERM', () => {
+    jack.kill('SIGTERM');
+    worker?.kill('SIGTERM');
+  });
   process.on('SIGINT', () => {});
   const code = await new Promise<number>((resolve) => {
     jack.once('exit', (exitCode) => resolve(exitCode ?? 1));
   });
+  if (worker !== undefined && worker.exitCode === null) {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  }
   await stop();
   return code;
 }
@@ -185,7 +203,14 @@ async function main(): Promise<void> {
   );
   log('pull what arrives with: npm run pull -- high   (or immediate|medium|low)');
   const jack: ChildProcess = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'inherit' });
-  const worker = process.env.DEV_WORKER === 'false' ? undefined : startWorker(env);
+  const worker =
+    process.env.DEV_WORKER === 'false'
+      ? undefined
+      : startWorker(
+          env,
+          PRIORITIES.map((p) => [p, `${topics[p]}-worker`]),
+          'one subscription <topic>-worker per lane',
+        );
   // Ctrl-C reaches the children through the terminal; forward SIGTERM too.
   process.on('SIGTERM', () => {
     jack.kill('SIGTERM');
@@ -204,11 +229,13 @@ async function main(): Promise<void> {
 }
 
 /** `jack work` on every lane, printing each job on stderr; reports to the Jack just started. */
-function startWorker(env: Record<string, string | undefined>): ChildProcess {
-  const lanes = PRIORITIES.flatMap((p) => ['--lane', `${p}=${topics[p]}-worker`]);
-  log(
-    'starting a worker: jack work --create-subscriptions (one subscription <topic>-worker per lane)',
-  );
+function startWorker(
+  env: Record<string, string | undefined>,
+  laneNames: [string, string][],
+  what: string,
+): ChildProcess {
+  const lanes = laneNames.flatMap(([p, name]) => ['--lane', `${p}=${name}`]);
+  log(`starting a worker: jack work --create-subscriptions (${what})`);
   log(
     'see a job travel to SUCCEEDED: npx jack enqueue PRODUCER_ID JOB_TYPE \'{"hello":1}\' --wait',
   );

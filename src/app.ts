@@ -1,7 +1,9 @@
 /**
- * The composition root: config → metrics → tracing → store → identity →
- * backend → scheduler → health → shared state (Redis) → enqueuer → server. How each piece is chosen and opened lives in ./app/
- * (adapters, shared state, telemetry); Google-backed adapters load only when
+ * The composition root, in startup order: metrics → tracing → store →
+ * identity → backend → job ledger → scheduler → health → shared state
+ * (Redis: rate limits, idempotency keys) → enqueuer → gRPC server → HTTP
+ * server. How each piece is chosen and opened lives in ./app/ (adapters,
+ * ledger, shared state, telemetry); Google-backed adapters load only when
  * chosen. Everything is released in reverse order of startup.
  */
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,7 @@ import { JobsService } from './gen/jack/jobs.js';
 import { createIdentity } from './identity/identity.js';
 import { createJobIdGenerator } from './jobid/job-id.js';
 import { createEnqueuer } from './jobs/enqueuer.js';
+import { withIdempotency } from './jobs/idempotent.js';
 import type { LedgerStore } from './ledger/ledger.js';
 import { createLedgerRecorder, type LedgerRecorder } from './ledger/recorder.js';
 import { recordingBackend, recordingScheduler } from './ledger/recording.js';
@@ -199,8 +202,10 @@ export async function startApp(
 
     const calls = createCallTracker();
     const idempotency = await openIdempotency(config, logger, metrics, redis);
-    // Every job the backend or scheduler accepted is recorded before the call answers (SPEC §14).
-    const enqueuer = createEnqueuer({
+    // The enqueue path, in the order a job takes: its idempotency key (SPEC
+    // §9), then check, route, admit and dispatch; every job the backend or
+    // scheduler accepted is recorded before the call answers (SPEC §14).
+    const jobPath = createEnqueuer({
       config,
       store,
       backend: recorder === undefined ? backend : recordingBackend(backend, recorder),
@@ -215,13 +220,13 @@ export async function startApp(
       authorize: identity?.authorizeJob,
       validationMode: config.admission.validationMode,
       rateLimit,
-      idempotency,
     });
+    const enqueuer = withIdempotency(jobPath, { idempotency, metrics });
     // The order of concerns around every call (STYLE §11): written down once, here.
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger),
       metricsInterceptor(metrics),
-      tracing?.interceptor ?? ((next) => next),
+      ...(tracing === undefined ? [] : [tracing.interceptor]),
       createAuthInterceptor(identity, logger),
     ];
     const pipeline = { interceptors, calls };
@@ -280,6 +285,7 @@ export async function startApp(
         tls: config.tls,
         clientCaFile: config.auth.clientCaFile,
         logger,
+        onConnectionRefused: () => metrics.connectionRefused('http'),
         staticHandler: createConsoleHandler({
           dir: CONSOLE_DIR,
           overview: () => ({

@@ -104,6 +104,11 @@ const RULES: readonly Rule[] = [
     forbidden: ['client/'],
   },
   {
+    why: 'configuration is parsed below everything: adapters and the domain import its types, so it imports none of theirs',
+    files: ['config/'],
+    forbidden: [...DOMAIN, ...ADAPTERS, 'api/', 'metrics/', 'tracing/', 'worker/'],
+  },
+  {
     why: 'the worker SDK is a caller of Jack like the client: it ships without the server, its config or its adapters',
     files: ['worker/'],
     forbidden: [...DOMAIN, ...ADAPTERS, 'api/', 'config/', 'metrics/', 'tracing/', 'logger.ts'],
@@ -126,6 +131,80 @@ function violations(files: ReadonlyMap<string, string>, rules = RULES): string[]
   return found;
 }
 
+/**
+ * Every import circle among `files`, each once, as `a.ts → b.ts → a.ts`
+ * (Tarjan's strongly connected components; a component of more than one
+ * file, or a file importing itself, holds a circle). Type-only imports count:
+ * a circle of types is still a design that runs both ways.
+ */
+function circles(files: ReadonlyMap<string, string>): string[] {
+  const edges = new Map<string, string[]>();
+  for (const [file, text] of files) {
+    edges.set(
+      file,
+      importsOf(file, text).filter((target) => files.has(target)),
+    );
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[] = [];
+  let next = 0;
+  const visit = (file: string): void => {
+    index.set(file, next);
+    low.set(file, next);
+    next++;
+    stack.push(file);
+    onStack.add(file);
+    for (const target of edges.get(file) ?? []) {
+      if (!index.has(target)) {
+        visit(target);
+        low.set(file, Math.min(low.get(file) as number, low.get(target) as number));
+      } else if (onStack.has(target)) {
+        low.set(file, Math.min(low.get(file) as number, index.get(target) as number));
+      }
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop() as string;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    const selfImport = (edges.get(file) ?? []).includes(file);
+    if (component.length > 1 || selfImport) found.push(describeCircle(component.sort(), edges));
+  };
+  for (const file of [...files.keys()].sort()) if (!index.has(file)) visit(file);
+  return found;
+}
+
+/** One circle through the first file of a component, as `a.ts → b.ts → a.ts`. */
+function describeCircle(component: string[], edges: ReadonlyMap<string, string[]>): string {
+  const members = new Set(component);
+  const start = component[0] as string;
+  // Breadth-first within the component, back to the start.
+  const from = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const file = queue.shift() as string;
+    for (const target of edges.get(file) ?? []) {
+      if (!members.has(target)) continue;
+      if (target === start) {
+        const path = [start];
+        for (let at = file; at !== start; at = from.get(at) as string) path.splice(1, 0, at);
+        return [...path, start].join(' → ');
+      }
+      if (!from.has(target)) {
+        from.set(target, file);
+        queue.push(target);
+      }
+    }
+  }
+  return component.join(' ↔ ');
+}
+
 describe('layers', () => {
   const files = new Map(sourceFiles().map((f) => [f, readFileSync(join(SRC, f), 'utf8')]));
 
@@ -139,6 +218,36 @@ describe('layers', () => {
 
   it('has no import from a lower layer to a higher one', () => {
     expect(violations(files)).toEqual([]);
+  });
+
+  it('has no import circle anywhere in src/', () => {
+    expect(circles(files)).toEqual([]);
+  });
+
+  it('finds a circle of any length, type-only imports included', () => {
+    const files = new Map([
+      ['jobs/a.ts', "import type { B } from './b.js';"],
+      ['jobs/b.ts', "import { c } from './c.js';"],
+      ['jobs/c.ts', "export type { A } from './a.js';"],
+      ['config/x.ts', "import type { Y } from '../queue/y.js';"],
+      ['queue/y.ts', "import type { X } from '../config/x.js';"],
+      ['jobs/self.ts', "import { me } from './self.js';"],
+      ['jobs/leaf.ts', "import { a } from './a.js';"],
+    ]);
+    expect(circles(files)).toEqual([
+      'config/x.ts → queue/y.ts → config/x.ts',
+      'jobs/a.ts → jobs/b.ts → jobs/c.ts → jobs/a.ts',
+      'jobs/self.ts → jobs/self.ts',
+    ]);
+  });
+
+  it('keeps config/ below the adapters: config/ importing queue/ is refused', () => {
+    const bad = new Map([
+      ['config/backend.ts', "import type { Priority } from '../queue/backend.js';"],
+    ]);
+    expect(violations(bad).map((v) => v.split(' (')[0])).toEqual([
+      'config/backend.ts → queue/backend.ts',
+    ]);
   });
 
   it('catches an upward import, static, dynamic or type-only', () => {

@@ -648,6 +648,10 @@ export function KeysPage() {
   useEffect(() => {
     void load();
   }, [load]);
+  // A revoke can empty the last page: go back to the first.
+  useEffect(() => {
+    if (keys?.length === 0 && tokens.length > 1) setTokens(['']);
+  }, [keys, tokens]);
 
   const act = async (what: () => Promise<string>) => {
     setError(undefined);

@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { JackError } from '../errors.js';
 import { KeyRole } from '../gen/jack/storage.js';
 import { API_KEY_TOKEN_PREFIX, sha256 } from '../identity/api-keys.js';
+import { required } from '../jobs/validate.js';
 import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
 import { type Page, type PageRequest, paginate } from './page-token.js';
-import { type AdminDeps, required, withFreshId } from './rules.js';
+import { type AdminDeps, withFreshId } from './rules.js';
 
 /**
  * SPEC §14: an admin key names no producer, a producer key names one, a

@@ -1,11 +1,12 @@
 /** SPEC §2/§10 job type rules: defaults, queue enum, field limits, masks, paging. */
 import { JackError } from '../errors.js';
 import { Queue } from '../gen/jack/storage.js';
+import { required } from '../jobs/validate.js';
 import type { JobType } from '../storage/store.js';
 import { maskPaths } from './field-mask.js';
 import { checkDescription, checkName } from './limits.js';
 import { type Page, type PageRequest, paginate } from './page-token.js';
-import { type AdminDeps, required } from './rules.js';
+import type { AdminDeps } from './rules.js';
 
 /** max_retries of a job type created (or updated) with max_retries ≤ 0 (SPEC §2). */
 export const JOB_TYPE_DEFAULT_MAX_RETRIES = 3;

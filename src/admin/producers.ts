@@ -1,11 +1,12 @@
 /** SPEC §2/§10 producer rules: ids, defaults, field limits, masks, paging, delete. */
 import { randomBytes } from 'node:crypto';
 import { JackError } from '../errors.js';
+import { required } from '../jobs/validate.js';
 import type { Producer } from '../storage/store.js';
 import { maskPaths } from './field-mask.js';
 import { checkDescription, checkName, checkPrincipals } from './limits.js';
 import { type Page, type PageRequest, paginate } from './page-token.js';
-import { type AdminDeps, required, withFreshId } from './rules.js';
+import { type AdminDeps, withFreshId } from './rules.js';
 
 /** rate_limit_rps of a new producer (SPEC §2). */
 export const PRODUCER_RATE_LIMIT_RPS = 1000;

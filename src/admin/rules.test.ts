@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JackError } from '../errors.js';
-import { required, withFreshId } from './rules.js';
+import { withFreshId } from './rules.js';
 
 describe('withFreshId', () => {
   it('skips ids this replica knows and retries an id another replica took meanwhile', async () => {
@@ -40,12 +40,5 @@ describe('withFreshId', () => {
         },
       ),
     ).rejects.toThrow('down');
-  });
-});
-
-describe('required', () => {
-  it('refuses empty and blank values, naming the field', () => {
-    expect(() => required('producer.name', '  ')).toThrow('producer.name is required');
-    expect(() => required('name', 'x')).not.toThrow();
   });
 });

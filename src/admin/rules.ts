@@ -7,10 +7,6 @@ export interface AdminDeps {
   now?: () => Date;
 }
 
-export function required(field: string, value: string): void {
-  if (value.trim() === '') throw new JackError('invalid_argument', `${field} is required`);
-}
-
 /**
  * Calls `create` with fresh random ids until one is not taken: the store
  * answers `already_exists` when another replica took the id a moment ago.

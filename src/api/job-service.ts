@@ -2,7 +2,7 @@
 import { JackError } from '../errors.js';
 import type { BackgroundJobsService, EnqueueRequest } from '../gen/jack/jack.js';
 import { decodeJobId, isJobOfProducer } from '../jobid/job-id.js';
-import type { EnqueueInput, Enqueuer } from '../jobs/enqueuer.js';
+import type { EnqueueInput, Enqueuer } from '../jobs/types.js';
 import { required } from '../jobs/validate.js';
 import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';

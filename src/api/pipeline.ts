@@ -2,7 +2,8 @@
  * The one way a call travels: transport (grpc-js, or Connect / gRPC-Web in
  * src/api/http) → decode → CallContext → interceptors
  * (composed once per method at startup) → service handler → response. Every
- * error, whoever throws it, becomes a status in `toStatus` and nowhere else.
+ * error, whoever throws it, becomes a status in `toStatus` and nowhere else,
+ * once per call (`callStatus`).
  *
  * Server-streaming methods (WatchJob) travel the same way: to the
  * interceptors a stream is one call whose promise settles when the stream
@@ -29,7 +30,7 @@ import { isJackError, JackError } from '../errors.js';
 import type { CallTracker } from './call-tracker.js';
 import { createCallContext, type MethodInfo, methodInfo } from './context.js';
 import { strictUtf8 } from './decode.js';
-import { toStatus } from './status.js';
+import { callStatus } from './status.js';
 
 /** A service method seen by interceptors: request in, response out. */
 export type Handler = (request: unknown, ctx: CallContext) => Promise<unknown>;
@@ -218,7 +219,7 @@ function unaryCall(chain: Handler, info: MethodInfo, calls: CallTracker) {
         calls.finish();
       },
       (err: unknown) => {
-        const { code, details, metadata } = toStatus(err);
+        const { code, details, metadata } = callStatus(ctx, err);
         call.sendMetadata(requestIdHeader(ctx.requestId));
         callback({ code, details, metadata: metadata ?? new Metadata() });
         calls.finish();
@@ -273,7 +274,7 @@ function streamingCall(chain: Handler, info: MethodInfo) {
       (err: unknown) => {
         over = true;
         if (call.cancelled || call.writableEnded) return;
-        const { code, details, metadata } = toStatus(err);
+        const { code, details, metadata } = callStatus(ctx, err);
         sendHeader();
         call.emit('error', { code, details, metadata: metadata ?? new Metadata() });
       },

@@ -15,9 +15,6 @@ import type { BoundService } from './pipeline.js';
 import { loadReflectionDefinition } from './reflection.js';
 import { serverCredentials } from './tls.js';
 
-/** A service ready for grpc-js (and the HTTP transport): see `bindService` in pipeline.ts. */
-export type { BoundService } from './pipeline.js';
-
 export interface GrpcServerDeps {
   /** jack.BackgroundJobs and jack.AdminService, bound to the call pipeline. */
   services: readonly BoundService[];
@@ -113,7 +110,7 @@ export function createGrpcServer(deps: GrpcServerDeps): GrpcServer {
     'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
     // Jack serves no channelz service, and grpc-js's channelz bookkeeping
     // (counters and a Date per call, per-session trackers) cost about 5 % of
-    // an Enqueue's CPU (docs/PERFORMANCE.md).
+    // an Enqueue's CPU (docs/performance.md).
     'grpc.enable_channelz': 0,
   });
   for (const service of deps.services)

@@ -1,14 +1,30 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { internalContext } from '../context.js';
 import { type ErrorCode, JackError } from '../errors.js';
 import { Status } from '../gen/google/rpc/status.js';
 import {
+  callStatus,
   decodeRetryDelayMs,
   MAX_DETAILS_BYTES,
   STATUS_DETAILS_KEY,
   statusName,
   toStatus,
 } from './status.js';
+
+describe('callStatus', () => {
+  it('maps the error of a call once, however many layers ask', () => {
+    const ctx = internalContext();
+    const err = new JackError('resource_exhausted', 'slow down', { retryDelayMs: 250 });
+    const first = callStatus(ctx, err);
+    expect(callStatus(ctx, err)).toBe(first);
+    // Another error (a layer replaced it) or another call is mapped anew.
+    const other = new JackError('internal', 'boom');
+    expect(callStatus(ctx, other)).toEqual({ code: status.INTERNAL, details: 'boom' });
+    expect(callStatus(internalContext(), err)).not.toBe(first);
+    expect(callStatus(internalContext(), err)).toEqual(first);
+  });
+});
 
 describe('toStatus', () => {
   it.each<[ErrorCode, status]>([

@@ -1,5 +1,6 @@
 /** The only place where errors become gRPC statuses. */
 import { Metadata, status } from '@grpc/grpc-js';
+import type { CallContext } from '../context.js';
 import { type ErrorCode, JackError } from '../errors.js';
 import { RetryInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
@@ -74,6 +75,21 @@ export function toStatus(err: unknown): StatusObject {
     return { code: status.CANCELLED, details: 'the call was cancelled' };
   }
   return { code: status.UNKNOWN, details: 'unexpected server error (logged)' };
+}
+
+const mapped = new WeakMap<CallContext, { err: unknown; status: StatusObject }>();
+
+/**
+ * The status a call failed with, mapped once per call: the interceptors
+ * (tracing, logs, audit, metrics) and the transport all ask for it, and a
+ * rate-limited call would otherwise encode its RetryInfo each time.
+ */
+export function callStatus(ctx: CallContext, err: unknown): StatusObject {
+  const known = mapped.get(ctx);
+  if (known !== undefined && known.err === err) return known.status;
+  const status = toStatus(err);
+  mapped.set(ctx, { err, status });
+  return status;
 }
 
 /** `status.OK` → `OK`, for logs and metric labels. */

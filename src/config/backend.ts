@@ -1,5 +1,5 @@
 /** The queue backend section: noop, Pub/Sub (topics, batching, flow control) or NATS (./nats.ts). */
-import { PRIORITIES, type Priority } from '../queue/backend.js';
+import { PRIORITIES, type Priority } from '../priority.js';
 import { DEFAULTS } from './defaults.js';
 import { NATS_ONLY_VARIABLES, type NatsBackendConfig, parseNats } from './nats.js';
 import { type Env, nonEmpty, type Parser } from './parser.js';

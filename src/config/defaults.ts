@@ -2,7 +2,7 @@
  * Every default of the configuration, in one block, each with its unit.
  * `loadConfig` (./index.ts) and the section parsers take them from here.
  */
-import type { Priority } from '../queue/backend.js';
+import type { Priority } from '../priority.js';
 
 /** Every default, with its unit. */
 export const DEFAULTS = {

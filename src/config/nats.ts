@@ -25,6 +25,25 @@ export interface NatsBackendConfig {
   maxPendingBytes: number;
 }
 
+/**
+ * The credential part of a NATS client's connect options (TLS, user and
+ * password, or token), secrets revealed only here, for the connection
+ * itself: one rule for Jack's backend and for `jack work`. A creds file's
+ * authenticator is added by the caller (it needs the nats library).
+ */
+export function natsCredentialOptions(config: NatsBackendConfig): {
+  tls?: Record<string, never>;
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  return {
+    ...(config.tls ? { tls: {} } : {}),
+    ...(config.user === undefined ? {} : { user: config.user, pass: config.pass?.reveal() ?? '' }),
+    ...(config.token === undefined ? {} : { token: config.token.reveal() }),
+  };
+}
+
 /** Names JetStream accepts for a stream: no whitespace, `.`, `*`, `>`, path separators. */
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** One or more subject tokens without wildcards. */

@@ -87,7 +87,7 @@ export function validateKey(key: string): void {
  * SHA-256 over job_type, run_at and payload, each delimited so no two
  * requests share an input. One-shot `crypto.hash` over one buffer: the
  * Hash object of createHash/update/digest showed as ~10 µs per keyed call
- * in the server's CPU profile under load (docs/PERFORMANCE.md).
+ * in the server's CPU profile under load (docs/performance.md).
  */
 export function fingerprintOf(request: Fingerprinted): string {
   const runAt = request.runAt === undefined ? '-' : String(request.runAt.getTime());

@@ -179,6 +179,26 @@ describe('base62', () => {
     }
   });
 
+  it('decodes any base62 text as a BigInt reference does (texts no encoder wrote included)', () => {
+    const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const reference = (text: string): number[] => {
+      const zeros = text.length - text.replace(/^0+/, '').length;
+      let value = 0n;
+      for (const c of text.slice(zeros)) value = value * 62n + BigInt(digits.indexOf(c));
+      const body: number[] = [];
+      for (; value > 0n; value >>= 8n) body.unshift(Number(value & 0xffn));
+      return [...new Array<number>(zeros).fill(0), ...body];
+    };
+    for (let n = 0; n < 300; n++) {
+      let text = '';
+      for (let i = 0; i < n % 40; i++) text += digits[(n * 7 + i * 13 + ((i * i) % 11)) % 62];
+      expect([...(base62Decode(text) ?? [])]).toEqual(reference(text));
+    }
+    expect([...(base62Decode('zzzzzzzzzzzzzzzzzzzzzzzzzzzzz') ?? [])]).toEqual(
+      reference('zzzzzzzzzzzzzzzzzzzzzzzzzzzzz'),
+    );
+  });
+
   it('rejects characters outside 0-9A-Za-z', () => {
     expect(base62Decode('ab_c')).toBeUndefined();
     expect(base62Decode('é')).toBeUndefined();

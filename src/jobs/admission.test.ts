@@ -16,7 +16,8 @@ import { type Metrics, noopMetrics } from '../metrics.js';
 import type { OutboundMessage } from '../queue/backend.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { createMemoryStore } from '../storage/memory.js';
-import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
+import { createEnqueuer } from './enqueuer.js';
+import type { EnqueueInput } from './types.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00.000Z');
 

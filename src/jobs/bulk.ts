@@ -5,12 +5,19 @@
  */
 import type { RateLimit } from '../admission/rate-limit.js';
 import type { CallContext } from '../context.js';
-import type { DispatchedJob, Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Backend, OutboundMessage } from '../queue/backend.js';
 import type { Store } from '../storage/store.js';
-import type { EnqueueInput, EnqueueOutcome } from './enqueuer.js';
 import { rememberingLookups } from './routing.js';
-import { asJackError, cancelled, dispatchFailed, type JobSteps, type Prepared } from './steps.js';
+import {
+  asJackError,
+  cancelled,
+  dispatchFailed,
+  type JobSteps,
+  type Prepared,
+  recordOutcome,
+} from './steps.js';
+import type { Claimed, EnqueueInput, EnqueueOutcome } from './types.js';
 
 export interface BulkDeps {
   store: Store;
@@ -25,49 +32,63 @@ export async function enqueueBulk(
   steps: JobSteps,
   inputs: readonly EnqueueInput[],
   ctx: CallContext,
+  claimed: readonly (Claimed | undefined)[] = [],
 ): Promise<EnqueueOutcome[]> {
   const { store, backend, metrics, rateLimit } = deps;
   const { prepare, dispatch, noteRefusal } = steps;
   const lookups = rememberingLookups(store);
   const outcomes: EnqueueOutcome[] = new Array(inputs.length);
-  const toPublish: OutboundMessage[] = [];
-  const toPublishJobs: DispatchedJob[] = [];
-  const publishIndex: number[] = [];
-  const scheduling: Promise<void>[] = [];
   const preparedJobs: (Prepared | undefined)[] = new Array(inputs.length);
+  /** The jobs handed to the backend or scheduler, by index: what their outcome is recorded against. */
+  const dispatched: (Prepared | undefined)[] = new Array(inputs.length);
+  /** Records every job's outcome, once, then answers (or throws). */
+  const finish = (): EnqueueOutcome[] => {
+    for (let i = 0; i < inputs.length; i++) {
+      recordOutcome(metrics, dispatched[i], outcomes[i]?.error);
+    }
+    return outcomes;
+  };
+
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i] as EnqueueInput;
     const warnings: string[] = [];
     try {
-      const prepared = prepare(input, ctx, warnings, lookups);
+      const prepared = prepare(input, ctx, warnings, lookups, claimed[i]);
       outcomes[i] = { jobId: prepared.message.jobId, warnings, error: undefined };
       preparedJobs[i] = prepared;
     } catch (err) {
-      metrics.jobFinished(undefined, 'refused');
       noteRefusal(err, input.producerId);
       outcomes[i] = { jobId: '', warnings, error: asJackError(err) };
     }
   }
   if (ctx.cancelled) {
     // The caller is gone: publish nothing it can no longer be told about.
-    metrics.jobFinished(undefined, 'refused');
-    throw cancelled();
+    // Each job it would have published is refused, as in Enqueue.
+    const error = cancelled();
+    for (const outcome of outcomes) {
+      if (outcome.error === undefined) outcome.error = error;
+    }
+    finish();
+    throw error;
   }
   // SPEC §8: the whole call takes its tokens at once; jobs over a limit fail alone.
   const refusals = await rateLimit?.admit(
     preparedJobs.map((p, i) => (p === undefined ? undefined : inputs[i]?.producerId)),
   );
+  const toPublish: OutboundMessage[] = [];
+  const publishIndex: number[] = [];
+  const scheduling: Promise<void>[] = [];
   for (let i = 0; i < inputs.length; i++) {
     const prepared = preparedJobs[i];
     const outcome = outcomes[i] as EnqueueOutcome;
     if (prepared === undefined) continue;
     const refusal = refusals?.[i];
     if (refusal !== undefined) {
-      metrics.jobFinished(undefined, 'refused');
       outcome.jobId = '';
       outcome.error = refusal;
       continue;
     }
+    dispatched[i] = prepared;
     if (prepared.scheduled) {
       scheduling.push(
         dispatch(prepared).then(
@@ -80,7 +101,6 @@ export async function enqueueBulk(
       );
     } else {
       toPublish.push(prepared.message);
-      toPublishJobs.push(prepared);
       publishIndex.push(i);
     }
   }
@@ -89,22 +109,20 @@ export async function enqueueBulk(
   const seconds = (performance.now() - started) / 1000;
   for (let k = 0; k < published.length; k++) {
     const result = published[k] as PromiseSettledResult<string>;
-    const outcome = outcomes[publishIndex[k] as number] as EnqueueOutcome;
-    const priority = (toPublish[k] as OutboundMessage).priority;
-    metrics.publishFinished(priority, result.status === 'fulfilled', seconds, true);
-    metrics.jobDispatched(
-      'EnqueueBulk',
-      toPublishJobs[k] as DispatchedJob,
+    const i = publishIndex[k] as number;
+    const prepared = dispatched[i] as Prepared;
+    const outcome = outcomes[i] as EnqueueOutcome;
+    metrics.publishFinished(
+      prepared.message.priority,
       result.status === 'fulfilled',
       seconds,
+      true,
     );
-    if (result.status === 'fulfilled') {
-      metrics.jobFinished(priority, 'published');
-    } else {
-      metrics.jobFinished(priority, 'failed');
+    metrics.jobDispatched('EnqueueBulk', prepared, result.status === 'fulfilled', seconds);
+    if (result.status === 'rejected') {
       outcome.jobId = '';
       outcome.error = asJackError(result.reason);
     }
   }
-  return outcomes;
+  return finish();
 }

@@ -8,8 +8,7 @@
 import { producerLabel, type RateLimit } from '../admission/rate-limit.js';
 import type { Config } from '../config/index.js';
 import type { CallContext } from '../context.js';
-import { isJackError, type JackError } from '../errors.js';
-import type { Idempotency } from '../idempotency/idempotency.js';
+import { isJackError } from '../errors.js';
 import type { JobIdGenerator } from '../jobid/job-id.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend, Job } from '../queue/backend.js';
@@ -17,39 +16,16 @@ import { encodeMessage } from '../queue/message.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../storage/store.js';
 import { enqueueBulk } from './bulk.js';
-import { withIdempotency } from './idempotent.js';
 import { type RoutingLookups, routeJob } from './routing.js';
-import { dispatchFailed, type JobSteps, type Prepared, throwIfCancelled } from './steps.js';
-import { type CheckedFields, validateJobFields } from './validate.js';
-
-export interface EnqueueInput extends CheckedFields {
-  /** SPEC §9; '' or absent = none. */
-  idempotencyKey?: string;
-  /** Set by the idempotency step only: the job id its key owns. */
-  jobId?: string;
-}
-
-/** Outcome of one job; `error` is set when it was not accepted. */
-export interface EnqueueOutcome {
-  jobId: string;
-  warnings: string[];
-  error: JackError | undefined;
-  /** True when an idempotency key answered with an earlier job (SPEC §9). */
-  duplicate?: boolean;
-}
-
-export interface Enqueuer {
-  /**
-   * Enqueues one job; throws its JackError when it was not accepted. A job
-   * whose call is cancelled before it reaches the backend is not published.
-   */
-  enqueue(
-    input: EnqueueInput,
-    ctx: CallContext,
-  ): Promise<{ jobId: string; warnings: string[]; duplicate?: boolean }>;
-  /** Enqueues many jobs concurrently; one outcome per input, in order. */
-  enqueueMany(inputs: readonly EnqueueInput[], ctx: CallContext): Promise<EnqueueOutcome[]>;
-}
+import {
+  dispatchFailed,
+  type JobSteps,
+  type Prepared,
+  recordOutcome,
+  throwIfCancelled,
+} from './steps.js';
+import type { Claimed, EnqueueInput, JobPath } from './types.js';
+import { validateJobFields } from './validate.js';
 
 export interface EnqueuerDeps {
   config: Pick<
@@ -61,8 +37,6 @@ export interface EnqueuerDeps {
   scheduler: Scheduler | undefined;
   ids: JobIdGenerator;
   metrics: Metrics;
-  /** Idempotency keys (SPEC §9); without it a key is ignored. */
-  idempotency?: Idempotency;
   /** Current time; tests may fix it. */
   now?: () => number;
   /** identity (SPEC §7): may this call's principal act for the producer? Throws `permission_denied`. Unset = AUTH_MODE=off. */
@@ -73,7 +47,12 @@ export interface EnqueuerDeps {
   rateLimit?: RateLimit;
 }
 
-export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
+/**
+ * The enqueue path below the idempotency step: check, route, encode, admit,
+ * dispatch. A job without a key gets a fresh id here; a keyed one comes
+ * with the claim of its key (idempotent.ts, composed around this in app.ts).
+ */
+export function createEnqueuer(deps: EnqueuerDeps): JobPath {
   const { config, store, backend, scheduler, ids, metrics } = deps;
   const now = deps.now ?? Date.now;
 
@@ -83,14 +62,21 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     validateJobFields(input, config.maxPayloadBytes);
   };
 
-  /** Validates and routes one job. Throws JackError; `warnings` is filled as it goes. */
+  const newJobId = (input: EnqueueInput): string =>
+    ids.next(input.producerId, input.jobType, now());
+
+  /**
+   * Validates and routes one job. Throws JackError; `warnings` is filled as
+   * it goes. A claimed job was checked before its key was looked at.
+   */
   const prepare = (
     input: EnqueueInput,
     ctx: CallContext,
     warnings: string[],
     lookups: RoutingLookups = store,
+    claimed?: Claimed,
   ): Prepared => {
-    checkJob(input, ctx);
+    if (claimed === undefined) checkJob(input, ctx);
 
     const { priority, maxRetries, fromPayload } = routeJob(
       lookups,
@@ -109,7 +95,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const createdAt = new Date(nowMs);
     const runAt = input.runAt ?? createdAt;
     const job: Job = {
-      id: input.jobId ?? ids.next(input.producerId, input.jobType, nowMs),
+      id: claimed?.jobId ?? ids.next(input.producerId, input.jobType, nowMs),
       producerId: input.producerId,
       jobType: input.jobType,
       priority,
@@ -150,7 +136,6 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     return publishing.then(
       () => {
         metrics.publishFinished(message.priority, true, (performance.now() - started) / 1000);
-        metrics.jobFinished(message.priority, 'published');
       },
       (err: unknown) => {
         metrics.publishFinished(message.priority, false, (performance.now() - started) / 1000);
@@ -169,7 +154,6 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       throw err;
     }
     metrics.scheduleFinished(true, (performance.now() - started) / 1000);
-    metrics.jobFinished(message.priority, 'scheduled');
   };
 
   /** Counts a job refused by admission control (SPEC §8 metrics). */
@@ -179,9 +163,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     }
   };
 
-  /** Counts a job refused before dispatch; returns the error to throw. */
+  /** Records a job of Enqueue refused before dispatch; returns the error to throw. */
   const refused = (err: unknown, producerId: string): unknown => {
-    metrics.jobFinished(undefined, 'refused');
+    recordOutcome(metrics, undefined, err);
     noteRefusal(err, producerId);
     return err;
   };
@@ -195,25 +179,30 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     dispatch(prepared).then(
       () => {
         metrics.jobDispatched('Enqueue', prepared, true, (performance.now() - started) / 1000);
+        recordOutcome(metrics, prepared, undefined);
         return { jobId: prepared.message.jobId, warnings };
       },
       (err: unknown) => {
-        throw dispatchFailed(metrics, 'Enqueue', prepared, err);
+        const error = dispatchFailed(metrics, 'Enqueue', prepared, err);
+        recordOutcome(metrics, prepared, error);
+        throw error;
       },
     );
 
   const bulkDeps = { store, backend, metrics, rateLimit: deps.rateLimit };
   const steps: JobSteps = { prepare, dispatch, noteRefusal };
-  const enqueuer: Enqueuer = {
+  return {
+    check: checkJob,
+    newJobId,
     // Not async: a job that needs no rate-limit wait costs one promise
     // callback after the backend's promise (hot path).
-    enqueue(input, ctx) {
+    enqueue(input, ctx, claimed) {
       const started = performance.now();
       const warnings: string[] = [];
       let prepared: Prepared;
       let admitting: ReturnType<RateLimit['admit']>;
       try {
-        prepared = prepare(input, ctx, warnings);
+        prepared = prepare(input, ctx, warnings, store, claimed);
         throwIfCancelled(ctx);
         // Off, admit() returns no promise: nothing to wait for on the hot path.
         admitting = deps.rateLimit?.admit([input.producerId]);
@@ -233,18 +222,8 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       );
     },
 
-    enqueueMany(inputs, ctx) {
-      return enqueueBulk(bulkDeps, steps, inputs, ctx);
+    enqueueMany(inputs, ctx, claimed) {
+      return enqueueBulk(bulkDeps, steps, inputs, ctx, claimed);
     },
   };
-  // Keyed jobs claim their key, and so their job id, before `prepare`.
-  return deps.idempotency === undefined
-    ? enqueuer
-    : withIdempotency(enqueuer, {
-        idempotency: deps.idempotency,
-        metrics,
-        newJobId: (input) => ids.next(input.producerId, input.jobType, now()),
-        // Before the key is looked at: a caller learns nothing of a producer it may not act for.
-        check: checkJob,
-      });
 }

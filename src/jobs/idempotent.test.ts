@@ -4,22 +4,25 @@ import { jobInput } from '../../test/support/job-input.js';
 import { createRecordingBackend } from '../../test/support/recording-backend.js';
 import { internalContext } from '../context.js';
 import { JackError } from '../errors.js';
-import { createIdempotency } from '../idempotency/idempotency.js';
+import { createIdempotency, fingerprintOf } from '../idempotency/idempotency.js';
 import { createMemoryIdempotencyStore } from '../idempotency/memory.js';
-import type { IdempotencyStore } from '../idempotency/store.js';
-import { noopMetrics } from '../metrics.js';
+import { entryKey, type IdempotencyStore } from '../idempotency/store.js';
+import { type JobOutcome, type Metrics, noopMetrics } from '../metrics.js';
 import { createMemoryStore } from '../storage/memory.js';
-import { createEnqueuer, type EnqueueInput } from './enqueuer.js';
+import { createEnqueuer } from './enqueuer.js';
+import { withIdempotency } from './idempotent.js';
+import type { EnqueueInput, EnqueueOutcome } from './types.js';
 
 const logger = pino({ level: 'silent' });
 
 async function setup(
   store: IdempotencyStore = createMemoryIdempotencyStore({ maxKeys: 100 }),
   authorize?: (producerId: string) => void,
+  metrics: Metrics = noopMetrics,
 ) {
   const backend = createRecordingBackend();
   let n = 0;
-  const enqueuer = createEnqueuer({
+  const path = createEnqueuer({
     config: {
       maxPayloadBytes: 1000,
       legacyPayloadQueueRouting: false,
@@ -30,8 +33,11 @@ async function setup(
     backend,
     scheduler: undefined,
     ids: { next: () => `pjob_${++n}` },
-    metrics: noopMetrics,
+    metrics,
     authorize,
+  });
+  // Composed as app.ts composes it.
+  const enqueuer = withIdempotency(path, {
     idempotency: createIdempotency({
       store,
       ttlMs: 3_600_000,
@@ -39,6 +45,7 @@ async function setup(
       metrics: noopMetrics,
       logger,
     }),
+    metrics,
   });
   return { enqueuer, backend };
 }
@@ -123,33 +130,205 @@ describe('enqueuer with idempotency keys', () => {
     expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
   });
 
-  it('EnqueueBulk cancelled as a whole: the keys keep their job ids (outcome unknown)', async () => {
+  it('EnqueueBulk cancelled before publishing releases its keys, as Enqueue does', async () => {
     const { enqueuer, backend } = await setup();
     await expect(
       enqueuer.enqueueMany([input(), input({ idempotencyKey: 'other' })], cancelledContext()),
     ).rejects.toMatchObject({ code: 'cancelled' });
-    const retry = await enqueuer.enqueueMany(
-      [input(), input({ idempotencyKey: 'other' })],
+    // A different request may use the keys now: each is a new job.
+    const next = await enqueuer.enqueueMany(
+      [input({ payload: Buffer.from('[]') }), input({ idempotencyKey: 'other' })],
       internalContext(),
     );
-    expect(retry.map((o) => o.jobId)).toEqual(['pjob_1', 'pjob_2']);
-    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1', 'pjob_2']);
+    expect(next.map((o) => [o.jobId, o.error?.reason])).toEqual([
+      ['pjob_3', undefined],
+      ['pjob_4', undefined],
+    ]);
+    expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_3', 'pjob_4']);
   });
 
-  it('EnqueueBulk: a repeat of a failed first job gets its error, another request in_progress', async () => {
-    const { enqueuer, backend } = await setup();
-    backend.failWith = () => 'internal';
+  it('records each job of EnqueueBulk once, cancelled or not', async () => {
+    const finished: JobOutcome[] = [];
+    const metrics: Metrics = {
+      ...noopMetrics,
+      jobFinished: (_, outcome) => finished.push(outcome),
+    };
+    const { enqueuer, backend } = await setup(undefined, undefined, metrics);
+    const batch = [input(), input({ idempotencyKey: '' }), input({ idempotencyKey: 'b' })];
+    await expect(enqueuer.enqueueMany(batch, cancelledContext())).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+    expect(finished).toEqual(['refused', 'refused', 'refused']);
+
+    finished.length = 0;
+    backend.failWith = (m) => (m.jobId === 'pjob_6' ? 'internal' : undefined);
     const outcomes = await enqueuer.enqueueMany(
-      [input(), input(), input({ payload: Buffer.from('[]') }), input({ jobType: '' })],
+      [...batch, input({ idempotencyKey: 'c', jobType: '' }), input()],
       internalContext(),
     );
-    expect(outcomes.map((o) => [o.jobId, o.error?.code, o.error?.reason])).toEqual([
-      ['', 'internal', 'internal_error'],
-      ['', 'internal', 'internal_error'],
-      ['', 'aborted', 'in_progress'],
-      ['', 'invalid_argument', 'validation_error'],
+    expect(outcomes.map((o) => o.error?.reason ?? (o.duplicate ? 'duplicate' : 'ok'))).toEqual([
+      'ok',
+      'internal_error',
+      'ok',
+      'validation_error',
+      'duplicate',
     ]);
-    expect(backend.published).toEqual([]);
+    // A duplicate is answered by its key and is no job of its own.
+    expect(finished.sort()).toEqual(['failed', 'published', 'published', 'refused']);
+  });
+
+  it('checks a keyed job once: before its key is looked at, not again on the way out', async () => {
+    const checked: string[] = [];
+    const { enqueuer } = await setup(undefined, (producerId) => {
+      checked.push(producerId);
+    });
+    await enqueuer.enqueue(input(), internalContext());
+    expect(checked).toEqual(['prod_1']);
+    await enqueuer.enqueueMany([input({ idempotencyKey: 'b' })], internalContext());
+    expect(checked).toEqual(['prod_1', 'prod_1']);
+  });
+
+  describe('EnqueueBulk: a key repeated in one call is answered as if the calls were sequential', () => {
+    const A = input();
+    const B = input({ payload: Buffer.from('[]') });
+    const answers = (outcomes: EnqueueOutcome[]) =>
+      outcomes.map((o) => [o.jobId, o.duplicate ?? false, o.error?.reason]);
+
+    /** The key was used before this call and that job was accepted (with request A). */
+    async function keyDone() {
+      const setupResult = await setup();
+      expect(await setupResult.enqueuer.enqueue(A, internalContext())).toMatchObject({
+        jobId: 'pjob_1',
+      });
+      return setupResult;
+    }
+
+    it('key done, repeat of the stored request: both are duplicates of the original', async () => {
+      const { enqueuer } = await keyDone();
+      expect(answers(await enqueuer.enqueueMany([A, A], internalContext()))).toEqual([
+        ['pjob_1', true, undefined],
+        ['pjob_1', true, undefined],
+      ]);
+    });
+
+    it('key done, earlier conflicts, repeat is the stored request: a duplicate, not in_progress', async () => {
+      const { enqueuer, backend } = await keyDone();
+      expect(answers(await enqueuer.enqueueMany([B, A], internalContext()))).toEqual([
+        ['', false, 'idempotency_conflict'],
+        ['pjob_1', true, undefined],
+      ]);
+      expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+    });
+
+    it('key done, earlier is a duplicate, repeat differs: a conflict', async () => {
+      const { enqueuer } = await keyDone();
+      expect(answers(await enqueuer.enqueueMany([A, B], internalContext()))).toEqual([
+        ['pjob_1', true, undefined],
+        ['', false, 'idempotency_conflict'],
+      ]);
+    });
+
+    it('key done, both differ from the stored request: two conflicts', async () => {
+      const { enqueuer } = await keyDone();
+      expect(answers(await enqueuer.enqueueMany([B, B], internalContext()))).toEqual([
+        ['', false, 'idempotency_conflict'],
+        ['', false, 'idempotency_conflict'],
+      ]);
+    });
+
+    it('new key, earlier accepted: the same request is its duplicate, another a conflict', async () => {
+      const { enqueuer, backend } = await setup();
+      expect(answers(await enqueuer.enqueueMany([A, A, B], internalContext()))).toEqual([
+        ['pjob_1', false, undefined],
+        ['pjob_1', true, undefined],
+        ['', false, 'idempotency_conflict'],
+      ]);
+      expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_1']);
+    });
+
+    it('new key, earlier failed definitely: the same request is tried again as a new job', async () => {
+      const { enqueuer, backend } = await setup();
+      backend.failWith = (m) => (m.jobId === 'pjob_1' ? 'internal' : undefined);
+      expect(answers(await enqueuer.enqueueMany([A, A], internalContext()))).toEqual([
+        ['', false, 'internal_error'],
+        ['pjob_2', false, undefined],
+      ]);
+      expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_2']);
+    });
+
+    it('new key, earlier failed definitely: a different request becomes a new job', async () => {
+      const { enqueuer, backend } = await setup();
+      backend.failWith = (m) => (m.jobId === 'pjob_1' ? 'internal' : undefined);
+      expect(answers(await enqueuer.enqueueMany([A, B, A], internalContext()))).toEqual([
+        ['', false, 'internal_error'],
+        ['pjob_2', false, undefined],
+        ['', false, 'idempotency_conflict'],
+      ]);
+      expect(backend.published.map((m) => m.jobId)).toEqual(['pjob_2']);
+    });
+
+    it('new key, earlier refused by validation: a valid repeat is a new job', async () => {
+      const { enqueuer } = await setup();
+      expect(
+        answers(await enqueuer.enqueueMany([input({ jobType: '' }), A], internalContext())),
+      ).toEqual([
+        ['', false, 'validation_error'],
+        ['pjob_1', false, undefined],
+      ]);
+    });
+
+    it('key in flight in another call: every use in this call is in_progress', async () => {
+      const store = createMemoryIdempotencyStore({ maxKeys: 100 });
+      const { enqueuer, backend } = await setup(store);
+      const other = await store.claim({
+        key: entryKey('prod_1', 'k'),
+        fingerprint: fingerprintOf(A),
+        jobId: 'other_1',
+        leaseMs: 3_600_000,
+        ttlMs: 3_600_000,
+      });
+      expect(other.kind).toBe('claimed');
+      for (const batch of [
+        [A, A],
+        [A, B],
+        [B, A],
+        [B, B],
+      ]) {
+        expect(answers(await enqueuer.enqueueMany(batch, internalContext()))).toEqual([
+          ['', false, 'in_progress'],
+          ['', false, 'in_progress'],
+        ]);
+      }
+      expect(backend.published).toEqual([]);
+    });
+
+    it('key in flight in another call that then completes: the repeat is answered by its record', async () => {
+      const store = createMemoryIdempotencyStore({ maxKeys: 100 });
+      const other = await store.claim({
+        key: entryKey('prod_1', 'k'),
+        fingerprint: fingerprintOf(A),
+        jobId: 'other_1',
+        leaseMs: 3_600_000,
+        ttlMs: 3_600_000,
+      });
+      if (other.kind !== 'claimed') throw new Error('expected a claim');
+      // The first use is answered in_progress; the other call completes
+      // before the second use reaches the store.
+      const completing: IdempotencyStore = {
+        ...store,
+        kind: store.kind,
+        claim: async (request) => {
+          const result = await store.claim(request);
+          if (result.kind === 'pending') await store.complete(request.key, other.token, 3_600_000);
+          return result;
+        },
+      };
+      const { enqueuer } = await setup(completing);
+      expect(answers(await enqueuer.enqueueMany([A, A], internalContext()))).toEqual([
+        ['', false, 'in_progress'],
+        ['other_1', true, undefined],
+      ]);
+    });
   });
 
   it('EnqueueBulk: jobs with and without keys share one batch, in request order', async () => {

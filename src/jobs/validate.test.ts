@@ -15,7 +15,13 @@ describe('required', () => {
     );
   });
 
-  it.each([' ', 'x', '0'])('accepts %j', (value) => {
+  it.each([' ', '  ', '\t\n'])('refuses the blank value %j', (value) => {
+    expect(() => required('producer_id', value)).toThrow(
+      new JackError('invalid_argument', 'producer_id is required'),
+    );
+  });
+
+  it.each(['x', '0', ' x '])('accepts %j', (value) => {
     expect(() => required('job_type', value)).not.toThrow();
   });
 });

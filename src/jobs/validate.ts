@@ -4,8 +4,13 @@ import { JackError } from '../errors.js';
 /** Pub/Sub's limit on one attribute value, bytes. */
 export const MAX_ATTRIBUTE_BYTES = 1024;
 
+/**
+ * The one rule for a required string, on every path (Enqueue, the admin
+ * API, the job lookups): blank is missing, so an id of spaces cannot be
+ * sent as a job and then be refused by the admin API.
+ */
 export function required(field: string, value: string): void {
-  if (value === '') throw new JackError('invalid_argument', `${field} is required`);
+  if (value.trim() === '') throw new JackError('invalid_argument', `${field} is required`);
 }
 
 /** A string is at most 3 UTF-8 bytes per UTF-16 unit, so short strings skip the byte count. */

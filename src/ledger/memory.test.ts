@@ -22,6 +22,16 @@ function job(n: number): AcceptedJob {
   };
 }
 
+const ALL = {
+  producerId: undefined,
+  jobType: undefined,
+  states: [],
+  createdAfter: undefined,
+  createdBefore: undefined,
+  includeShadow: true,
+  after: undefined,
+};
+
 describe('memory ledger store', () => {
   it('keeps at most maxJobs records, forgetting the oldest first', async () => {
     const store = createMemoryLedgerStore({ maxJobs: 3 });
@@ -29,6 +39,21 @@ describe('memory ledger store', () => {
     await store.recordAccepted([job(4)]);
     expect(await store.get('job-1')).toBeUndefined();
     for (const n of [2, 3, 4]) expect(await store.get(`job-${n}`)).toBeDefined();
+  });
+
+  it('evicts oldest first across retention deletes, an emptied table and a refill', async () => {
+    const store = createMemoryLedgerStore({ maxJobs: 3 });
+    const ids = async () =>
+      (await store.list({ ...ALL, limit: 10 })).jobs.map((j) => j.jobId).sort();
+    // job-20 is the oldest record but the newest job; retention takes job-2 after it.
+    await store.recordAccepted([job(20), job(2), job(3)]);
+    expect(await store.deleteExpired(new Date(1_000_000 + 2500), 10)).toBe(1);
+    await store.recordAccepted([job(4), job(5)]);
+    expect(await ids()).toEqual(['job-3', 'job-4', 'job-5']);
+    // Everything expires; the table refills and evicts its own oldest.
+    expect(await store.deleteExpired(new Date(2_000_000), 10)).toBe(3);
+    await store.recordAccepted([job(7), job(8), job(9), job(10)]);
+    expect(await ids()).toEqual(['job-10', 'job-8', 'job-9']);
   });
 
   it('refuses a bound that is not a positive integer', () => {

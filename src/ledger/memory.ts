@@ -77,6 +77,7 @@ export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerSto
   const listeners = new Set<(jobId: string) => void>();
 
   const notify = (jobId: string) => {
+    if (listeners.size === 0) return;
     for (const listener of [...listeners]) {
       try {
         listener(jobId);
@@ -86,12 +87,29 @@ export function createMemoryLedgerStore(options: MemoryLedgerOptions): LedgerSto
     }
   };
 
+  /**
+   * The oldest record's place, kept between evictions. A fresh
+   * `records.keys()` starts at the table's first slot and walks over every
+   * slot a deletion left empty until the table is next rebuilt — up to the
+   * table's capacity per eviction, which cost more than the rest of an
+   * Enqueue. This iterator never walks back (everything before it is
+   * evicted), so each eviction costs O(1) on average.
+   */
+  let oldestFirst = records.keys();
+  const evictOldest = () => {
+    let next = oldestFirst.next();
+    if (next.done === true) {
+      // Ran out once (only on an empty table): start again at the front.
+      oldestFirst = records.keys();
+      next = oldestFirst.next();
+      if (next.done === true) return;
+    }
+    records.delete(next.value);
+  };
+
   const put = (before: Job | undefined, record: Job, at: Date) => {
     records.set(record.jobId, record);
-    while (records.size > options.maxJobs) {
-      const oldest = records.keys().next().value as string;
-      records.delete(oldest);
-    }
+    while (records.size > options.maxJobs) evictOldest();
     observeTransition(metrics, before, record, at);
     notify(record.jobId);
   };

@@ -1,8 +1,9 @@
 /**
  * The Prometheus metric set behind `Metrics`. Every label value comes from a
  * fixed set (method names, status names, priorities, outcomes, service
- * names): no job, producer or job type ids, so cardinality stays bounded
- * whatever the callers send.
+ * names) or, for the admission metrics, from the registered producer ids,
+ * capped at MAX_PRODUCER_LABELS: never a job id or job type, so cardinality
+ * stays bounded whatever the callers send.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { IdempotencyOutcome, JobOutcome, JobStateLabel, Metrics } from '../metrics.js';
@@ -106,7 +107,7 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   });
   const connectionsRefused = new Counter({
     name: 'jack_connections_refused_total',
-    help: 'TCP connections closed at once because the listener had its maximum open (GRPC_MAX_CONNECTIONS), by listener.',
+    help: 'TCP connections closed at once because the listener had its maximum open (GRPC_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS), by listener (grpc, http).',
     labelNames: ['listener'] as const,
     registers: [registry],
   });

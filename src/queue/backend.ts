@@ -10,10 +10,10 @@
  * - scheduler: holds jobs whose run time is in the future (`scheduler/scheduler.ts`).
  */
 
-/** Every priority, most urgent first. */
-export const PRIORITIES = ['immediate', 'high', 'medium', 'low'] as const;
+import type { Priority } from '../priority.js';
 
-export type Priority = (typeof PRIORITIES)[number];
+// Every place that sends or delivers jobs names priorities through here.
+export { PRIORITIES, type Priority } from '../priority.js';
 
 /** A validated, routed job, ready to be encoded. */
 export interface Job {

@@ -3,13 +3,15 @@
  * job type, settle and report each job.
  */
 export { decodePayload, type Job, NonRetryableError, PRIORITIES, type Priority } from './job.js';
-export type {
-  CreateLaneOptions,
-  Delivery,
-  LaneOptions,
-  LaneSource,
-  WorkerBackend,
+export {
+  type CreateLaneOptions,
+  type Delivery,
+  type LaneOptions,
+  type LaneSource,
+  LaneUnusableError,
+  type WorkerBackend,
 } from './lane-source.js';
+export { type NatsBackendOptions, natsBackend } from './nats.js';
 export { jobTypeFilter, type PubSubBackendOptions, pubsubBackend } from './pubsub.js';
 export {
   createWorker,

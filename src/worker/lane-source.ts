@@ -6,7 +6,7 @@
  * implementation only pulls, leases and settles.
  */
 
-/** One delivery of one message. Settle it exactly once: `ack()` or `nack()`. */
+/** One delivery of one message. Settle it exactly once: `ack()`, `nack()` or `term()`. */
 export interface Delivery {
   data: Buffer;
   attributes: Readonly<Record<string, string>>;
@@ -20,8 +20,35 @@ export interface Delivery {
   deliveryAttempt: number | undefined;
   /** Done: the backend forgets the message. */
   ack(): void;
-  /** Not done: the backend redelivers it (after its own backoff), to this or another worker. */
-  nack(): void;
+  /**
+   * Not done: the backend redelivers it, to this or another worker. Without
+   * `delayMs`, after the backend's own backoff (Pub/Sub: the subscription's
+   * retry policy; NATS: the lane's nak delay, growing with the delivery
+   * count); `0` asks for at once (a worker handing back what it holds as it
+   * stops). A backend that cannot delay one message (Pub/Sub) ignores it.
+   */
+  nack(delayMs?: number): void;
+  /**
+   * Optional: never deliver it again (a DEAD job). NATS `term`, which the
+   * server announces with an advisory a dead-letter process can follow;
+   * where a backend has none (Pub/Sub) the worker acknowledges instead.
+   */
+  term?(): void;
+}
+
+/**
+ * A lane that cannot be read at all — it does not exist, or the credentials
+ * may not read it: configuration, not weather. Sources report it through
+ * `onError` (and keep retrying); `jack work` stops on it with one line.
+ */
+export class LaneUnusableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not_found' | 'permission_denied',
+  ) {
+    super(message);
+    this.name = 'LaneUnusableError';
+  }
 }
 
 export interface LaneOptions {
@@ -58,7 +85,10 @@ export interface CreateLaneOptions {
   priority: 'immediate' | 'high' | 'medium' | 'low';
   /** Only these job types (a filter); undefined: every type. */
   jobTypes: readonly string[] | undefined;
-  /** Without it, creating a lane outside an emulator is refused. */
+  /**
+   * Without it, creating a lane is refused outside a development setup
+   * (Pub/Sub: an emulator; NATS: a backend made with `development: true`).
+   */
   allowOutsideEmulator: boolean;
 }
 

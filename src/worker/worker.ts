@@ -62,9 +62,11 @@ export interface WorkerOptions {
   /** ms one report may take, its retries included, before it is dropped. Default 2 s. */
   reportTimeout?: number;
   /**
-   * Development: creates each lane's subscription when missing, filtered by
-   * the job types of `handlers` (all types with a `fallback`). Refused
-   * outside an emulator unless `{ allowOutsideEmulator: true }`.
+   * Development: creates each lane when missing — Pub/Sub: a subscription
+   * filtered by the job types of `handlers` (all types with a `fallback`);
+   * NATS: a durable pull consumer on the lane's subjects. Refused outside a
+   * development setup (Pub/Sub: an emulator; NATS: `natsBackend({
+   * development: true })`) unless `{ allowOutsideEmulator: true }`.
    */
   createSubscriptions?: boolean | { allowOutsideEmulator: true };
   /** Serves Prometheus metrics on this port (0: any free port) at /metrics; default: none. */
@@ -427,7 +429,9 @@ export function createWorker(options: WorkerOptions): Worker {
       metrics.finished('dead', job.type, seconds);
       finished.set(job.id, true);
       localAttempts.delete(job.id);
-      delivery.ack();
+      // Never again: `term` where the backend has it (NATS announces it to a dead-letter process).
+      if (delivery.term === undefined) delivery.ack();
+      else delivery.term();
       void report(job, JobState.JOB_STATE_DEAD, job.attempt, message);
       logger.warn(
         { job_id: job.id, job_type: job.type, attempt: job.attempt, err: message },
@@ -437,7 +441,8 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     stats.failed++;
     metrics.finished('failed', job.type, seconds);
-    delivery.nack();
+    // Cut short by stop(): no backoff, another worker runs it at once.
+    delivery.nack(stopped ? 0 : undefined);
     void report(job, JobState.JOB_STATE_FAILED, job.attempt, message);
     logger.info(
       { job_id: job.id, job_type: job.type, attempt: job.attempt, err: message },
@@ -471,7 +476,7 @@ export function createWorker(options: WorkerOptions): Worker {
   function onDelivery(lane: Priority, delivery: Delivery): void {
     if (stopping) {
       stats.returned++;
-      delivery.nack();
+      delivery.nack(0);
       return;
     }
     (waiting.get(lane) as Delivery[]).push(delivery);
@@ -536,7 +541,8 @@ export function createWorker(options: WorkerOptions): Worker {
       for (const queue of waiting.values()) {
         for (const delivery of queue.splice(0)) {
           stats.returned++;
-          delivery.nack();
+          // At once, not after a backoff: another worker takes it now.
+          delivery.nack(0);
         }
       }
       const idle = () =>

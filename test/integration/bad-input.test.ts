@@ -80,6 +80,18 @@ describe('bad input (raw bytes over a socket)', () => {
     });
   });
 
+  it('a producer id of blanks is refused alike by Enqueue and the admin API', async () => {
+    const blank = Buffer.from('  ');
+    expect(await invoke(ENQUEUE, enqueueBytes({ 1: blank }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'producer_id is required',
+    });
+    expect(await invoke('/jack.AdminService/GetProducer', field(1, blank))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'producer_id is required',
+    });
+  });
+
   it('EnqueueBulk: names the job and the field', async () => {
     const jobs = Buffer.concat([field(1, enqueueBytes()), field(1, enqueueBytes({ 2: BAD }))]);
     expect(await invoke(ENQUEUE_BULK, jobs)).toEqual({

@@ -78,6 +78,9 @@ async function checkPaged(
     if (i > 0) await pager.getByRole('button', { name: 'Next page' }).click();
     await expect.poll(shown).toEqual(expected.slice(i * pageSize, (i + 1) * pageSize));
     await pager.getByText(`Page ${i + 1}`).waitFor();
+    if (i === 0) {
+      expect(await pager.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    }
   }
   expect(await pager.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
   await pager.getByRole('button', { name: 'Previous page' }).click();
@@ -598,6 +601,7 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
     const jobId = (await link.textContent()) as string;
     const job = await call(jack.ledger, 'getJob', { jobId });
     expect(job).toMatchObject({ producerId, jobType: 'welcome', state: JobState.JOB_STATE_QUEUED });
+    expect(job.payloadBytes).toBe(Buffer.byteLength('hello'));
     await link.click();
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'State:' }).textContent())

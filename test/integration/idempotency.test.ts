@@ -3,13 +3,17 @@
  * emulator, and a real redis-server for the shared store. Every message
  * that lands is pulled and counted by job id.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
 import type { Backend } from '../../src/queue/backend.js';
+import { registerProducer } from '../support/admission.js';
 import { pubsubEmulatorHost, skipWithoutEmulator, uniqueName } from '../support/emulator.js';
 import { call, callError, enqueueRequest, type RunningJack, startJack } from '../support/jack.js';
 import { createPubSubFixture, type PubSubFixture } from '../support/pubsub-topics.js';
+import { createRecordingBackend, type RecordingBackend } from '../support/recording-backend.js';
 import { type RedisServer, redisAvailable, startRedisServer } from '../support/redis.js';
 
 const withRedis = redisAvailable();
@@ -251,6 +255,19 @@ describe.skipIf(skipWithoutEmulator())('idempotent enqueue', () => {
     expect(ids.sort()).toEqual([r0?.jobId, r3?.jobId, r4?.jobId, second.results[3]?.jobId].sort());
   });
 
+  it('EnqueueBulk: a key used before, repeated in one call, is answered by its record (not in_progress)', async () => {
+    const producerId = uniqueName('prod-bulk-repeat');
+    const a = job(producerId, { idempotencyKey: 'k' });
+    const aOther = job(producerId, { idempotencyKey: 'k', payload: Buffer.from('different') });
+    const original = await call(memory.jobs, 'enqueue', a);
+    const bulk = await call(memory.jobs, 'enqueueBulk', { jobs: [aOther, a] });
+    expect(bulk.results.map((r) => [r.jobId, r.duplicate, r.reason])).toEqual([
+      ['', false, 'idempotency_conflict'],
+      [original.jobId, true, ''],
+    ]);
+    expect(await landed(producerId, 1)).toEqual([original.jobId]);
+  });
+
   it('EnqueueBulk across two replicas sharing Redis: a repeated key is a duplicate', async () => {
     if (replicaA === undefined || replicaB === undefined) return expect(withRedis).toBe(false);
     const producerId = uniqueName('prod-bulk-redis');
@@ -354,3 +371,168 @@ function expectOneJob(
   }
   expect(ok).toBeGreaterThanOrEqual(1);
 }
+
+/**
+ * QA of SPEC §9 on the in-process key store: "two publishes of one key
+ * never happen concurrently" must hold also when the store is full
+ * (IDEMPOTENCY_MAX_KEYS) and evicts its least recently used keys while a
+ * call with a key is still in flight.
+ */
+describe('a full in-process key store while a keyed call is in flight', () => {
+  let jack: RunningJack;
+  let recording: RecordingBackend;
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let heldStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    heldStarted = resolve;
+  });
+
+  beforeAll(async () => {
+    recording = createRecordingBackend();
+    // Jobs of type `slow` wait at the broker until the test opens the gate.
+    const backend: Backend = {
+      ...recording,
+      async publish(message) {
+        if (message.attributes.job_type === 'slow') {
+          heldStarted();
+          await gate;
+        }
+        return recording.publish(message);
+      },
+      publishMany(messages) {
+        return Promise.allSettled(messages.map((m) => backend.publish(m)));
+      },
+    };
+    jack = await startJack({ IDEMPOTENCY_MAX_KEYS: '10', LOG_LEVEL: 'warn' }, { backend });
+  });
+  afterAll(async () => {
+    open();
+    await jack?.close();
+  });
+
+  it('answers ABORTED (bulk: in_progress) for the in-flight key after twenty other keys, and publishes it once', async () => {
+    const held = enqueueRequest({ producerId: 'prod_q', jobType: 'slow', idempotencyKey: 'held' });
+    const first = call(jack.jobs, 'enqueue', held);
+    await started;
+    for (let i = 0; i < 20; i++) {
+      await call(
+        jack.jobs,
+        'enqueue',
+        enqueueRequest({ producerId: 'prod_q', jobType: 'fast', idempotencyKey: `k${i}` }),
+      );
+    }
+    expect(await callError(call(jack.jobs, 'enqueue', held, {}, 2_000))).toEqual({
+      code: status.ABORTED,
+      details: 'a call with this idempotency key is in progress',
+    });
+    // In a bulk call the same key fails alone with reason in_progress.
+    const { results } = await call(jack.jobs, 'enqueueBulk', {
+      jobs: [held, enqueueRequest({ producerId: 'prod_q', jobType: 'fast', correlationId: 'x' })],
+    });
+    expect(results.map((r) => [r.reason, r.error, r.jobId === ''])).toEqual([
+      ['in_progress', 'a call with this idempotency key is in progress', true],
+      ['', '', false],
+    ]);
+    open();
+    const { jobId } = await first;
+    // A later repeat is a duplicate of the one job.
+    expect(await call(jack.jobs, 'enqueue', held)).toMatchObject({ jobId, duplicate: true });
+    const slow = recording.published.filter((m) => m.attributes.job_type === 'slow');
+    expect(slow.map((m) => m.jobId)).toEqual([jobId]);
+  });
+});
+
+/**
+ * QA of SPEC §9 with §8 over a real socket: a key whose first call was
+ * refused by admission control (VALIDATION_MODE=enforce, a rate limit) is
+ * released, so the retry is a first use, not ABORTED or a conflict; a
+ * duplicate answers with the first job id, publishes nothing and echoes the
+ * new call's correlation_id; the 256-byte bound counts UTF-8 bytes.
+ */
+describe('idempotency keys and admission control', () => {
+  let jack: RunningJack;
+  let backend: RecordingBackend;
+  beforeAll(async () => {
+    backend = createRecordingBackend();
+    jack = await startJack(
+      { VALIDATION_MODE: 'enforce', RATE_LIMIT_MODE: 'enforce', LOG_LEVEL: 'warn' },
+      { backend },
+    );
+  });
+  afterAll(async () => {
+    await jack?.close();
+  });
+
+  const enqueue = (fields: Partial<EnqueueRequest>) =>
+    call(
+      jack.jobs,
+      'enqueue',
+      enqueueRequest({ jobType: 'send', payload: Buffer.from('1'), ...fields }),
+    );
+  const publishedFor = (producerId: string) =>
+    backend.published.filter((m) => m.attributes.producer_id === producerId).length;
+
+  /** Job type `send` (queue 2 = high, 3 retries) of `producerId`, straight in the store. */
+  const registerSendJobType = (producerId: string) =>
+    jack.app.store.createJobType({
+      producerId,
+      name: 'send',
+      queue: 2,
+      maxRetries: 3,
+      description: '',
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+
+  it('releases a key whose first call was NOT_FOUND (unregistered): the retry enqueues', async () => {
+    const producerId = `prod_${Date.now().toString(16).slice(-8)}`;
+    expect(await callError(enqueue({ producerId, idempotencyKey: 'k' }))).toEqual({
+      code: status.NOT_FOUND,
+      details: `unregistered producer_id: ${producerId}`,
+    });
+    await registerProducer(jack, 'late', 0, producerId);
+    await registerSendJobType(producerId);
+    const ok = await enqueue({ producerId, idempotencyKey: 'k' });
+    expect(ok.duplicate).toBe(false);
+    expect(publishedFor(producerId)).toBe(1);
+  });
+
+  it('releases a key whose first call was rate limited; a duplicate takes no token and echoes its correlation_id', async () => {
+    const producerId = await registerProducer(jack, 'slow', 1);
+    await registerSendJobType(producerId);
+    const first = await enqueue({ producerId, idempotencyKey: 'a', correlationId: 'c1' });
+    expect(first).toMatchObject({ duplicate: false, correlationId: 'c1' });
+    // The bucket (1 job/s) is empty now: a repeat of `a` is answered, not limited.
+    const again = await enqueue({ producerId, idempotencyKey: 'a', correlationId: 'c2' });
+    expect(again).toEqual({
+      jobId: first.jobId,
+      errorMessages: [],
+      correlationId: 'c2',
+      duplicate: true,
+    });
+    const limited = await callError(enqueue({ producerId, idempotencyKey: 'b' }));
+    expect(limited).toEqual({
+      code: status.RESOURCE_EXHAUSTED,
+      details: `rate limit exceeded for producer ${producerId} (1 jobs/s)`,
+    });
+    await sleep(1100);
+    const retried = await enqueue({ producerId, idempotencyKey: 'b' });
+    expect(retried.duplicate).toBe(false);
+    expect(publishedFor(producerId)).toBe(2);
+  });
+
+  it('bounds a key at 256 bytes of UTF-8, not 256 characters', async () => {
+    const producerId = await registerProducer(jack, 'utf8', 0);
+    await registerSendJobType(producerId);
+    expect((await enqueue({ producerId, idempotencyKey: 'é'.repeat(128) })).duplicate).toBe(false);
+    expect(await callError(enqueue({ producerId, idempotencyKey: `${'é'.repeat(128)}a` }))).toEqual(
+      {
+        code: status.INVALID_ARGUMENT,
+        details: 'idempotency_key is 257 bytes, longer than the limit of 256 bytes',
+      },
+    );
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * `jack work` (SPEC §15): the built CLI runs a shell script per job from
- * the emulator's lanes, reporting to a real Jack: payload on stdin, the JACK_*
+ * the emulator's lanes, reporting to a real Jack (PostgreSQL ledger): payload on stdin, the JACK_*
  * environment, exit 0 / 65 / 75 / another status / a signal, and SIGTERM
  * ends it with exit 0.
  */
@@ -18,7 +18,9 @@ import { call } from '../support/jack.js';
 import {
   createWorkerLanes,
   type JackForWorkers,
+  postgresLedger,
   QUEUE_OF,
+  requirePostgres,
   startJackForWorkers,
   type WorkerLanes,
 } from '../support/worker-lanes.js';
@@ -35,7 +37,9 @@ case "$payload" in
 esac
 `;
 
-describe.skipIf(skipWithoutEmulator())('jack work', () => {
+const withPostgres = requirePostgres('the `jack work` tests with the PostgreSQL ledger');
+
+describe.skipIf(skipWithoutEmulator() || !withPostgres)('jack work (PostgreSQL ledger)', () => {
   let lanes: WorkerLanes;
   let env: JackForWorkers;
   let dir: string;
@@ -43,7 +47,7 @@ describe.skipIf(skipWithoutEmulator())('jack work', () => {
 
   beforeAll(async () => {
     lanes = await createWorkerLanes(pubsubEmulatorHost());
-    env = await startJackForWorkers(lanes);
+    env = await startJackForWorkers(lanes, 2, await postgresLedger('jack_work'));
     dir = mkdtempSync(join(tmpdir(), 'jack-work-'));
     writeFileSync(join(dir, 'job.sh'), SCRIPT);
     chmodSync(join(dir, 'job.sh'), 0o755);

@@ -1,6 +1,6 @@
 /**
  * The worker SDK (SPEC §15) on the real Pub/Sub emulator with a real Jack
- * (memory ledger) receiving its reports: exactly once over four lanes and
+ * (PostgreSQL ledger, a database of this file's own) receiving its reports: exactly once over four lanes and
  * two workers, duplicate deliveries, priority, retries and dead jobs,
  * timeouts, stop() under load, Jack down, and the messages it must not ack.
  */
@@ -21,314 +21,295 @@ import {
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { eventually } from '../support/eventually.js';
-import { call } from '../support/jack.js';
 import { jobIdOf } from '../support/jobs.js';
 import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import {
   createWorkerLanes,
+  enqueueJobs,
   type JackForWorkers,
-  QUEUE_OF,
+  newJobType,
+  postgresLedger,
+  requirePostgres,
   startJackForWorkers,
   type WorkerLanes,
+  waitForState,
 } from '../support/worker-lanes.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-describe.skipIf(skipWithoutEmulator())('worker SDK on Pub/Sub', () => {
-  let lanes: WorkerLanes;
-  let env: JackForWorkers;
-  const workers: Worker[] = [];
+const withPostgres = requirePostgres('the worker tests with the PostgreSQL ledger');
 
-  beforeAll(async () => {
-    lanes = await createWorkerLanes(pubsubEmulatorHost());
-    env = await startJackForWorkers(lanes);
-  });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop()));
-  });
-  afterAll(async () => {
-    env?.client.close();
-    await env?.jack.close();
-    await lanes?.close();
-  });
+describe.skipIf(skipWithoutEmulator() || !withPostgres)(
+  'worker SDK on Pub/Sub, PostgreSQL ledger',
+  () => {
+    let lanes: WorkerLanes;
+    let env: JackForWorkers;
+    const workers: Worker[] = [];
 
-  async function worker(options: Partial<WorkerOptions>): Promise<Worker> {
-    const w = createWorker({
-      backend: lanes.backend(),
-      lanes: lanes.lanes,
-      handlers: {},
-      concurrency: 8,
-      jack: env.client,
-      logger: quiet,
-      gracePeriod: 5_000,
-      ...options,
+    beforeAll(async () => {
+      lanes = await createWorkerLanes(pubsubEmulatorHost());
+      env = await startJackForWorkers(lanes, 2, await postgresLedger('worker_sdk'));
     });
-    workers.push(w);
-    await w.start();
-    return w;
-  }
+    afterEach(async () => {
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+    });
+    afterAll(async () => {
+      env?.client.close();
+      await env?.jack.close();
+      await lanes?.close();
+    });
 
-  async function enqueue(type: string, count: number, payload = (i: number) => `{"i":${i}}`) {
-    const ids: string[] = [];
-    for (let start = 0; start < count; start += 200) {
-      const n = Math.min(200, count - start);
-      const { results } = await env.client.enqueueBulk({
-        jobs: Array.from({ length: n }, (_, k) => ({
-          producerId: env.producerId,
-          jobType: type,
-          payload: Buffer.from(payload(start + k)),
-        })),
+    async function worker(options: Partial<WorkerOptions>): Promise<Worker> {
+      const w = createWorker({
+        backend: lanes.backend(),
+        lanes: lanes.lanes,
+        handlers: {},
+        concurrency: 8,
+        jack: env.client,
+        logger: quiet,
+        gracePeriod: 5_000,
+        ...options,
       });
-      for (const r of results) {
-        expect(r.jobId).not.toBe('');
-        ids.push(r.jobId);
-      }
+      workers.push(w);
+      await w.start();
+      return w;
     }
-    return ids;
-  }
 
-  async function newType(name: string, maxRetries: number, priority: Priority = 'high') {
-    await call(env.jack.admin, 'createJobType', {
-      producerId: env.producerId,
-      name,
-      queue: QUEUE_OF[priority],
-      maxRetries,
-      description: '',
+    const enqueue = (type: string, count: number, payload?: (i: number) => string) =>
+      enqueueJobs(env, type, count, payload);
+    const newType = (name: string, maxRetries: number, priority: Priority = 'high') =>
+      newJobType(env, name, maxRetries, priority);
+    const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
+    const waitState = (jobId: string, state: JobState, boundMs = 15_000) =>
+      waitForState(env, jobId, state, boundMs);
+
+    it('2 000 jobs over four lanes, two workers of concurrency 8: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
+      const runs = new Map<string, number>();
+      const handler = async (job: Job) => {
+        runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+        await sleep(2);
+      };
+      const handlers = Object.fromEntries(PRIORITIES.map((p) => [env.types[p], handler]));
+      await worker({ handlers });
+      await worker({ handlers });
+      const ids = (await Promise.all(PRIORITIES.map((p) => enqueue(env.types[p], 500)))).flat();
+      // The same message published twice with one job id.
+      const dupId = jobIdOf(env.producerId, env.types.medium);
+      const attributes = {
+        job_id: dupId,
+        producer_id: env.producerId,
+        job_type: env.types.medium,
+        priority: 'medium',
+        max_retries: '2',
+      };
+      await lanes.publish('medium', Buffer.from('{}'), attributes);
+      await lanes.publish('medium', Buffer.from('{}'), attributes);
+      ids.push(dupId);
+
+      await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 60_000);
+      await eventually(
+        'every job SUCCEEDED in the ledger',
+        async () =>
+          (await Promise.all(ids.map(record))).every(
+            (j) => j.state === JobState.JOB_STATE_SUCCEEDED,
+          ),
+        30_000,
+      );
+      await sleep(1_500); // a late duplicate would show up by now
+      expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(runs.size).toBe(ids.length);
+      const attempts = (await Promise.all(ids.map(record))).map((j) => j.attempts);
+      expect(new Set(attempts)).toEqual(new Set([1]));
+      const stats = workers.map((w) => w.stats());
+      expect(stats.reduce((n, s) => n + s.succeeded, 0)).toBe(ids.length);
+    }, 150_000);
+
+    it('priority: with 200 LOW jobs waiting and concurrency 1, one IMMEDIATE job starts before all but at most one LOW job still waiting', async () => {
+      const lowType = await newType('prio_low', 0, 'low');
+      const immType = await newType('prio_immediate', 0, 'immediate');
+      const started: string[] = [];
+      const handler = async (job: Job) => {
+        started.push(job.type);
+        // Slow until IMMEDIATE has started, so the LOW backlog is still waiting
+        // when it arrives; then quick, so the backlog drains before the next test.
+        if (!started.includes(immType)) await sleep(300);
+      };
+      const lowIds = await enqueue(lowType, 200);
+      await worker({ handlers: { [lowType]: handler, [immType]: handler }, concurrency: 1 });
+      await eventually('the LOW backlog is being worked', async () => started.length >= 2, 10_000);
+      const lowStartedBefore = started.length;
+      await enqueue(immType, 1);
+      await eventually('the IMMEDIATE job started', async () => started.includes(immType), 10_000);
+      const lowStartedMeanwhile = started.indexOf(immType) - lowStartedBefore;
+      // One slot: the LOW job running when IMMEDIATE arrived finishes, then
+      // IMMEDIATE goes next (at most one more LOW start while its message travels).
+      expect(lowStartedMeanwhile).toBeLessThanOrEqual(1);
+      expect(lowIds.length - started.indexOf(immType)).toBeGreaterThanOrEqual(195);
+      await eventually(
+        'the LOW backlog drained',
+        async () => started.filter((t) => t === lowType).length >= lowIds.length,
+        30_000,
+      );
+    }, 60_000);
+
+    it('fails twice then succeeds: attempts 1, 2, 3 and SUCCEEDED', async () => {
+      const type = await newType('flaky', 5);
+      const seen: number[] = [];
+      await worker({
+        handlers: {
+          [type]: (job: Job) => {
+            seen.push(job.attempt);
+            if (job.attempt < 3) throw new Error(`boom ${job.attempt}`);
+          },
+        },
+      });
+      const [id] = await enqueue(type, 1);
+      const done = await waitState(id as string, JobState.JOB_STATE_SUCCEEDED);
+      expect(seen).toEqual([1, 2, 3]);
+      expect(done.attempts).toBe(3);
     });
-    return name;
-  }
 
-  const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
-  async function waitState(jobId: string, state: JobState, boundMs = 15_000): Promise<LedgerJob> {
-    let last: LedgerJob | undefined;
-    await eventually(
-      `job ${jobId} reaches ${JobState[state]} (last: ${last ? JobState[last.state] : 'none'})`,
-      async () => {
-        last = await record(jobId);
-        return last.state === state;
-      },
-      boundMs,
-    );
-    return last as LedgerJob;
-  }
+    it('always failing with max_retries 2: DEAD after 3 attempts, acked (not run again)', async () => {
+      const type = await newType('doomed', 2);
+      const seen: number[] = [];
+      const w = await worker({
+        handlers: {
+          [type]: (job: Job) => {
+            seen.push(job.attempt);
+            throw new Error('always');
+          },
+        },
+      });
+      const [id] = await enqueue(type, 1);
+      const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
+      expect(dead.attempts).toBe(3);
+      expect(dead.lastError).toContain('always');
+      await sleep(1_500);
+      expect(seen).toEqual([1, 2, 3]);
+      expect(w.stats().dead).toBe(1);
+    });
 
-  it('400 jobs over four lanes, two workers: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
-    const runs = new Map<string, number>();
-    const handler = async (job: Job) => {
-      runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
-      await sleep(2);
-    };
-    const handlers = Object.fromEntries(PRIORITIES.map((p) => [env.types[p], handler]));
-    await worker({ handlers });
-    await worker({ handlers });
-    const ids = (await Promise.all(PRIORITIES.map((p) => enqueue(env.types[p], 100)))).flat();
-    // The same message published twice with one job id.
-    const dupId = jobIdOf(env.producerId, env.types.medium);
-    const attributes = {
-      job_id: dupId,
-      producer_id: env.producerId,
-      job_type: env.types.medium,
-      priority: 'medium',
-      max_retries: '2',
-    };
-    await lanes.publish('medium', Buffer.from('{}'), attributes);
-    await lanes.publish('medium', Buffer.from('{}'), attributes);
-    ids.push(dupId);
+    it('NonRetryableError: DEAD after one attempt', async () => {
+      const type = await newType('hopeless', 5);
+      let runs = 0;
+      await worker({
+        handlers: {
+          [type]: () => {
+            runs++;
+            throw new NonRetryableError('bad payload');
+          },
+        },
+      });
+      const [id] = await enqueue(type, 1);
+      const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
+      expect(dead.attempts).toBe(1);
+      await sleep(1_000);
+      expect(runs).toBe(1);
+    });
 
-    await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 20_000);
-    await eventually(
-      'every job SUCCEEDED in the ledger',
-      async () =>
+    it('a timeout aborts the signal and counts as a failure (per job type timeout)', async () => {
+      const type = await newType('slowpoke', 0);
+      let reason: unknown;
+      await worker({
+        timeout: 60_000,
+        handlers: {
+          [type]: {
+            timeout: 200,
+            handle: (_job: Job, signal: AbortSignal) =>
+              new Promise<void>((resolve) => {
+                signal.addEventListener('abort', () => {
+                  reason = signal.reason;
+                  resolve();
+                });
+              }),
+          },
+        },
+      });
+      const [id] = await enqueue(type, 1);
+      const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
+      expect(reason).toBeInstanceOf(JobTimeoutError);
+      expect(dead.lastError).toContain('timed out');
+    });
+
+    it('a job running longer than the ack deadline (10 s) is not redelivered meanwhile: the lease is extended', async () => {
+      const type = await newType('long_runner', 0, 'medium');
+      let runs = 0;
+      await worker({
+        handlers: {
+          [type]: async () => {
+            runs++;
+            await sleep(12_500);
+          },
+        },
+      });
+      const [id] = await enqueue(type, 1);
+      await waitState(id as string, JobState.JOB_STATE_SUCCEEDED, 25_000);
+      expect(runs).toBe(1);
+    }, 30_000);
+
+    it('stop() during load loses nothing: a second worker takes over, each job runs once', async () => {
+      const type = await newType('handover', 3, 'medium');
+      const runs = new Map<string, number>();
+      const handler = async (job: Job) => {
+        runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+        await sleep(20);
+      };
+      const ids = await enqueue(type, 120);
+      const first = await worker({ handlers: { [type]: handler }, concurrency: 4 });
+      await eventually('the first worker is busy', async () => runs.size >= 20, 10_000);
+      await first.stop();
+      expect(first.stats().running).toBe(0);
+      const ranByFirst = runs.size;
+      expect(ranByFirst).toBeLessThan(ids.length);
+      // stop() handed back what the first worker held: the second takes it at
+      // once (a message left to its lease would take the 10 s ack deadline).
+      await worker({ handlers: { [type]: handler }, concurrency: 4 });
+      await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 20_000);
+      await eventually('every job SUCCEEDED', async () =>
         (await Promise.all(ids.map(record))).every((j) => j.state === JobState.JOB_STATE_SUCCEEDED),
-      15_000,
-    );
-    await sleep(1_500); // a late duplicate would show up by now
-    expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-    expect(runs.size).toBe(ids.length);
-    const attempts = (await Promise.all(ids.map(record))).map((j) => j.attempts);
-    expect(new Set(attempts)).toEqual(new Set([1]));
-    const stats = workers.map((w) => w.stats());
-    expect(stats.reduce((n, s) => n + s.succeeded, 0)).toBe(ids.length);
-  }, 60_000);
+      );
+      expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
+    }, 45_000);
 
-  it('priority: with a LOW backlog and concurrency 1, one IMMEDIATE job starts before all but at most one LOW job still waiting', async () => {
-    const lowType = await newType('prio_low', 0, 'low');
-    const immType = await newType('prio_immediate', 0, 'immediate');
-    const started: string[] = [];
-    const handler = async (job: Job) => {
-      started.push(job.type);
-      await sleep(300);
-    };
-    const lowIds = await enqueue(lowType, 15);
-    await worker({ handlers: { [lowType]: handler, [immType]: handler }, concurrency: 1 });
-    await eventually('the LOW backlog is being worked', async () => started.length >= 2, 10_000);
-    const lowStartedBefore = started.length;
-    await enqueue(immType, 1);
-    await eventually('the IMMEDIATE job started', async () => started.includes(immType), 10_000);
-    const lowStartedMeanwhile = started.indexOf(immType) - lowStartedBefore;
-    // One slot: the LOW job running when IMMEDIATE arrived finishes, then
-    // IMMEDIATE goes next (at most one more LOW start while its message travels).
-    expect(lowStartedMeanwhile).toBeLessThanOrEqual(1);
-    expect(started.indexOf(immType)).toBeLessThan(lowIds.length - 1);
-  }, 30_000);
-
-  it('fails twice then succeeds: attempts 1, 2, 3 and SUCCEEDED', async () => {
-    const type = await newType('flaky', 5);
-    const seen: number[] = [];
-    await worker({
-      handlers: {
-        [type]: (job: Job) => {
-          seen.push(job.attempt);
-          if (job.attempt < 3) throw new Error(`boom ${job.attempt}`);
-        },
-      },
+    it('messages without job_id, and jobs with no handler, are handed back, never acked', async () => {
+      const type = await newType('orphan', 3, 'low');
+      const orphanId = jobIdOf(env.producerId, type);
+      await lanes.publish('low', Buffer.from('not jack'), { hello: 'world' });
+      await lanes.publish('low', Buffer.from('{}'), {
+        job_id: orphanId,
+        producer_id: env.producerId,
+        job_type: type,
+        priority: 'low',
+        max_retries: '3',
+      });
+      const w = await worker({ handlers: { other_type: () => {} } });
+      await eventually('both came and went back', async () => w.stats().returned >= 2, 10_000);
+      await w.stop();
+      // Both are still in the subscription: a raw lane source receives them.
+      const got: Delivery[] = [];
+      const backend = lanes.backend();
+      const source = backend.lane(lanes.lanes.low, {
+        maxMessages: 10,
+        maxLeaseMs: 60_000,
+        closeTimeoutMs: 2_000,
+      });
+      source.start(
+        (d) => got.push(d),
+        () => {},
+      );
+      await eventually(
+        'both are redelivered',
+        async () =>
+          got.some((d) => d.attributes.hello === 'world') &&
+          got.some((d) => d.attributes.job_id === orphanId),
+        10_000,
+      );
+      for (const d of got) d.ack();
+      await source.close();
+      await backend.close();
     });
-    const [id] = await enqueue(type, 1);
-    const done = await waitState(id as string, JobState.JOB_STATE_SUCCEEDED);
-    expect(seen).toEqual([1, 2, 3]);
-    expect(done.attempts).toBe(3);
-  });
-
-  it('always failing with max_retries 2: DEAD after 3 attempts, acked (not run again)', async () => {
-    const type = await newType('doomed', 2);
-    const seen: number[] = [];
-    const w = await worker({
-      handlers: {
-        [type]: (job: Job) => {
-          seen.push(job.attempt);
-          throw new Error('always');
-        },
-      },
-    });
-    const [id] = await enqueue(type, 1);
-    const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
-    expect(dead.attempts).toBe(3);
-    expect(dead.lastError).toContain('always');
-    await sleep(1_500);
-    expect(seen).toEqual([1, 2, 3]);
-    expect(w.stats().dead).toBe(1);
-  });
-
-  it('NonRetryableError: DEAD after one attempt', async () => {
-    const type = await newType('hopeless', 5);
-    let runs = 0;
-    await worker({
-      handlers: {
-        [type]: () => {
-          runs++;
-          throw new NonRetryableError('bad payload');
-        },
-      },
-    });
-    const [id] = await enqueue(type, 1);
-    const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
-    expect(dead.attempts).toBe(1);
-    await sleep(1_000);
-    expect(runs).toBe(1);
-  });
-
-  it('a timeout aborts the signal and counts as a failure (per job type timeout)', async () => {
-    const type = await newType('slowpoke', 0);
-    let reason: unknown;
-    await worker({
-      timeout: 60_000,
-      handlers: {
-        [type]: {
-          timeout: 200,
-          handle: (_job: Job, signal: AbortSignal) =>
-            new Promise<void>((resolve) => {
-              signal.addEventListener('abort', () => {
-                reason = signal.reason;
-                resolve();
-              });
-            }),
-        },
-      },
-    });
-    const [id] = await enqueue(type, 1);
-    const dead = await waitState(id as string, JobState.JOB_STATE_DEAD);
-    expect(reason).toBeInstanceOf(JobTimeoutError);
-    expect(dead.lastError).toContain('timed out');
-  });
-
-  it('a job running longer than the ack deadline (10 s) is not redelivered meanwhile: the lease is extended', async () => {
-    const type = await newType('long_runner', 0, 'medium');
-    let runs = 0;
-    await worker({
-      handlers: {
-        [type]: async () => {
-          runs++;
-          await sleep(12_500);
-        },
-      },
-    });
-    const [id] = await enqueue(type, 1);
-    await waitState(id as string, JobState.JOB_STATE_SUCCEEDED, 25_000);
-    expect(runs).toBe(1);
-  }, 30_000);
-
-  it('stop() during load loses nothing: a second worker takes over, each job runs once', async () => {
-    const type = await newType('handover', 3, 'medium');
-    const runs = new Map<string, number>();
-    const handler = async (job: Job) => {
-      runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
-      await sleep(20);
-    };
-    const ids = await enqueue(type, 120);
-    const first = await worker({ handlers: { [type]: handler }, concurrency: 4 });
-    await eventually('the first worker is busy', async () => runs.size >= 20, 10_000);
-    await first.stop();
-    expect(first.stats().running).toBe(0);
-    const ranByFirst = runs.size;
-    expect(ranByFirst).toBeLessThan(ids.length);
-    // stop() handed back what the first worker held: the second takes it at
-    // once (a message left to its lease would take the 10 s ack deadline).
-    await worker({ handlers: { [type]: handler }, concurrency: 4 });
-    await eventually('every job ran', async () => ids.every((id) => runs.has(id)), 20_000);
-    await eventually('every job SUCCEEDED', async () =>
-      (await Promise.all(ids.map(record))).every((j) => j.state === JobState.JOB_STATE_SUCCEEDED),
-    );
-    expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
-  }, 45_000);
-
-  it('messages without job_id, and jobs with no handler, are handed back, never acked', async () => {
-    const type = await newType('orphan', 3, 'low');
-    const orphanId = jobIdOf(env.producerId, type);
-    await lanes.publish('low', Buffer.from('not jack'), { hello: 'world' });
-    await lanes.publish('low', Buffer.from('{}'), {
-      job_id: orphanId,
-      producer_id: env.producerId,
-      job_type: type,
-      priority: 'low',
-      max_retries: '3',
-    });
-    const w = await worker({ handlers: { other_type: () => {} } });
-    await eventually('both came and went back', async () => w.stats().returned >= 2, 10_000);
-    await w.stop();
-    // Both are still in the subscription: a raw lane source receives them.
-    const got: Delivery[] = [];
-    const backend = lanes.backend();
-    const source = backend.lane(lanes.lanes.low, {
-      maxMessages: 10,
-      maxLeaseMs: 60_000,
-      closeTimeoutMs: 2_000,
-    });
-    source.start(
-      (d) => got.push(d),
-      () => {},
-    );
-    await eventually(
-      'both are redelivered',
-      async () =>
-        got.some((d) => d.attributes.hello === 'world') &&
-        got.some((d) => d.attributes.job_id === orphanId),
-      10_000,
-    );
-    for (const d of got) d.ack();
-    await source.close();
-    await backend.close();
-  });
-});
+  },
+);
 
 describe.skipIf(skipWithoutEmulator())('worker SDK with Jack down', () => {
   it('jobs still run and are acked when Jack stops answering; reports are dropped and counted', async () => {

@@ -1,5 +1,5 @@
 /** One job as the enqueuer takes it, with every field filled; tests override what they look at. */
-import type { EnqueueInput } from '../../src/jobs/enqueuer.js';
+import type { EnqueueInput } from '../../src/jobs/types.js';
 
 export function jobInput(fields: Partial<EnqueueInput> = {}): EnqueueInput {
   return {

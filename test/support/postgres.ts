@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './pubsub-emulator.js';
+import { freePort } from './pubsub-emulator.ts';
 
 /** The superuser's password in every test cluster (password auth over TCP, like production). */
 export const TEST_POSTGRES_PASSWORD = 'jack-test-secret';

@@ -6,11 +6,20 @@
  * publishing to those topics with one job type per lane.
  */
 import { PubSub } from '@google-cloud/pubsub';
-import { createJackClient, type JackClient, Queue } from '../../src/client/index.js';
+import { expect, inject } from 'vitest';
+import {
+  createJackClient,
+  type JackClient,
+  JobState,
+  type Job as LedgerJob,
+  Queue,
+} from '../../src/client/index.js';
 import { pubsubBackend } from '../../src/worker/index.js';
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { uniqueName } from './emulator.js';
+import { eventually } from './eventually.js';
 import { call, type RunningJack, startJack } from './jack.js';
+import { createDatabase, postgresAvailable } from './postgres.js';
 import { emulatorClientOptions } from './pubsub-emulator.js';
 
 export const QUEUE_OF: Record<Priority, Queue> = {
@@ -88,7 +97,7 @@ export interface JackForWorkers {
 
 /** Jack publishing to `lanes`' topics, a producer and one job type per lane (max_retries `maxRetries`). */
 export async function startJackForWorkers(
-  lanes: WorkerLanes,
+  lanes: Pick<WorkerLanes, 'env'>,
   maxRetries = 2,
   env: Record<string, string> = {},
 ): Promise<JackForWorkers> {
@@ -111,4 +120,82 @@ export async function startJackForWorkers(
   }
   const client = createJackClient({ addr: jack.address });
   return { jack, client, producerId, types };
+}
+
+/** Whether PostgreSQL is here; without it, says so loudly (and fails under CI=true). */
+export function requirePostgres(what: string): boolean {
+  if (postgresAvailable()) return true;
+  const message = `PostgreSQL is not installed: ${what} are skipped`;
+  if (process.env.CI === 'true') throw new Error(`${message} (CI=true requires it)`);
+  console.warn(`\n*** ${message} ***\n`);
+  return false;
+}
+
+/** Jack's env for the PostgreSQL ledger (SPEC §14) on a fresh database of this run's cluster. */
+export async function postgresLedger(prefix: string): Promise<Record<string, string>> {
+  return {
+    JOB_LEDGER: 'postgres',
+    LEDGER_DATABASE_URL: await createDatabase(inject('postgresUrl'), prefix),
+  };
+}
+
+/** Enqueues `count` jobs of `type` (bulk calls of 200) and answers their ids, in order. */
+export async function enqueueJobs(
+  env: JackForWorkers,
+  type: string,
+  count: number,
+  payload = (i: number) => `{"i":${i}}`,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 200) {
+    const n = Math.min(200, count - start);
+    const { results } = await env.client.enqueueBulk({
+      jobs: Array.from({ length: n }, (_, k) => ({
+        producerId: env.producerId,
+        jobType: type,
+        payload: Buffer.from(payload(start + k)),
+      })),
+    });
+    for (const r of results) {
+      expect(r.jobId).not.toBe('');
+      ids.push(r.jobId);
+    }
+  }
+  return ids;
+}
+
+/** Registers job type `name` of env's producer on the lane of `priority`; answers the name. */
+export async function newJobType(
+  env: JackForWorkers,
+  name: string,
+  maxRetries: number,
+  priority: Priority = 'high',
+): Promise<string> {
+  await call(env.jack.admin, 'createJobType', {
+    producerId: env.producerId,
+    name,
+    queue: QUEUE_OF[priority],
+    maxRetries,
+    description: '',
+  });
+  return name;
+}
+
+/** Waits (bounded) until the ledger holds `state` for the job; answers that record. */
+export async function waitForState(
+  env: JackForWorkers,
+  jobId: string,
+  state: JobState,
+  boundMs = 15_000,
+): Promise<LedgerJob> {
+  let last: LedgerJob | undefined;
+  await eventually(
+    `job ${jobId} reaches ${JobState[state]} (last: ${last ? JobState[last.state] : 'none'})`,
+    async () => {
+      last = await env.client.getJob({ jobId });
+      return last.state === state;
+    },
+    boundMs,
+  );
+  return last as LedgerJob;
 }

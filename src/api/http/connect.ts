@@ -7,7 +7,7 @@
  * request of src/gen (binary in between, exact by construction) and calls
  * the very chain grpc-js calls (`BoundMethod.chain`, pipeline.ts): identity,
  * admission, idempotency, limits, logs, metrics, tracing and the error
- * mapper (`toStatus`) are shared, never repeated here. Only the framing
+ * mapper (`callStatus`, once per call) are shared, never repeated here. Only the framing
  * differs: the request id goes out as the `x-request-id` header, a status as
  * a ConnectError with the same code, message and details.
  */
@@ -40,7 +40,7 @@ import type { CallTracker } from '../call-tracker.js';
 import { isShadowValue, type MethodInfo, requestIdOf } from '../context.js';
 import type { BoundedHealth } from '../health-service.js';
 import { attachResponseStream, type BoundMethod, type BoundService } from '../pipeline.js';
-import { STATUS_DETAILS_KEY, toStatus } from '../status.js';
+import { callStatus, STATUS_DETAILS_KEY } from '../status.js';
 
 /**
  * The descriptors Connect routes by. A service served over HTTP needs its
@@ -110,10 +110,15 @@ class HttpCallContext implements CallContext {
   }
 }
 
-/** `toStatus` in Connect's form: the same code, message and details (RetryInfo, ErrorInfo…). */
-export function toConnectError(err: unknown, requestId: string): ConnectError {
-  const { code, details, metadata } = toStatus(err);
-  const error = new ConnectError(details, code as number as Code, { 'x-request-id': requestId });
+/**
+ * The call's status (`callStatus`: mapped once per call) in Connect's form: the same code, message and details
+ * (RetryInfo, ErrorInfo…). The request id is not repeated in the error's
+ * metadata: every handler sets it as a response header already, and Connect
+ * merges the two (a unary error answered `x-request-id: a, a`).
+ */
+export function toConnectError(ctx: CallContext, err: unknown): ConnectError {
+  const { code, details, metadata } = callStatus(ctx, err);
+  const error = new ConnectError(details, code as number as Code);
   const detailsBin = metadata?.get(STATUS_DETAILS_KEY)[0];
   if (detailsBin instanceof Buffer) {
     for (const any of Status.decode(detailsBin).details) {
@@ -134,7 +139,7 @@ function unary(desc: DescMethod, bound: BoundMethod, calls: CallTracker) {
       const response = await bound.chain(decoded, ctx);
       return fromBinary(desc.output, bound.encode(response));
     } catch (err) {
-      throw toConnectError(err, ctx.requestId);
+      throw toConnectError(ctx, err);
     } finally {
       calls.finish();
     }
@@ -165,11 +170,7 @@ function serverStream(desc: DescMethod, bound: BoundMethod) {
       send(message) {
         if (over || ctx.cancelled) return;
         if (queue.length >= MAX_QUEUED_STREAM_MESSAGES) {
-          settle(
-            new ConnectError('the stream is read too slowly and was ended', 8 as Code, {
-              'x-request-id': ctx.requestId,
-            }),
-          );
+          settle(new ConnectError('the stream is read too slowly and was ended', 8 as Code));
           return;
         }
         queue.push(bound.encode(message));
@@ -194,7 +195,7 @@ function serverStream(desc: DescMethod, bound: BoundMethod) {
       wake = undefined;
     }
     if (failure !== undefined) {
-      throw failure instanceof ConnectError ? failure : toConnectError(failure, ctx.requestId);
+      throw failure instanceof ConnectError ? failure : toConnectError(ctx, failure);
     }
   };
 }
@@ -219,6 +220,76 @@ export function connectRoutes(
       }
     }
   };
+}
+
+/**
+ * Jack's words for a request Connect could not decode. protobuf-es refuses
+ * it before any of Jack's code runs, in its own words ("cannot decode
+ * message jack.EnqueueRequest from JSON: …", "parse binary: illegal tag…",
+ * the latter even as INTERNAL), which name library internals; undefined for
+ * any other message.
+ */
+export function decodeFailureMessage(libraryMessage: string): string | undefined {
+  const field = /^cannot decode field [\w.]+\.(\w+) from JSON/.exec(libraryMessage);
+  if (field) return `request field ${field[1]} has a value of the wrong type`;
+  const message = /^cannot decode message ([\w.]+) from (JSON|binary)/.exec(libraryMessage);
+  if (message) {
+    return message[2] === 'JSON'
+      ? `request body is not valid JSON for ${message[1]}`
+      : `request body is not a valid ${message[1]} message`;
+  }
+  if (libraryMessage.startsWith('parse binary:')) {
+    return 'request body is not a valid protobuf message for this method';
+  }
+  return undefined;
+}
+
+const JSON_ERROR_LIMIT = 64 * 1024;
+
+/**
+ * Rewrites the message of a Connect unary error answer (JSON `{code,
+ * message}`, HTTP 4xx/5xx) that protobuf-es wrote while decoding the
+ * request: the universal handlers of `router` are wrapped in place, so every
+ * route (and any added later to this router) answers in Jack's words.
+ */
+export function ownDecodeErrors(router: ConnectRouter): void {
+  router.handlers.forEach((handler, i) => {
+    const wrapped = async (request: Parameters<typeof handler>[0]) => {
+      const response = await handler(request);
+      const type = response.header?.get('content-type') ?? '';
+      if (response.status < 400 || !type.startsWith('application/json') || !response.body) {
+        return response;
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > JSON_ERROR_LIMIT) break;
+        chunks.push(chunk);
+      }
+      let body = Buffer.concat(chunks);
+      let status = response.status;
+      try {
+        const error = JSON.parse(body.toString('utf8')) as { code?: string; message?: string };
+        const own = decodeFailureMessage(error.message ?? '');
+        if (own !== undefined) {
+          body = Buffer.from(JSON.stringify({ code: 'invalid_argument', message: own }));
+          status = 400;
+        }
+      } catch {
+        // Not JSON after all: pass it on as it was.
+      }
+      response.header?.set('content-length', String(body.byteLength));
+      return {
+        ...response,
+        status,
+        body: (async function* () {
+          yield body;
+        })(),
+      };
+    };
+    router.handlers[i] = Object.assign(wrapped, handler);
+  });
 }
 
 /** Connect's numbering of grpc.health.v1 ServingStatus. */

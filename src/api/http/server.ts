@@ -24,7 +24,7 @@ import type { CallTracker } from '../call-tracker.js';
 import type { BoundedHealth } from '../health-service.js';
 import type { BoundService } from '../pipeline.js';
 import { serverCredentials } from '../tls.js';
-import { connectRoutes, contextValuesOf, healthRoutes } from './connect.js';
+import { connectRoutes, contextValuesOf, healthRoutes, ownDecodeErrors } from './connect.js';
 
 export type HttpRequest = IncomingMessage | Http2ServerRequest;
 /** What Jack writes on a response, for HTTP/1.1 and HTTP/2 alike. */
@@ -47,6 +47,8 @@ export interface HttpServerDeps {
   tls: TlsConfig | undefined;
   clientCaFile: string | undefined;
   logger: Logger;
+  /** Counts connections refused beyond HTTP_MAX_CONNECTIONS (listener "http"). */
+  onConnectionRefused?: () => void;
   /**
    * The console's files at `/` (SPEC §18, a later step). Absent: 404. It is
    * given every GET that is not a probe; RPCs never reach it.
@@ -142,6 +144,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     routes: (router) => {
       connectRoutes(deps.services, deps.calls)(router);
       healthRoutes(health)(router);
+      ownDecodeErrors(router);
     },
     // gRPC itself is grpc-js's, on GRPC_PORT.
     grpc: false,
@@ -181,7 +184,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     const reply = res as unknown as HttpResponse;
     if (cors(req, reply)) return;
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+    const probe = req.method === 'GET' || req.method === 'HEAD';
+    if (probe && (path === '/healthz' || path === '/readyz')) {
       // healthz: the process answers. readyz: what grpc.health.v1 says for "".
       const ready = path === '/healthz' || health.statusOf('') === 'SERVING';
       reply.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
@@ -203,6 +207,11 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     handle,
   );
   h1.maxHeadersCount = config.maxHeadersCount;
+  // h1 never listens (connections are handed to it after the sniff), and
+  // Node starts the checks of headersTimeout and requestTimeout on
+  // 'listening' (setupConnectionsTracking): without this a slow-loris client
+  // kept its half-sent headers open forever. h1.close() stops the checks.
+  h1.emit('listening');
   h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     // Node's own answers (431, 408, 400), without its error text.
     if (!socket.writable) {
@@ -215,7 +224,10 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout'
           : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    // Closed once the answer is out, whether or not the peer reads or stops sending.
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    );
   });
 
   const h2 = http2.createServer(
@@ -279,6 +291,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       }
       const server = front;
       server.maxConnections = config.maxConnections;
+      // Node closes a connection beyond maxConnections at once and says so with 'drop'.
+      server.on('drop', () => deps.onConnectionRefused?.());
       const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise<number>((resolve, reject) => {
         server.once('error', (err) => {
@@ -297,6 +311,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
         await withTimeout(deps.calls.idle(), graceMs, () => undefined);
         for (const socket of sockets) socket.destroy();
         h1.closeAllConnections();
+        h1.close();
       })();
       return stopping;
     },

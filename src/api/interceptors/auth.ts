@@ -13,7 +13,7 @@ import type { CallContext, Principal } from '../../context.js';
 import type { Identity } from '../../identity/identity.js';
 import { describePrincipal } from '../../identity/principals.js';
 import type { Interceptor } from '../pipeline.js';
-import { statusName, toStatus } from '../status.js';
+import { callStatus, statusName } from '../status.js';
 
 const GUARDED = new Set(['jack.BackgroundJobs', 'jack.AdminService', 'jack.Jobs']);
 const ADMIN_WRITE = /^(Create|Update|Delete|Revoke)/;
@@ -102,7 +102,7 @@ function audit(
       line('OK', response);
       return response;
     } catch (err) {
-      line(statusName(toStatus(err).code));
+      line(statusName(callStatus(ctx, err).code));
       throw err;
     }
   };

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { JackError, toError } from '../../errors.js';
 import { traceLogFields } from '../../tracing/log-fields.js';
 import type { Interceptor } from '../pipeline.js';
-import { statusName, toStatus } from '../status.js';
+import { callStatus, statusName } from '../status.js';
 import { createRefusalSampler, isExpectedRefusal, refusalKey } from './refusal-log.js';
 
 /** Codes that mean Jack itself has a problem: logged at error, the rest at warn. */
@@ -26,11 +26,11 @@ export function loggingInterceptor(logger: Logger): Interceptor {
   // One sampler for every method: rate-limited and in-progress refusals (refusal-log.ts).
   const refusals = createRefusalSampler();
   // Promise callbacks rather than an async wrapper: no extra promise and
-  // tick per call on the hot path (docs/PERFORMANCE.md).
+  // tick per call on the hot path (docs/performance.md).
   return (next, info) => (request, ctx) => {
     const started = performance.now();
     const failed = (err: unknown): never => {
-      const { code, details } = toStatus(err);
+      const { code, details } = callStatus(ctx, err);
       const fields = {
         method: info.method,
         code: statusName(code),

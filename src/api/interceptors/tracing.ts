@@ -10,7 +10,7 @@ import { context, SpanKind, SpanStatusCode, type TextMapGetter, trace } from '@o
 import type { CallContext } from '../../context.js';
 import { extractContext, type Tracing } from '../../tracing/tracing.js';
 import type { Interceptor } from '../pipeline.js';
-import { toStatus } from '../status.js';
+import { callStatus } from '../status.js';
 
 const metadataGetter: TextMapGetter<CallContext> = {
   get: (ctx, key) => ctx.header(key),
@@ -27,8 +27,7 @@ const SERVER_ERRORS: ReadonlySet<number> = new Set([
   status.DATA_LOSS,
 ]);
 
-export function tracingInterceptor(tracing: Tracing | undefined): Interceptor {
-  if (tracing === undefined) return (next) => next;
+export function tracingInterceptor(tracing: Tracing): Interceptor {
   const { tracer } = tracing;
   return (next, info) => {
     // Per method, once: the span name and the attributes every call shares.
@@ -49,7 +48,7 @@ export function tracingInterceptor(tracing: Tracing | undefined): Interceptor {
         span.setAttribute('rpc.grpc.status_code', status.OK);
         return response;
       } catch (err) {
-        const { code, details } = toStatus(err);
+        const { code, details } = callStatus(ctx, err);
         span.setAttribute('rpc.grpc.status_code', code);
         if (SERVER_ERRORS.has(code))
           span.setStatus({ code: SpanStatusCode.ERROR, message: details });

@@ -31,7 +31,7 @@ export type ParsedLine = { job: Init<EnqueueRequest> } | { error: string };
  * identity, the line number and the line itself, so a retry or a resume of
  * the same line sends the same key (and Jack publishes it once).
  */
-export function derivedKey(identity: string, index: number, line: string): string {
+function derivedKey(identity: string, index: number, line: string): string {
   const hash = createHash('sha256').update(`${identity}\n${index}\n${line}`).digest('hex');
   return `jack-bulk-${hash.slice(0, 40)}`;
 }

@@ -6,18 +6,18 @@
  * on the last allowed attempt).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { parseDurationMs } from '../../config/parser.js';
-import {
-  createWorker,
-  type Handler,
-  type Job,
-  NonRetryableError,
-  PRIORITIES,
-  type Priority,
-  pubsubBackend,
-} from '../../worker/index.js';
+import { natsCredentialOptions, parseNats } from '../../config/nats.js';
+import { Parser, parseDurationMs } from '../../config/parser.js';
+// Only the light parts of the worker are loaded with the CLI: the backends
+// (the Pub/Sub client alone is ~16 MB of heap) are imported when `jack work`
+// runs, so every other command — `jack bulk` under a 32 MB heap cap above
+// all — does not carry them.
+import type { Handler, Job, WorkerBackend } from '../../worker/index.js';
+import { NonRetryableError, PRIORITIES, type Priority } from '../../worker/job.js';
+import { LaneUnusableError } from '../../worker/lane-source.js';
 import { CliError, clientFor, globals, usageError } from '../context.js';
 
 /** sysexits.h: the input data was incorrect — never retried. */
@@ -30,7 +30,7 @@ function parseLane(text: string, previous: Partial<Record<Priority, string>> = {
   const priority = match?.[1]?.toLowerCase() as Priority | undefined;
   if (match === null || priority === undefined || !PRIORITIES.includes(priority)) {
     throw new InvalidArgumentError(
-      'expected PRIORITY=SUBSCRIPTION, PRIORITY one of immediate, high, medium, low',
+      'expected PRIORITY=LANE (a Pub/Sub subscription or a NATS consumer), PRIORITY one of immediate, high, medium, low',
     );
   }
   if (previous[priority] !== undefined)
@@ -98,7 +98,11 @@ export function workCommand(): Command {
     .description(
       'Run COMMAND once per job from the given lanes (payload on stdin, JACK_* in its environment)',
     )
-    .requiredOption('--lane <priority=subscription>', 'a lane to consume (repeatable)', parseLane)
+    .requiredOption(
+      '--lane <priority=name>',
+      'a lane to consume: a Pub/Sub subscription, or a NATS durable consumer (repeatable)',
+      parseLane,
+    )
     .option(
       '--type <job_type>',
       'run only jobs of this type (repeatable); others are handed back (default: every type)',
@@ -118,7 +122,9 @@ export function workCommand(): Command {
       30_000,
     )
     .addOption(
-      new Option('--backend <kind>', 'queue backend').env('QUEUE_BACKEND').default('pubsub'),
+      new Option('--backend <kind>', 'queue backend: pubsub or nats')
+        .env('QUEUE_BACKEND')
+        .default('pubsub'),
     )
     .addOption(new Option('--project <id>', 'Pub/Sub project').env('PUBSUB_PROJECT'))
     .addOption(
@@ -129,9 +135,26 @@ export function workCommand(): Command {
         throw new InvalidArgumentError('a port number');
       return Number(v);
     })
+    .addOption(
+      new Option(
+        '--nats-url <urls>',
+        'NATS servers, comma-separated nats:// or tls:// URLs (credentials: user:password@, NATS_TOKEN or NATS_CREDS_FILE)',
+      ).env('NATS_URL'),
+    )
+    .addOption(
+      new Option('--nats-stream <name>', "Jack's NATS stream (default JACK)").env('NATS_STREAM'),
+    )
+    .addOption(new Option('--nats-subject-prefix <prefix>').env('NATS_SUBJECT_PREFIX').hideHelp())
+    .addOption(new Option('--nats-token <token>').env('NATS_TOKEN').hideHelp())
+    .addOption(new Option('--nats-creds-file <path>').env('NATS_CREDS_FILE').hideHelp())
+    .addOption(
+      new Option('--nats-create-stream <bool>', 'development NATS (NATS_CREATE_STREAM)')
+        .env('NATS_CREATE_STREAM')
+        .hideHelp(),
+    )
     .option(
       '--create-subscriptions',
-      'development: create each lane subscription on its topic (PUBSUB_TOPIC_*) when missing; needs PUBSUB_EMULATOR_HOST',
+      'development: create each missing lane (Pub/Sub: a subscription on PUBSUB_TOPIC_*, needs PUBSUB_EMULATOR_HOST; NATS: a durable consumer on the lane, needs NATS_CREATE_STREAM=true)',
     )
     .addOption(new Option('--topic-immediate <topic>').env('PUBSUB_TOPIC_IMMEDIATE').hideHelp())
     .addOption(new Option('--topic-high <topic>').env('PUBSUB_TOPIC_HIGH').hideHelp())
@@ -144,27 +167,23 @@ export function workCommand(): Command {
       '\nExit status of COMMAND: 0 succeeded; 65 dead (never retried); 75, any other or a signal: failed, retried.\nWithout --addr / JACK_ADDR no reports are sent (local de-duplication only).\n',
     )
     .action(async (command: string, args: string[], options, cmd: Command) => {
-      if (options.backend !== 'pubsub') {
-        throw usageError(`QUEUE_BACKEND=${options.backend} is not supported by jack work (pubsub)`);
+      if (options.backend !== 'pubsub' && options.backend !== 'nats') {
+        throw usageError(
+          `QUEUE_BACKEND=${options.backend} is not supported by jack work (pubsub, nats)`,
+        );
       }
-      if ((options.project ?? '') === '')
-        throw usageError('PUBSUB_PROJECT (or --project) is required');
+      const backend: WorkerBackend =
+        options.backend === 'nats'
+          ? await natsWorkerBackend(options)
+          : await pubsubWorkerBackend(options);
+      const { createWorker } = await import('../../worker/index.js');
       const run = commandHandler(command, args);
       const types: string[] = options.type ?? [];
       const reporting = cmd.getOptionValueSourceWithGlobals('addr') !== 'default';
       const jack = reporting ? clientFor(globals(cmd)) : undefined;
       const logger = pino({ base: undefined, name: 'jack-work' }, pino.destination(2));
       const worker = createWorker({
-        backend: pubsubBackend({
-          projectId: options.project,
-          emulatorHost: options.emulatorHost || undefined,
-          topics: {
-            immediate: options.topicImmediate,
-            high: options.topicHigh,
-            medium: options.topicMedium,
-            low: options.topicLow,
-          },
-        }),
+        backend,
         lanes: options.lane,
         handlers: Object.fromEntries(types.map((t) => [t, run])),
         ...(types.length === 0 ? { fallback: run } : {}),
@@ -176,8 +195,14 @@ export function workCommand(): Command {
         jack,
         logger,
         onLaneError: (lane, err) => {
-          // A lane that cannot be read (no such subscription, no permission) is a
-          // configuration error: stop with one line, as Jack does at startup.
+          // A lane that cannot be read (no such subscription or consumer, no
+          // permission) is a configuration error: stop with one line, as Jack
+          // does at startup.
+          if (err instanceof LaneUnusableError) {
+            laneFailure ??= `lane ${lane} (${options.lane[lane]}): ${err.message}`;
+            requestStop();
+            return;
+          }
           const code = (err as { code?: number }).code;
           if (code === 5 || code === 7) {
             laneFailure ??= `lane ${lane} (${options.lane[lane]}): ${code === 5 ? 'no such subscription' : 'permission denied'}`;
@@ -207,4 +232,77 @@ export function workCommand(): Command {
       }
       jack?.close();
     });
+}
+
+interface BackendFlags {
+  project?: string;
+  emulatorHost?: string;
+  topicImmediate?: string;
+  topicHigh?: string;
+  topicMedium?: string;
+  topicLow?: string;
+  natsUrl?: string;
+  natsStream?: string;
+  natsSubjectPrefix?: string;
+  natsToken?: string;
+  natsCredsFile?: string;
+  natsCreateStream?: string;
+}
+
+async function pubsubWorkerBackend(options: BackendFlags): Promise<WorkerBackend> {
+  if ((options.project ?? '') === '') throw usageError('PUBSUB_PROJECT (or --project) is required');
+  const { pubsubBackend } = await import('../../worker/pubsub.js');
+  return pubsubBackend({
+    projectId: options.project,
+    emulatorHost: options.emulatorHost || undefined,
+    topics: {
+      immediate: options.topicImmediate,
+      high: options.topicHigh,
+      medium: options.topicMedium,
+      low: options.topicLow,
+    },
+  });
+}
+
+/**
+ * The NATS settings read the way Jack reads them (SPEC §17, config/nats.ts),
+ * so one env file serves both; a problem names the variable, never the
+ * URL's text (it may hold a password).
+ */
+async function natsWorkerBackend(options: BackendFlags): Promise<WorkerBackend> {
+  const problems: string[] = [];
+  const config = parseNats(
+    new Parser(
+      {
+        NATS_URL: options.natsUrl,
+        NATS_STREAM: options.natsStream,
+        NATS_SUBJECT_PREFIX: options.natsSubjectPrefix,
+        NATS_TOKEN: options.natsToken,
+        NATS_CREDS_FILE: options.natsCredsFile,
+        NATS_CREATE_STREAM: options.natsCreateStream,
+      },
+      problems,
+    ),
+  );
+  if (problems.length > 0) throw usageError(problems.join('; '));
+  const { credsAuthenticator } = await import('nats');
+  const { natsBackend } = await import('../../worker/nats.js');
+  let authenticator: ReturnType<typeof credsAuthenticator> | undefined;
+  if (config.credsFile !== undefined) {
+    try {
+      authenticator = credsAuthenticator(new Uint8Array(readFileSync(config.credsFile)));
+    } catch {
+      throw usageError('NATS_CREDS_FILE cannot be read');
+    }
+  }
+  return natsBackend({
+    servers: config.servers,
+    connectOptions: {
+      ...natsCredentialOptions(config),
+      ...(authenticator === undefined ? {} : { authenticator }),
+    },
+    stream: config.stream,
+    subjectPrefix: config.subjectPrefix,
+    development: config.createStream,
+  });
 }

@@ -29,6 +29,7 @@ import type {
 } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsBackendConfig } from '../../config/index.js';
+import { natsCredentialOptions } from '../../config/nats.js';
 import { isJackError, JackError, toError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import { withTimeout } from '../../timeout.js';
@@ -122,11 +123,7 @@ export async function createNatsBackend(options: NatsBackendOptions): Promise<Ba
   try {
     nc = await nats.connect({
       servers: config.servers,
-      ...(config.tls ? { tls: {} } : {}),
-      ...(config.user === undefined
-        ? {}
-        : { user: config.user, pass: config.pass?.reveal() ?? '' }),
-      ...(config.token === undefined ? {} : { token: config.token.reveal() }),
+      ...natsCredentialOptions(config),
       ...(authenticator === undefined ? {} : { authenticator }),
       name: 'jack',
       timeout: timeoutMs,
