@@ -666,6 +666,19 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
 
     await page.goto(`${url}#/keys`);
     await checkPaged(page, 'tbody tr td:first-child code', keys, 20);
+    // Revoking every key of the last page goes back to the first page.
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    const keyCells = () => page.locator('tbody tr td:first-child code').allTextContents();
+    const lastPage = keys.slice(Math.floor((keys.length - 1) / 20) * 20);
+    await pager.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(keyCells).toEqual(lastPage);
+    for (const keyId of lastPage) {
+      await row(page, keyId).getByRole('button', { name: 'Revoke' }).click();
+      await row(page, keyId).getByRole('button', { name: 'Yes, revoke' }).click();
+      await row(page, keyId).waitFor({ state: 'detached' });
+    }
+    await expect.poll(keyCells).toEqual(keys.slice(0, 20));
+    await pager.getByText('Page 1').waitFor();
 
     await page.goto(`${url}#/jobs`);
     const find = page.getByRole('region', { name: 'Find jobs' });
