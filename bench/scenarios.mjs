@@ -319,6 +319,17 @@ export const SCENARIOS = [
     ...LEDGER_OFF,
   },
   {
+    // The same path keeping 1 000 records instead of 100 000: what is left
+    // of the gap to ledger-memory is the cost of holding the records (GC).
+    id: 'ledger-memory-small',
+    group: 'ledger',
+    name: 'Enqueue c=64, JOB_LEDGER=memory LEDGER_MAX_JOBS=1000 vs off',
+    method: 'Enqueue',
+    concurrency: 64,
+    env: () => ({ JOB_LEDGER: 'memory', LEDGER_MAX_JOBS: '1000' }),
+    ...LEDGER_OFF,
+  },
+  {
     id: 'ledger-postgres',
     group: 'ledger',
     name: 'Enqueue c=64, JOB_LEDGER=postgres vs off',

@@ -109,6 +109,29 @@ describe('ledger recorder', () => {
     await recorder.close();
   });
 
+  it('writes the calls of one event-loop turn together, in one store write', async () => {
+    const flaky = flakyStore();
+    const { logger } = logSink();
+    const recorder = createLedgerRecorder({
+      store: flaky.store,
+      logger,
+      metrics: noopMetrics,
+      writeTimeoutMs: 1000,
+      bufferSize: 10,
+    });
+    const [a, b, c] = [job(), job(), job()];
+    await Promise.all([recorder.record([a]), recorder.record([b, c])]);
+    await recorder.record([job()]);
+    expect(flaky.writes.map((w) => w.length)).toEqual([3, 1]);
+    expect(flaky.writes[0]).toEqual([a.jobId, b.jobId, c.jobId]);
+    // A call of the turn close() comes in is written before the store closes.
+    const last = job();
+    const recorded = recorder.record([last]);
+    await recorder.close();
+    await recorded;
+    expect(await flaky.store.get(last.jobId)).toBeDefined();
+  });
+
   it('never rejects when the store fails: buffers, reports unhealthy, writes when it is back, logs the outage once each way', async () => {
     const flaky = flakyStore();
     const { logger, lines } = logSink();

@@ -15,6 +15,9 @@
  * job id it already holds as it is (ON CONFLICT DO NOTHING), so a write that
  * timed out here but landed anyway is harmless when written again.
  *
+ * The calls of one event-loop turn are written together (one store write,
+ * one timeout), so a busy replica pays one write per turn, not per call.
+ *
  * Also here: the retention loop, deleting expired records in small batches.
  */
 import type { Logger } from 'pino';
@@ -193,18 +196,41 @@ export function createLedgerRecorder(options: LedgerRecorderOptions): LedgerReco
     setHealthy(true);
   };
 
+  /**
+   * The calls of one event-loop turn, written together: one store write and
+   * one timeout for all of them instead of one each (a timer and its
+   * promises per Enqueue cost more than the memory store's write).
+   */
+  let gathered: { jobs: readonly AcceptedJob[]; done: () => void }[] = [];
+  const writeGathered = async () => {
+    const calls = gathered;
+    if (calls.length === 0) return; // close() wrote them already
+    gathered = [];
+    const jobs = calls.length === 1 ? (calls[0]?.jobs ?? []) : calls.flatMap((c) => c.jobs);
+    if (closed || depth() > 0) {
+      // The store failed since these calls came: they wait with the others.
+      keep(jobs);
+      scheduleRetry();
+    } else if (!(await write(jobs))) {
+      keep(jobs);
+      scheduleRetry();
+    }
+    for (const call of calls) call.done();
+  };
+
   return {
-    async record(jobs) {
-      if (jobs.length === 0) return;
+    record(jobs) {
+      if (jobs.length === 0) return Promise.resolve();
       if (closed || depth() > 0) {
         // The store is known to be failing: wait with the others, in order.
         keep(jobs);
         scheduleRetry();
-        return;
+        return Promise.resolve();
       }
-      if (await write(jobs)) return;
-      keep(jobs);
-      scheduleRetry();
+      return new Promise<void>((done) => {
+        if (gathered.length === 0) setImmediate(() => void writeGathered());
+        gathered.push({ jobs, done });
+      });
     },
     get healthy() {
       return healthy;
@@ -223,6 +249,7 @@ export function createLedgerRecorder(options: LedgerRecorderOptions): LedgerReco
     },
     async close() {
       if (closed) return;
+      await writeGathered();
       closed = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;

@@ -24,10 +24,21 @@ const QUEUE_OF_PRIORITY: Readonly<Record<Priority, Queue>> = {
   low: Queue.QUEUE_LOW,
 };
 
+/**
+ * The time an attribute names, parsed once per distinct text: under load
+ * many jobs share a millisecond and run_at is usually created_at, so records
+ * share one (never mutated) Date instead of parsing and keeping one each.
+ */
+let lastText: string | undefined;
+let lastDate: Date | undefined;
 function dateOf(text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  if (text !== lastText) {
+    const date = new Date(text);
+    lastDate = Number.isNaN(date.getTime()) ? undefined : date;
+    lastText = text;
+  }
+  return lastDate;
 }
 
 /**
@@ -51,7 +62,10 @@ export function acceptedJobOf(
     state,
     createdAt,
     // run_at = created_at (run now) is no run time of its own.
-    runAt: runAt !== undefined && runAt.getTime() !== createdAt.getTime() ? runAt : undefined,
+    runAt:
+      runAt !== undefined && runAt !== createdAt && runAt.getTime() !== createdAt.getTime()
+        ? runAt
+        : undefined,
     maxRetries: Number(a.max_retries ?? 0) || 0,
     traceId: a.trace_id ?? '',
     correlationId: a.correlation_id ?? '',
