@@ -1,7 +1,16 @@
 /** Producers, job types and API keys (SPEC §10): list by page, create, edit by field mask, delete. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { call } from './rpc.ts';
-import { ConfirmButton, ErrorBox, Pager, QUEUES, queueName, Section, when } from './ui.tsx';
+import {
+  ConfirmButton,
+  ErrorBox,
+  Pager,
+  QUEUES,
+  queueName,
+  Section,
+  useLatestLoad,
+  when,
+} from './ui.tsx';
 
 const PAGE_SIZE = 20;
 
@@ -60,15 +69,19 @@ export function ProducersPage() {
   const [notice, setNotice] = useState('');
   const [editing, setEditing] = useState<string>();
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     try {
       const r = await call<{ producers?: Producer[]; nextPageToken?: string }>(
         'jack.AdminService/ListProducers',
         { pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
       );
+      if (!isLatest()) return;
       setProducers(r.producers ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
   }, [tokens]);
@@ -333,20 +346,27 @@ export function JobTypesPage() {
     description: '',
   });
 
+  // The first producer until one is picked; a pick made before this effect
+  // ran (effects run after paint) wins.
   useEffect(() => {
-    if (producerId === '' && producers[0]) setProducerId(producers[0].producerId);
-  }, [producers, producerId]);
+    const first = producers[0]?.producerId;
+    if (first !== undefined) setProducerId((picked) => (picked === '' ? first : picked));
+  }, [producers]);
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     if (producerId === '') return;
     try {
       const r = await call<{ jobTypes?: JobType[]; nextPageToken?: string }>(
         'jack.AdminService/ListJobTypes',
         { producerId, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
       );
+      if (!isLatest()) return;
       setJobTypes(r.jobTypes ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
   }, [producerId, tokens]);
@@ -600,34 +620,38 @@ const roleName = (r: string | undefined, producerId: string | undefined) =>
 export function KeysPage() {
   const producers = useAllProducers();
   const [filter, setFilter] = useState('');
+  const [tokens, setTokens] = useState<string[]>(['']);
   const [keys, setKeys] = useState<ApiKey[]>();
+  const [next, setNext] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState('');
   const [token, setToken] = useState<string>();
   const [copied, setCopied] = useState('');
   const [draft, setDraft] = useState({ producerId: '', role: ROLES[0] as string, description: '' });
-  // ListApiKeys answers every key at once (the Go contract has no page
-  // token), so the pages are cut here: the "tokens" of the Pager are offsets.
-  const [offsets, setOffsets] = useState<string[]>(['']);
-  const offset = Number(offsets[offsets.length - 1] || 0);
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     try {
-      const r = await call<{ apiKeys?: ApiKey[] }>('jack.AdminService/ListApiKeys', {
-        producerId: filter,
-      });
+      const r = await call<{ apiKeys?: ApiKey[]; nextPageToken?: string }>(
+        'jack.AdminService/ListApiKeys',
+        { producerId: filter, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1] },
+      );
+      if (!isLatest()) return;
       setKeys(r.apiKeys ?? []);
+      setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setError(err);
     }
-  }, [filter]);
+  }, [filter, tokens]);
   useEffect(() => {
     void load();
   }, [load]);
   // A revoke can empty the last page: go back to the first.
   useEffect(() => {
-    if (keys && offset > 0 && offset >= keys.length) setOffsets(['']);
-  }, [keys, offset]);
+    if (keys?.length === 0 && tokens.length > 1) setTokens(['']);
+  }, [keys, tokens]);
 
   const act = async (what: () => Promise<string>) => {
     setError(undefined);
@@ -737,9 +761,9 @@ export function KeysPage() {
           value={filter}
           label="Show keys of"
           allowNone="every producer and admin keys"
-          onChange={(producerId) => {
-            setFilter(producerId);
-            setOffsets(['']);
+          onChange={(id) => {
+            setFilter(id);
+            setTokens(['']);
           }}
         />
         <table>
@@ -754,7 +778,7 @@ export function KeysPage() {
             </tr>
           </thead>
           <tbody>
-            {(keys ?? []).slice(offset, offset + PAGE_SIZE).map((k) => (
+            {(keys ?? []).map((k) => (
               <tr key={k.keyId}>
                 <td>
                   <code>{k.keyId}</code>
@@ -780,11 +804,7 @@ export function KeysPage() {
           </tbody>
         </table>
         {keys?.length === 0 ? <p>No keys.</p> : null}
-        <Pager
-          tokens={offsets}
-          next={keys && offset + PAGE_SIZE < keys.length ? String(offset + PAGE_SIZE) : undefined}
-          onPage={setOffsets}
-        />
+        <Pager tokens={tokens} next={next} onPage={setTokens} />
       </Section>
     </>
   );

@@ -1,7 +1,7 @@
 /** Jobs (SPEC §14): a filtered list, an enqueue form, and a job's live timeline through WatchJob. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { call, stream } from './rpc.ts';
-import { ErrorBox, Pager, queueName, Section, when } from './ui.tsx';
+import { ErrorBox, Pager, queueName, Section, useLatestLoad, when } from './ui.tsx';
 
 export interface Job {
   jobId: string;
@@ -51,7 +51,9 @@ export function JobsPage() {
   const [next, setNext] = useState<string>();
   const [error, setError] = useState<unknown>();
 
+  const begin = useLatestLoad();
   const load = useCallback(async () => {
+    const isLatest = begin();
     setError(undefined);
     try {
       const r = await call<{ jobs?: Job[]; nextPageToken?: string }>('jack.Jobs/ListJobs', {
@@ -63,9 +65,11 @@ export function JobsPage() {
         pageSize: 25,
         pageToken: tokens[tokens.length - 1],
       });
+      if (!isLatest()) return;
       setJobs(r.jobs ?? []);
       setNext(r.nextPageToken);
     } catch (err) {
+      if (!isLatest()) return;
       setJobs(undefined);
       setError(err);
     }

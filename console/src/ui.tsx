@@ -1,6 +1,6 @@
 /** Small shared pieces: error boxes, confirmations, pagers, time formatting. */
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useCallback, useRef, useState } from 'preact/hooks';
 import { RpcError } from './rpc.ts';
 
 /** Jack's refusal as the user sees it: its code and its own message. */
@@ -99,3 +99,17 @@ export function when(ts: string | undefined): string {
 export const QUEUES = ['QUEUE_IMMEDIATE', 'QUEUE_HIGH', 'QUEUE_MEDIUM', 'QUEUE_LOW'] as const;
 export const queueName = (q: string | undefined) =>
   (q ?? 'QUEUE_UNSPECIFIED').replace('QUEUE_', '').toLowerCase();
+
+/**
+ * For a list that reloads when its filter or page changes: `begin()` at the
+ * start of each load returns `isLatest`, false once a newer load began. An
+ * older answer arriving last (the first producer's job types after the
+ * user picked another) is then dropped instead of shown under the new choice.
+ */
+export function useLatestLoad(): () => () => boolean {
+  const counter = useRef(0);
+  return useCallback(() => {
+    const mine = ++counter.current;
+    return () => mine === counter.current;
+  }, []);
+}

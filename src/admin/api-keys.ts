@@ -11,6 +11,7 @@ import { API_KEY_TOKEN_PREFIX, sha256 } from '../identity/api-keys.js';
 import { required } from '../jobs/validate.js';
 import type { ApiKey } from '../storage/store.js';
 import { checkDescription } from './limits.js';
+import { type Page, type PageRequest, paginate } from './page-token.js';
 import { type AdminDeps, withFreshId } from './rules.js';
 
 /**
@@ -79,9 +80,19 @@ export function apiKeyRules(deps: AdminDeps) {
       return { apiKey, token };
     },
 
-    /** Every key when `producerId` is empty, else that producer's; never a hash. */
-    listApiKeys(producerId: string): ApiKey[] {
-      return [...store.listApiKeys(producerId === '' ? undefined : producerId)];
+    /**
+     * One page of every key when `producerId` is empty, else of that
+     * producer's, oldest first; never a hash. A token is only good for the
+     * producer_id it was issued with.
+     */
+    listApiKeys(request: PageRequest & { producerId: string }): Page<ApiKey> {
+      const { producerId } = request;
+      return paginate(
+        store.listApiKeys(producerId === '' ? undefined : producerId),
+        request,
+        `api_keys/${producerId}`,
+        (k) => [k.createdAt?.getTime() ?? 0, k.keyId],
+      );
     },
 
     async revokeApiKey(keyId: string): Promise<void> {

@@ -51,7 +51,8 @@ export function createAdminService(
 
     createApiKey: (request) => admin.createApiKey(request),
     async listApiKeys(request) {
-      return { apiKeys: admin.listApiKeys(request.producerId) };
+      const page = admin.listApiKeys(request);
+      return { apiKeys: page.items, nextPageToken: page.nextPageToken };
     },
     async revokeApiKey(request) {
       await admin.revokeApiKey(request.keyId);

@@ -67,11 +67,19 @@ describe('AdminService §10: API keys', () => {
     });
     const mine = await createKey(producerId, 'mine');
     const theirs = await createKey(other?.producerId ?? '', 'theirs');
-    const all = await call(jack.admin, 'listApiKeys', { producerId: '' });
+    const all = await call(jack.admin, 'listApiKeys', {
+      producerId: '',
+      pageSize: 0,
+      pageToken: '',
+    });
     const ids = all.apiKeys.map((k) => k.keyId);
     expect(ids).toContain(mine.apiKey?.keyId);
     expect(ids).toContain(theirs.apiKey?.keyId);
-    const onlyMine = await call(jack.admin, 'listApiKeys', { producerId });
+    const onlyMine = await call(jack.admin, 'listApiKeys', {
+      producerId,
+      pageSize: 0,
+      pageToken: '',
+    });
     expect(onlyMine.apiKeys.every((k) => k.producerId === producerId)).toBe(true);
     expect(onlyMine.apiKeys).toContainEqual(mine.apiKey);
     for (const key of all.apiKeys)
@@ -89,7 +97,11 @@ describe('AdminService §10: API keys', () => {
     const keyId = apiKey?.keyId ?? '';
     await call(jack.admin, 'revokeApiKey', { keyId });
     expect(jack.app.store.getApiKey(keyId)).toBeUndefined();
-    const listed = await call(jack.admin, 'listApiKeys', { producerId: '' });
+    const listed = await call(jack.admin, 'listApiKeys', {
+      producerId: '',
+      pageSize: 0,
+      pageToken: '',
+    });
     expect(listed.apiKeys.map((k) => k.keyId)).not.toContain(keyId);
     expect(await callError(call(jack.admin, 'revokeApiKey', { keyId }))).toEqual({
       code: status.NOT_FOUND,

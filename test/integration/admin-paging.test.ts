@@ -1,11 +1,11 @@
 /**
- * SPEC §10 paging over gRPC: ListProducers and ListJobTypes page tokens
+ * SPEC §10 paging over gRPC: ListProducers, ListJobTypes and ListApiKeys page tokens
  * (stable while producers are added, refused when forged or for another
  * list), page_size 0 and the 1000 cap.
  */
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../../src/gen/jack/storage.js';
+import { KeyRole, Queue } from '../../src/gen/jack/storage.js';
 import { encodeProducers } from '../../src/storage/codec.js';
 import { createMemoryObjects } from '../../src/storage/memory.js';
 import { ABSENT_GENERATION } from '../../src/storage/store.js';
@@ -84,6 +84,43 @@ describe('AdminService §10: paging', () => {
       code: status.INVALID_ARGUMENT,
       details,
     });
+  });
+
+  it('pages API keys oldest first, per producer_id, and refuses a token for another producer_id', async () => {
+    const producerId = (await call(jack.admin, 'createProducer', { name: 'keys', description: '' }))
+      .producer?.producerId as string;
+    const created: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await call(jack.admin, 'createApiKey', {
+        producerId,
+        description: `k${i}`,
+        role: KeyRole.KEY_ROLE_UNSPECIFIED,
+      });
+      created.push(r.apiKey?.keyId as string);
+    }
+    const listKeys = (pageSize: number, pageToken: string, of = producerId) =>
+      call(jack.admin, 'listApiKeys', { producerId: of, pageSize, pageToken });
+    const everything = await listKeys(0, '');
+    expect(everything.apiKeys.map((k) => k.description)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    expect(everything.nextPageToken).toBe('');
+
+    const seen: string[] = [];
+    let token = '';
+    let pages = 0;
+    do {
+      const page = await listKeys(2, token);
+      seen.push(...page.apiKeys.map((k) => k.keyId));
+      token = page.nextPageToken;
+      pages++;
+    } while (token !== '' && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(everything.apiKeys.map((k) => k.keyId));
+    expect(new Set(seen)).toEqual(new Set(created));
+
+    const first = await listKeys(2, '');
+    const err = await callError(listKeys(2, first.nextPageToken, ''));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/^page_token is not valid for this list/);
   });
 
   it.each([

@@ -299,7 +299,11 @@ describe('AdminService §10: updates, deletes, paging', () => {
         pageToken: '',
       });
       expect(types.jobTypes).toEqual([]);
-      const keys = await call(jack.admin, 'listApiKeys', { producerId: '' });
+      const keys = await call(jack.admin, 'listApiKeys', {
+        producerId: '',
+        pageSize: 0,
+        pageToken: '',
+      });
       expect(keys.apiKeys.map((k) => k.keyId)).not.toContain(apiKey?.keyId);
       expect(
         (await call(jack.admin, 'getJobType', { producerId: other.producerId, name: 'kept' }))

@@ -138,6 +138,30 @@ describe('admin commands (wire contract of SPEC §10)', () => {
     expect(revoked.json()).toEqual({ keyId: 'key_00112233aabbccdd', revoked: true });
   });
 
+  it('keys list follows next_page_token until the last page', async () => {
+    fake.handle('listApiKeys', (r: { producerId: string; pageToken: string }) =>
+      r.pageToken === ''
+        ? {
+            apiKeys: [{ keyId: 'key_aaaaaaaaaaaaaaaa', producerId: r.producerId }],
+            nextPageToken: 'second',
+          }
+        : {
+            apiKeys: [{ keyId: 'key_bbbbbbbbbbbbbbbb', producerId: r.producerId }],
+            nextPageToken: '',
+          },
+    );
+    const list = await jackCli(['keys', 'list', '--producer', 'prod_1', '--json']);
+    expect(list.code).toBe(0);
+    expect(list.json<{ apiKeys: { keyId: string }[] }>().apiKeys.map((k) => k.keyId)).toEqual([
+      'key_aaaaaaaaaaaaaaaa',
+      'key_bbbbbbbbbbbbbbbb',
+    ]);
+    expect(fake.callsOf('listApiKeys').map((c) => c.request)).toEqual([
+      { producerId: 'prod_1', pageSize: 1000, pageToken: '' },
+      { producerId: 'prod_1', pageSize: 1000, pageToken: 'second' },
+    ]);
+  });
+
   it('an RPC the server does not serve yet is one line with its code', async () => {
     fake.fail('revokeApiKey', { code: status.UNIMPLEMENTED, details: 'not here' });
     const result = await jackCli(['keys', 'revoke', 'key_1']);

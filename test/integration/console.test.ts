@@ -1,11 +1,14 @@
 /**
  * The console (SPEC §18) in a real headless Chromium against a real Jack
- * (in process, HTTP_PORT on a free port): sign-in with a bad and a good key,
- * every page rendered and checked by axe-core, a create / edit / delete round
- * trip for a producer, a job type and a key (checked through gRPC), Jack's
- * own error shown, a job's page following a worker's reports live, the
- * headers the files are served with, and AUTH_MODE=off. Screenshots of each
- * page go to test-artifacts/console/.
+ * (in process, HTTP_PORT on a free port): sign-in with a bad and a good key
+ * (from the keyboard too), every page rendered and checked by axe-core, a
+ * create / edit / delete round trip for a producer, a job type and a key
+ * (checked through gRPC), Jack's own error shown, a job's page following a
+ * worker's reports live, the headers the files are served with, gRPC-Web
+ * calls made by the browser itself, and AUTH_MODE=off: a newcomer's first
+ * producer (typed from the keyboard), job type, key and job, and every list
+ * paged. Screenshots of each page go to test-artifacts/console/ (ignored by
+ * git).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetProducerRequest, GetProducerResponse } from '../../src/gen/jack/admin.js';
+import { CreateProducerRequest, CreateProducerResponse } from '../../src/gen/jack/admin.js';
 import { EnqueueRequest, EnqueueResponse } from '../../src/gen/jack/jack.js';
 import { JobState } from '../../src/gen/jack/jobs.js';
 import { KeyRole, Queue } from '../../src/gen/jack/storage.js';
@@ -55,6 +58,95 @@ async function checkPage(page: Page, name: string): Promise<void> {
 }
 
 const row = (page: Page, text: string) => page.locator('tbody tr', { hasText: text });
+
+/**
+ * Walks a paged table from its first page: each page shows the next
+ * `pageSize` of `expected` in the cells `cells` selects, "Next page" is
+ * disabled on the last, and "Previous page" goes back one.
+ */
+async function checkPaged(
+  page: Page,
+  cells: string,
+  expected: string[],
+  pageSize: number,
+): Promise<void> {
+  const pages = Math.ceil(expected.length / pageSize);
+  expect(pages, 'more items than one page').toBeGreaterThan(1);
+  const pager = page.getByRole('navigation', { name: 'Pages' });
+  const shown = () => page.locator(cells).allTextContents();
+  for (let i = 0; i < pages; i++) {
+    if (i > 0) await pager.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(shown).toEqual(expected.slice(i * pageSize, (i + 1) * pageSize));
+    await pager.getByText(`Page ${i + 1}`).waitFor();
+    if (i === 0) {
+      expect(await pager.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    }
+  }
+  expect(await pager.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+  await pager.getByRole('button', { name: 'Previous page' }).click();
+  await expect.poll(shown).toEqual(expected.slice((pages - 2) * pageSize, (pages - 1) * pageSize));
+}
+
+/** What a gRPC-Web call made by the page's own fetch came back with. */
+interface GrpcWebAnswer {
+  httpStatus: number;
+  contentType: string;
+  messages: Buffer[];
+  /** From the trailer frame at the end of the body. */
+  trailers: Record<string, string>;
+}
+
+/**
+ * One unary gRPC-Web call (application/grpc-web+proto) made by the browser
+ * from the console's page (same origin, under its CSP): the request framed
+ * in the page, the response's frames split here. The protobuf bytes are
+ * ts-proto's, encoded and decoded in the test.
+ */
+async function grpcWebCall(
+  page: Page,
+  method: string,
+  message: Uint8Array,
+  key?: string,
+): Promise<GrpcWebAnswer> {
+  const raw = await page.evaluate(
+    async ({ method, bytes, key }) => {
+      const body = new Uint8Array(5 + bytes.length);
+      new DataView(body.buffer).setUint32(1, bytes.length);
+      body.set(bytes, 5);
+      const headers: Record<string, string> = {
+        'content-type': 'application/grpc-web+proto',
+        'x-grpc-web': '1',
+      };
+      if (key !== undefined) headers.authorization = `Bearer ${key}`;
+      const res = await fetch(`/${method}`, { method: 'POST', headers, body, credentials: 'omit' });
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type') ?? '',
+        body: Array.from(new Uint8Array(await res.arrayBuffer())),
+      };
+    },
+    { method, bytes: Array.from(message), key },
+  );
+  const body = Buffer.from(raw.body);
+  const messages: Buffer[] = [];
+  const trailers: Record<string, string> = {};
+  for (let at = 0; at + 5 <= body.length; ) {
+    const flags = body[at] as number;
+    const length = body.readUInt32BE(at + 1);
+    const data = body.subarray(at + 5, at + 5 + length);
+    at += 5 + length;
+    if ((flags & 0x80) === 0) {
+      messages.push(data);
+      continue;
+    }
+    for (const line of data.toString('utf8').split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0)
+        trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+  }
+  return { httpStatus: raw.status, contentType: raw.contentType, messages, trailers };
+}
 
 describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
   let browser: Browser;
@@ -122,6 +214,82 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
     const other = await openTab(browser, url);
     await other.page.getByLabel('API key').waitFor();
     await other.page.close();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("calls Jack over gRPC-Web from the page: Enqueue, an admin call, and a refusal with Jack's message", async () => {
+    const { page, problems } = await openTab(browser, url);
+    await page.getByLabel('API key').waitFor();
+
+    // An admin call: CreateProducer, answered with one message and grpc-status 0 in the trailer frame.
+    const created = await grpcWebCall(
+      page,
+      'jack.AdminService/CreateProducer',
+      CreateProducerRequest.encode({ name: 'web', description: 'from the browser' }).finish(),
+      BOOTSTRAP,
+    );
+    expect(created.httpStatus).toBe(200);
+    expect(created.contentType).toMatch(/^application\/grpc-web\+proto/);
+    expect(created.trailers['grpc-status']).toBe('0');
+    expect(created.messages).toHaveLength(1);
+    const producer = CreateProducerResponse.decode(created.messages[0] as Buffer).producer;
+    expect(producer?.name).toBe('web');
+    const producerId = producer?.producerId as string;
+    expect(
+      (await call(jack.admin, 'getProducer', { producerId }, admin)).producer?.description,
+    ).toBe('from the browser');
+    await call(
+      jack.admin,
+      'createJobType',
+      { producerId, name: 'ping', queue: Queue.QUEUE_HIGH, maxRetries: 1, description: '' },
+      admin,
+    );
+
+    // Enqueue: the job id comes back and the ledger has the job.
+    const enqueued = await grpcWebCall(
+      page,
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(
+        enqueueRequest({ producerId, jobType: 'ping', payload: Buffer.from('hi') }),
+      ).finish(),
+      BOOTSTRAP,
+    );
+    expect(enqueued.trailers['grpc-status']).toBe('0');
+    const { jobId } = EnqueueResponse.decode(enqueued.messages[0] as Buffer);
+    const job = await call(jack.ledger, 'getJob', { jobId }, admin);
+    expect(job).toMatchObject({ jobId, producerId, jobType: 'ping', queue: Queue.QUEUE_HIGH });
+
+    // Refused: Jack's own code and message, as gRPC gives them, in the trailer frame.
+    const refusal = await callError(
+      call(jack.admin, 'createProducer', { name: '', description: '' }, admin),
+    );
+    const refused = await grpcWebCall(
+      page,
+      'jack.AdminService/CreateProducer',
+      CreateProducerRequest.encode({ name: '', description: '' }).finish(),
+      BOOTSTRAP,
+    );
+    expect(refused.messages).toEqual([]);
+    expect(refused.trailers['grpc-status']).toBe(String(status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(refused.trailers['grpc-message'] ?? '')).toBe(refusal.details);
+
+    const badKey = await grpcWebCall(
+      page,
+      'jack.BackgroundJobs/Enqueue',
+      EnqueueRequest.encode(enqueueRequest({ producerId, jobType: 'ping' })).finish(),
+      'jk_0000000000000000_wrong',
+    );
+    expect(badKey.trailers['grpc-status']).toBe(String(status.UNAUTHENTICATED));
+    expect(decodeURIComponent(badKey.trailers['grpc-message'] ?? '')).toBe(
+      (
+        await callError(
+          call(jack.jobs, 'enqueue', enqueueRequest({ producerId, jobType: 'ping' }), {
+            authorization: 'Bearer jk_0000000000000000_wrong',
+          }),
+        )
+      ).details,
+    );
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -242,7 +410,12 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
     await row(page, 'mail sender').getByRole('button', { name: 'Yes, revoke' }).click();
     await row(page, 'mail sender').waitFor({ state: 'detached' });
     const refused = await callError(
-      call(jack.admin, 'listApiKeys', { producerId: '' }, { authorization: `Bearer ${token}` }),
+      call(
+        jack.admin,
+        'listApiKeys',
+        { producerId: '', pageSize: 0, pageToken: '' },
+        { authorization: `Bearer ${token}` },
+      ),
     );
     expect(refused.code).toBe(status.UNAUTHENTICATED);
     expect(problems).toEqual([]);
@@ -334,9 +507,12 @@ describe.skipIf(!chromiumAvailable())('console in Chromium', () => {
 describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () => {
   let browser: Browser;
   let jack: RunningJack;
+  let url: string;
 
   beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
     [browser, jack] = await Promise.all([launchChromium(), startJack({ HTTP_PORT: '0' })]);
+    url = `http://127.0.0.1:${jack.app.httpPort}/`;
   });
   afterAll(async () => {
     await browser?.close();
@@ -344,7 +520,7 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
   });
 
   it('asks for no key and shows every page', async () => {
-    const { page, problems } = await openTab(browser, `http://127.0.0.1:${jack.app.httpPort}/`);
+    const { page, problems } = await openTab(browser, url);
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('AUTH_MODE=off: no key needed').waitFor();
     expect(await page.getByLabel('API key').count()).toBe(0);
@@ -378,181 +554,137 @@ describe.skipIf(!chromiumAvailable())('console in Chromium, AUTH_MODE=off', () =
     expect(problems).toEqual([]);
     await page.close();
   });
-
-  it('a newcomer creates a producer, a job type and a key, then enqueues a job, all in the browser', async () => {
-    const { page, problems } = await openTab(
-      browser,
-      `http://127.0.0.1:${jack.app.httpPort}/#/producers`,
-    );
+  it('lets a newcomer create a producer, a job type and a key, and enqueue a job, from the keyboard where it counts', async () => {
+    const { page, problems } = await openTab(browser, `${url}#/producers`);
     await page.getByRole('heading', { name: 'Producers', level: 1 }).waitFor();
-    const newProducer = page.getByRole('region', { name: 'New producer' });
-    await newProducer.getByLabel('Name').fill('newcomer');
-    await newProducer.getByRole('button', { name: 'Create producer' }).click();
-    await row(page, 'newcomer').waitFor();
-    const producerId = (await row(page, 'newcomer').locator('code').textContent()) as string;
 
-    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/job-types`);
+    // The new producer form from the keyboard: type, Tab, type, Tab to the button, Enter.
+    const form = page.getByRole('region', { name: 'New producer' });
+    await form.getByLabel('Name').focus();
+    await page.keyboard.type('newcomer');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('name')).toBe('description');
+    await page.keyboard.type('my first producer');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').textContent()).toBe('Create producer');
+    await page.keyboard.press('Enter');
+    await row(page, 'my first producer').waitFor();
+    const producerId = (await row(page, 'my first producer')
+      .locator('code')
+      .textContent()) as string;
+
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    await nav.getByRole('link', { name: 'Job types' }).click();
+    await page.getByRole('heading', { name: 'Job types', level: 1 }).waitFor();
     await page.locator('select[name=producer]').selectOption(producerId);
-    const newType = page.getByRole('region', { name: 'New job type' });
-    await newType.getByLabel('Name').fill('welcome_email');
-    await newType.getByRole('button', { name: 'Create job type' }).click();
-    await row(page, 'welcome_email').waitFor();
+    const typeForm = page.getByRole('region', { name: 'New job type' });
+    await typeForm.getByLabel('Name').fill('welcome');
+    await typeForm.getByRole('button', { name: 'Create job type' }).click();
+    await row(page, 'welcome').waitFor();
 
-    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/keys`);
-    const newKey = page.getByRole('region', { name: 'New key' });
-    await newKey.locator('select[name=producer]').selectOption(producerId);
-    await newKey.getByLabel('Description').fill('newcomer key');
-    await newKey.getByRole('button', { name: 'Create key' }).click();
+    await nav.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const keyForm = page.getByRole('region', { name: 'New key' });
+    await keyForm.locator('select[name=producer]').selectOption(producerId);
+    await keyForm.getByLabel('Description').fill('newcomer key');
+    await keyForm.getByRole('button', { name: 'Create key' }).click();
     expect(await page.getByTestId('new-token').textContent()).toMatch(/^jk_/);
 
-    await page.goto(`http://127.0.0.1:${jack.app.httpPort}/#/jobs`);
+    await nav.getByRole('link', { name: 'Jobs' }).click();
     const enqueue = page.getByRole('region', { name: 'Enqueue a job' });
     await enqueue.getByLabel('Producer id').fill(producerId);
-    await enqueue.getByLabel('Job type').fill('welcome_email');
-    await enqueue.getByLabel('Payload (text)').fill('{"to":"ada@example.com"}');
+    await enqueue.getByLabel('Job type').fill('welcome');
+    await enqueue.getByLabel('Payload (text)').fill('hello');
     await enqueue.getByRole('button', { name: 'Enqueue' }).click();
-    const link = enqueue.getByRole('link', { name: /^pjob_/ });
+    const link = enqueue.getByRole('status').getByRole('link');
     await link.waitFor();
     const jobId = (await link.textContent()) as string;
     const job = await call(jack.ledger, 'getJob', { jobId });
-    expect(job).toMatchObject({
-      producerId,
-      jobType: 'welcome_email',
-      state: JobState.JOB_STATE_QUEUED,
-    });
-    expect(job.payloadBytes).toBe(Buffer.byteLength('{"to":"ada@example.com"}'));
+    expect(job).toMatchObject({ producerId, jobType: 'welcome', state: JobState.JOB_STATE_QUEUED });
+    expect(job.payloadBytes).toBe(Buffer.byteLength('hello'));
+    await link.click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'State:' }).textContent())
+      .toContain('queued');
+    await page.screenshot({ path: join(ARTIFACTS, 'newcomer-job.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });
 
-  it("Chromium calls Jack over gRPC-Web: an Enqueue, an admin call, and a refusal with Jack's own message", async () => {
-    const { page, problems } = await openTab(browser, `http://127.0.0.1:${jack.app.httpPort}/`);
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-    const producerId = (await call(jack.admin, 'createProducer', { name: 'web', description: '' }))
+  it('pages producers, job types, API keys and jobs with more items than a page', async () => {
+    const owner = (await call(jack.admin, 'createProducer', { name: 'many', description: '' }))
       .producer?.producerId as string;
-    await call(jack.admin, 'createJobType', {
-      producerId,
-      name: 'from_browser',
-      queue: Queue.QUEUE_HIGH,
-      maxRetries: 0,
-      description: '',
-    });
-    /** One gRPC-Web call made by the page's own fetch: frames in, data frame and trailers out. */
-    const grpcWeb = async (method: string, message: Uint8Array) => {
-      const answer = await page.evaluate(
-        async ({ method, bytes }) => {
-          const body = new Uint8Array(5 + bytes.length);
-          new DataView(body.buffer).setUint32(1, bytes.length);
-          body.set(bytes, 5);
-          const res = await fetch(`/${method}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1' },
-            body,
-          });
-          const all = new Uint8Array(await res.arrayBuffer());
-          let data: number[] = [];
-          let trailers = '';
-          for (let at = 0; at + 5 <= all.length; ) {
-            const flags = all[at] as number;
-            const length = new DataView(all.buffer, at + 1, 4).getUint32(0);
-            const frame = all.subarray(at + 5, at + 5 + length);
-            if (flags & 0x80) trailers = new TextDecoder().decode(frame);
-            else data = [...frame];
-            at += 5 + length;
-          }
-          const headerStatus = res.headers.get('grpc-status');
-          return {
-            http: res.status,
-            headerStatus,
-            data,
-            trailers,
-            type: res.headers.get('content-type'),
-          };
-        },
-        { method, bytes: [...message] },
-      );
-      const fields = Object.fromEntries(
-        answer.trailers
-          .split('\r\n')
-          .filter((l) => l.includes(':'))
-          .map((l) => [
-            l.slice(0, l.indexOf(':')).trim().toLowerCase(),
-            l.slice(l.indexOf(':') + 1).trim(),
-          ]),
-      );
-      return {
-        ...answer,
-        status: Number(answer.headerStatus ?? fields['grpc-status']),
-        message: decodeURIComponent(
-          answer.headerStatus === null ? (fields['grpc-message'] ?? '') : '',
-        ),
-      };
-    };
-
-    const ok = await grpcWeb(
-      'jack.BackgroundJobs/Enqueue',
-      EnqueueRequest.encode(
-        enqueueRequest({ producerId, jobType: 'from_browser', payload: Buffer.from('hi') }),
-      ).finish(),
-    );
-    expect(ok.http).toBe(200);
-    expect(ok.type).toMatch(/^application\/grpc-web\+proto/);
-    expect(ok.status).toBe(status.OK);
-    const { jobId } = EnqueueResponse.decode(Uint8Array.from(ok.data));
-    expect((await call(jack.ledger, 'getJob', { jobId })).jobType).toBe('from_browser');
-
-    const got = await grpcWeb(
-      'jack.AdminService/GetProducer',
-      GetProducerRequest.encode({ producerId }).finish(),
-    );
-    expect(got.status).toBe(status.OK);
-    expect(GetProducerResponse.decode(Uint8Array.from(got.data)).producer?.name).toBe('web');
-
-    // Refused: the same code and message as over gRPC.
-    const viaGrpc = await callError(
-      call(jack.jobs, 'enqueue', enqueueRequest({ producerId: '', jobType: 'x' })),
-    );
-    const refused = await grpcWeb(
-      'jack.BackgroundJobs/Enqueue',
-      EnqueueRequest.encode(enqueueRequest({ producerId: '', jobType: 'x' })).finish(),
-    );
-    expect(refused.status).toBe(status.INVALID_ARGUMENT);
-    expect(refused.status).toBe(viaGrpc.code);
-    expect(refused.message).not.toBe('');
-    expect(refused.message).toBe(viaGrpc.details);
-    expect(problems).toEqual([]);
-    await page.close();
-  });
-
-  it('pages producers and API keys, 20 to a page', async () => {
-    const base = `http://127.0.0.1:${jack.app.httpPort}/`;
-    for (let i = 0; i < 23; i++) {
-      const producerId = (
-        await call(jack.admin, 'createProducer', { name: `paged_${i}`, description: '' })
-      ).producer?.producerId as string;
+    for (let i = 0; i < 21; i++) {
+      await call(jack.admin, 'createProducer', { name: `extra-${i}`, description: '' });
+      const name = `type-${String(i).padStart(2, '0')}`;
+      await call(jack.admin, 'createJobType', {
+        producerId: owner,
+        name,
+        queue: Queue.QUEUE_LOW,
+        maxRetries: 0,
+        description: '',
+      });
       await call(jack.admin, 'createApiKey', {
-        producerId,
-        description: `paged key ${i}`,
+        producerId: owner,
+        description: `key ${i}`,
         role: KeyRole.KEY_ROLE_UNSPECIFIED,
       });
     }
-    const { page, problems } = await openTab(browser, `${base}#/producers`);
-    const rows = page.locator('tbody tr');
-    const pager = page.getByRole('navigation', { name: 'Pages' });
-    for (const where of ['#/producers', '#/keys']) {
-      await page.goto(`${base}${where}`);
-      await expect.poll(() => rows.count()).toBe(20);
-      const firstPage = await rows.allTextContents();
-      await pager.getByRole('button', { name: 'Next page' }).click();
-      await expect.poll(async () => (await rows.allTextContents())[0] !== firstPage[0]).toBe(true);
-      const secondPage = await rows.allTextContents();
-      expect(secondPage.length).toBeGreaterThanOrEqual(3);
-      expect(secondPage.length).toBeLessThanOrEqual(20);
-      expect(secondPage.filter((r) => firstPage.includes(r))).toEqual([]);
-      await pager.getByRole('button', { name: 'Previous page' }).click();
-      await expect.poll(() => rows.allTextContents()).toEqual(firstPage);
-      expect(await pager.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    for (let i = 0; i < 26; i++) {
+      await call(jack.jobs, 'enqueue', enqueueRequest({ producerId: owner, jobType: 'type-00' }));
     }
+    const all = { pageSize: 0, pageToken: '' };
+    const producers = (await call(jack.admin, 'listProducers', all)).producers.map(
+      (p) => p.producerId,
+    );
+    const jobTypes = (
+      await call(jack.admin, 'listJobTypes', { ...all, producerId: owner })
+    ).jobTypes.map((t) => t.name);
+    const keys = (await call(jack.admin, 'listApiKeys', { ...all, producerId: '' })).apiKeys.map(
+      (k) => k.keyId,
+    );
+    const jobs = (
+      await call(jack.ledger, 'listJobs', {
+        producerId: owner,
+        jobType: '',
+        states: [],
+        createdAfter: undefined,
+        createdBefore: undefined,
+        includeShadow: false,
+        pageSize: 1000,
+        pageToken: '',
+      })
+    ).jobs.map((j) => j.jobId);
+    expect(jobs).toHaveLength(26);
+
+    const { page, problems } = await openTab(browser, `${url}#/producers`);
+    await checkPaged(page, 'tbody tr td:nth-child(2) code', producers, 20);
+
+    await page.goto(`${url}#/job-types`);
+    await page.locator('select[name=producer]').selectOption(owner);
+    await checkPaged(page, 'tbody tr td:first-child', jobTypes, 20);
+
+    await page.goto(`${url}#/keys`);
+    await checkPaged(page, 'tbody tr td:first-child code', keys, 20);
+    // Revoking every key of the last page goes back to the first page.
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    const keyCells = () => page.locator('tbody tr td:first-child code').allTextContents();
+    const lastPage = keys.slice(Math.floor((keys.length - 1) / 20) * 20);
+    await pager.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(keyCells).toEqual(lastPage);
+    for (const keyId of lastPage) {
+      await row(page, keyId).getByRole('button', { name: 'Revoke' }).click();
+      await row(page, keyId).getByRole('button', { name: 'Yes, revoke' }).click();
+      await row(page, keyId).waitFor({ state: 'detached' });
+    }
+    await expect.poll(keyCells).toEqual(keys.slice(0, 20));
+    await pager.getByText('Page 1').waitFor();
+
+    await page.goto(`${url}#/jobs`);
+    const find = page.getByRole('region', { name: 'Find jobs' });
+    await find.getByLabel('Producer id').fill(owner);
+    await find.getByRole('button', { name: 'Show jobs' }).click();
+    await checkPaged(page, 'tbody tr td:first-child a', jobs, 25);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -198,7 +198,12 @@ describe('jack.Jobs authorization (AUTH_MODE=on)', () => {
     });
 
     it('keeps the role on the key (ListApiKeys shows it)', async () => {
-      const keys = await call(jack.admin, 'listApiKeys', { producerId: prodA }, admin);
+      const keys = await call(
+        jack.admin,
+        'listApiKeys',
+        { producerId: prodA, pageSize: 0, pageToken: '' },
+        admin,
+      );
       expect(keys.apiKeys.map((k) => k.role).sort()).toEqual(
         [KeyRole.KEY_ROLE_UNSPECIFIED, KeyRole.KEY_ROLE_WORKER].sort(),
       );

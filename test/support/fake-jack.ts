@@ -106,6 +106,7 @@ const defaults: Record<string, Handler> = {
   }),
   listApiKeys: (r) => ({
     apiKeys: [{ keyId: 'key_00112233aabbccdd', producerId: r.producerId, description: 'ci' }],
+    nextPageToken: '',
   }),
   revokeApiKey: () => ({}),
 };

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ApiKey, KeyRole } from '../../gen/jack/storage.js';
 import { print, record, table, timestamp, withClient } from '../context.js';
+import { PAGE_SIZE } from './producers.js';
 
 const ROLES: Record<string, KeyRole> = {
   admin: KeyRole.KEY_ROLE_ADMIN,
@@ -58,15 +59,25 @@ export function keysCommand(): Command {
 
   keys
     .command('list')
-    .description('list API keys (never their tokens)')
+    .description('list API keys, oldest first, every page (never their tokens)')
     .option('--producer <id>', "only this producer's keys", '')
     .action(async (opts: { producer: string }, cmd: Command) =>
       withClient(cmd, async (client, options) => {
-        const res = await client.listApiKeys({ producerId: opts.producer });
-        print(options, { apiKeys: res.apiKeys.map((k) => ApiKey.toJSON(k)) }, () =>
+        const all: ApiKey[] = [];
+        let pageToken = '';
+        do {
+          const page = await client.listApiKeys({
+            producerId: opts.producer,
+            pageSize: PAGE_SIZE,
+            pageToken,
+          });
+          all.push(...page.apiKeys);
+          pageToken = page.nextPageToken;
+        } while (pageToken !== '');
+        print(options, { apiKeys: all.map((k) => ApiKey.toJSON(k)) }, () =>
           table(
             ['key_id', 'producer_id', 'role', 'created_at', 'description'],
-            res.apiKeys.map((k) => [
+            all.map((k) => [
               k.keyId,
               k.producerId || '(none)',
               roleName(k),

@@ -155,10 +155,22 @@ export interface CreateApiKeyResponse {
 export interface ListApiKeysRequest {
   /** Empty: every key. */
   producerId: string;
+  /**
+   * Keys per page, oldest first; 0 returns every key (clients that send none
+   * keep working); above 1000 it is treated as 1000.
+   */
+  pageSize: number;
+  /**
+   * The next_page_token of the previous page, unchanged, with the same
+   * producer_id; a token Jack did not issue is INVALID_ARGUMENT.
+   */
+  pageToken: string;
 }
 
 export interface ListApiKeysResponse {
   apiKeys: ApiKey[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface RevokeApiKeyRequest {
@@ -1796,13 +1808,19 @@ export const CreateApiKeyResponse: MessageFns<CreateApiKeyResponse> = {
 };
 
 function createBaseListApiKeysRequest(): ListApiKeysRequest {
-  return { producerId: "" };
+  return { producerId: "", pageSize: 0, pageToken: "" };
 }
 
 export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
   encode(message: ListApiKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.producerId !== "") {
       writer.uint32(10).string(message.producerId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -1828,6 +1846,22 @@ export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
             message.producerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1847,6 +1881,16 @@ export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
         : isSet(object.producer_id)
         ? globalThis.String(object.producer_id)
         : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -1855,18 +1899,27 @@ export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
     if (message.producerId !== "") {
       obj.producerId = message.producerId;
     }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 };
 
 function createBaseListApiKeysResponse(): ListApiKeysResponse {
-  return { apiKeys: [] };
+  return { apiKeys: [], nextPageToken: "" };
 }
 
 export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
   encode(message: ListApiKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.apiKeys) {
       ApiKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1892,6 +1945,14 @@ export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
             message.apiKeys.push(ApiKey.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1911,6 +1972,11 @@ export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
         : globalThis.Array.isArray(object?.api_keys)
         ? object.api_keys.map((e: any) => ApiKey.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -1918,6 +1984,9 @@ export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
     const obj: any = {};
     if (message.apiKeys?.length) {
       obj.apiKeys = message.apiKeys.map((e) => ApiKey.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
