@@ -106,6 +106,18 @@ describe('job ids', () => {
     }
   });
 
+  it('in one millisecond, the next id of a generator takes the last random bytes + 1', () => {
+    const ids = createJobIdGenerator(fixedRandom);
+    ids.next('prod_1a2b3c4d', 'send_email', MS);
+    // Another producer and type, the same millisecond: still the next value.
+    expect(ids.next('p', 't', MS)).toBe(expectedId('p', 't', MS, [3, 10, 17, 25]).id);
+    // A new millisecond draws fresh random bytes.
+    expect(ids.next('p', 't', MS + 1)).toBe(expectedId('p', 't', MS + 1, [31, 38, 45, 52]).id);
+    const wrap = createJobIdGenerator((b) => b.fill(0xff));
+    wrap.next('p', 't', MS);
+    expect(wrap.next('p', 't', MS)).toBe(expectedId('p', 't', MS, [0, 0, 0, 0]).id);
+  });
+
   it('10 000 ids of the same producer, type and millisecond are unique', () => {
     const ids = createJobIdGenerator();
     const seen = new Set<string>();
