@@ -12,6 +12,8 @@
  * (subject jack.medium.<job type>, the same headers and a unique Nats-Msg-Id)
  * and answers once the PubAck is back: the minimal NATS publisher. EnqueueBulk
  * publishes every job of the call and answers once all their PubAcks are back.
+ * With BASELINE_POSTGRES_URL set, each job's record is inserted into a table
+ * of Jack's ledger schema before the answer: the minimal ledger writer.
  */
 import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -101,6 +103,60 @@ if (natsUrl) {
       headers: h,
     });
   };
+}
+
+const postgresUrl = process.env.BASELINE_POSTGRES_URL;
+if (postgresUrl) {
+  // The minimal ledger writer: every job's record (the columns Jack writes)
+  // inserted into a table with Jack's schema and indexes before the answer,
+  // the records of one event-loop turn in one INSERT (Jack's group commit
+  // without its timeout, buffer, in-flight bound or metrics).
+  const { default: pg } = await import('pg');
+  const { MIGRATIONS } = await import('../dist/ledger/migrations.js');
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+  const own = (sql) =>
+    sql.replaceAll('jack_jobs', 'bench_jobs').replaceAll('jack_scheduled', 'bench_scheduled');
+  const exists = await pool.query("SELECT to_regclass('bench_jobs') AS t");
+  if (exists.rows[0].t === null) for (const m of MIGRATIONS) await pool.query(own(m.sql));
+  const insert = `INSERT INTO bench_jobs (job_id, producer_id, job_type, queue, state,
+      created_at, updated_at, max_retries, message_id, payload_bytes)
+    SELECT r.job_id, r.producer_id, r.job_type, 3, 2, r.created_at, r.created_at, 10, '', r.payload_bytes
+    FROM json_to_recordset($1::json)
+      AS r(job_id text, producer_id text, job_type text, created_at timestamptz, payload_bytes integer)
+    ON CONFLICT (job_id) DO NOTHING`;
+  let gathered = [];
+  let sequence = 0;
+  const writeGathered = () => {
+    const calls = gathered;
+    gathered = [];
+    const rows = calls.flatMap((c) => c.rows);
+    pool.query(insert, [JSON.stringify(rows)]).then(
+      () => {
+        for (const c of calls) c.resolve();
+      },
+      (err) => {
+        for (const c of calls) c.reject(err);
+      },
+    );
+  };
+  publish = (request) =>
+    new Promise((resolve, reject) => {
+      if (gathered.length === 0) setImmediate(writeGathered);
+      sequence += 1;
+      gathered.push({
+        rows: [
+          {
+            job_id: `pjob_baseline_${process.pid}_${Date.now()}_${sequence}`,
+            producer_id: request.producerId,
+            job_type: request.jobType,
+            created_at: new Date(),
+            payload_bytes: request.payload.length,
+          },
+        ],
+        resolve,
+        reject,
+      });
+    });
 }
 
 const server = new grpc.Server();

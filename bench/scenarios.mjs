@@ -354,6 +354,31 @@ export const SCENARIOS = [
     verify: ledgerInPostgres,
     ...LEDGER_OFF,
   },
+  // The required work of the PostgreSQL rows: Jack on JOB_LEDGER=postgres
+  // against the bare server inserting the same records into a table of the
+  // same schema (one INSERT per event-loop turn) before it answers — how
+  // close Jack is to what writing a record per job costs on this machine.
+  {
+    id: 'ledger-postgres-floor',
+    group: 'ledger',
+    name: 'Enqueue c=64, JOB_LEDGER=postgres vs a bare server writing the records',
+    method: 'Enqueue',
+    concurrency: 64,
+    needs: ['postgres'],
+    env: postgresLedger,
+    baselineEnv: (ctx) => ({ BASELINE_POSTGRES_URL: ctx.postgresUrl }),
+  },
+  {
+    id: 'ledger-postgres-bulk-floor',
+    group: 'ledger',
+    name: 'EnqueueBulk(100) c=16, JOB_LEDGER=postgres vs a bare server writing the records',
+    method: 'EnqueueBulk',
+    jobsPerCall: 100,
+    concurrency: 16,
+    needs: ['postgres'],
+    env: postgresLedger,
+    baselineEnv: (ctx) => ({ BASELINE_POSTGRES_URL: ctx.postgresUrl }),
+  },
   {
     // One call at a time: the p50/p99 difference is the latency the write adds.
     id: 'ledger-postgres-c1',
