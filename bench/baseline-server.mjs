@@ -82,7 +82,11 @@ if (topicName) {
 const natsUrl = process.env.BASELINE_NATS_URL;
 if (natsUrl) {
   const nats = await import('nats');
-  const nc = await nats.connect({ servers: natsUrl });
+  // BASELINE_NATS_NO_TRACES=1: the client's noAsyncTraces, as Jack sets it.
+  const nc = await nats.connect({
+    servers: natsUrl,
+    noAsyncTraces: process.env.BASELINE_NATS_NO_TRACES === '1',
+  });
   const js = nc.jetstream({ timeout: 5_000 });
   const now = new Date().toISOString();
   let sequence = 0;

@@ -293,6 +293,18 @@ export const SCENARIOS = [
     env: (ctx) => ({ QUEUE_BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_STREAM: 'BENCH' }),
     baselineEnv: (ctx) => ({ BASELINE_NATS_URL: ctx.natsUrl }),
   },
+  // The same, with the publisher also skipping the client's async stack
+  // traces (noAsyncTraces), as Jack does: Jack's own cost on NATS.
+  {
+    id: 'nats64-lean',
+    group: 'nats',
+    name: 'Enqueue NATS JetStream 1 KiB c=64, publisher with noAsyncTraces',
+    method: 'Enqueue',
+    concurrency: 64,
+    needs: ['nats'],
+    env: (ctx) => ({ QUEUE_BACKEND: 'nats', NATS_URL: ctx.natsUrl, NATS_STREAM: 'BENCH' }),
+    baselineEnv: (ctx) => ({ BASELINE_NATS_URL: ctx.natsUrl, BASELINE_NATS_NO_TRACES: '1' }),
+  },
   // EnqueueBulk(100) on NATS (issue 25): every job published and its PubAck
   // awaited before the answer, Jack against the same in the minimal publisher.
   {

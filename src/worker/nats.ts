@@ -141,6 +141,8 @@ export function natsBackend(options: NatsBackendOptions = {}): WorkerBackend {
       const nc =
         options.connection ??
         (await connect({
+          // No stack captured per request (the worker reports its own errors).
+          noAsyncTraces: true,
           ...options.connectOptions,
           ...(options.servers === undefined ? {} : { servers: options.servers }),
           name: options.connectOptions?.name ?? 'jack-worker',

@@ -133,6 +133,10 @@ export async function createNatsBackend(options: NatsBackendOptions): Promise<Ba
       reconnectTimeWait: 250,
       pingInterval: 10_000,
       maxPingOut: 2,
+      // No stack captured per request: Jack turns every failure into its own
+      // error, and the client's two Error objects per publish (the request's
+      // and its timeout's) were ~15 % of an Enqueue's CPU on NATS.
+      noAsyncTraces: true,
     });
   } catch (err) {
     const code = natsCode(err);
@@ -186,6 +190,23 @@ export async function createNatsBackend(options: NatsBackendOptions): Promise<Ba
   let closed = false;
   let closing: Promise<void> | undefined;
   let inFlight = 0;
+  /**
+   * The publishes of one event-loop turn, sent together: the client writes
+   * its buffer to the socket once per microtask checkpoint, so sent one by
+   * one (each Enqueue in a callback of its own) every job cost a socket
+   * write of its own (~9 % of an Enqueue's CPU).
+   */
+  let sendsThisTurn: (() => void)[] = [];
+  const sendThisTurn = (send: () => void) => {
+    if (sendsThisTurn.length === 0) {
+      setImmediate(() => {
+        const sends = sendsThisTurn;
+        sendsThisTurn = [];
+        for (const next of sends) next();
+      });
+    }
+    sendsThisTurn.push(send);
+  };
   let onIdle: (() => void) | undefined;
 
   const publish = (message: OutboundMessage): Promise<string> => {
@@ -273,7 +294,7 @@ export async function createNatsBackend(options: NatsBackendOptions): Promise<Ba
       };
 
       waiting = limiter.acquire(bytes);
-      if (waiting === undefined) send();
+      if (waiting === undefined) sendThisTurn(send);
       else void waiting.admitted.then(send);
     });
   };
