@@ -14,6 +14,8 @@
  * publishes every job of the call and answers once all their PubAcks are back.
  * With BASELINE_POSTGRES_URL set, each job's record is inserted into a table
  * of Jack's ledger schema before the answer: the minimal ledger writer.
+ * With BASELINE_MEMORY_RECORDS=N, each job's record is kept in a Map of at
+ * most N: the minimal memory ledger.
  */
 import grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -106,6 +108,43 @@ if (natsUrl) {
       msgID: id,
       headers: h,
     });
+  };
+}
+
+const memoryRecords = Number(process.env.BASELINE_MEMORY_RECORDS ?? 0);
+if (memoryRecords > 0) {
+  // The minimal memory ledger: a record per job (the fields a Job has) in a
+  // Map of at most BASELINE_MEMORY_RECORDS, the oldest dropped first.
+  const records = new Map();
+  const oldestFirst = records.keys();
+  let sequence = 0;
+  publish = (request) => {
+    sequence += 1;
+    const jobId = `pjob_baseline_${process.pid}_${sequence}`;
+    const now = new Date();
+    records.set(jobId, {
+      jobId,
+      producerId: request.producerId,
+      jobType: request.jobType,
+      queue: 3,
+      state: 2,
+      createdAt: now,
+      runAt: undefined,
+      updatedAt: now,
+      attempts: 0,
+      maxRetries: 10,
+      lastError: '',
+      worker: '',
+      traceId: '',
+      correlationId: '',
+      shadow: false,
+      messageId: '',
+      startedAt: undefined,
+      finishedAt: undefined,
+      payloadBytes: request.payload.length,
+    });
+    while (records.size > memoryRecords) records.delete(oldestFirst.next().value);
+    return Promise.resolve();
   };
 }
 

@@ -342,6 +342,17 @@ export const SCENARIOS = [
     ...LEDGER_OFF,
   },
   {
+    // The required work of JOB_LEDGER=memory: the bare server keeping a
+    // record per job in a Map of 100 000, the oldest dropped first.
+    id: 'ledger-memory-floor',
+    group: 'ledger',
+    name: 'Enqueue c=64, JOB_LEDGER=memory vs a bare server keeping 100 000 records',
+    method: 'Enqueue',
+    concurrency: 64,
+    env: () => ({ JOB_LEDGER: 'memory' }),
+    baselineEnv: () => ({ BASELINE_MEMORY_RECORDS: '100000' }),
+  },
+  {
     id: 'ledger-postgres',
     group: 'ledger',
     name: 'Enqueue c=64, JOB_LEDGER=postgres vs off',
