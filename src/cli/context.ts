@@ -170,3 +170,24 @@ export function rfc3339(value: string): Date {
   }
   return date;
 }
+
+/** Page size for lists: the largest the server honours (SPEC §10). */
+const PAGE_SIZE = 1000;
+
+/**
+ * Every item of an admin list: asks for pages of PAGE_SIZE, passing each
+ * answer's next_page_token back, until it is empty.
+ */
+export async function everyPage<Page extends { nextPageToken: string }, Item>(
+  fetchPage: (request: { pageSize: number; pageToken: string }) => Promise<Page>,
+  itemsOf: (page: Page) => Item[],
+): Promise<Item[]> {
+  const all: Item[] = [];
+  let pageToken = '';
+  do {
+    const page = await fetchPage({ pageSize: PAGE_SIZE, pageToken });
+    all.push(...itemsOf(page));
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  return all;
+}

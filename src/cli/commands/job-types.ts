@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { JobType, Queue } from '../../gen/jack/storage.js';
 import {
+  everyPage,
   type GlobalOptions,
   integer,
   print,
@@ -11,7 +12,6 @@ import {
   usageError,
   withClient,
 } from '../context.js';
-import { PAGE_SIZE } from './producers.js';
 
 const QUEUES: Record<string, Queue> = {
   immediate: Queue.QUEUE_IMMEDIATE,
@@ -101,17 +101,10 @@ export function jobTypesCommand(): Command {
     .requiredOption('--producer <id>', 'producer id')
     .action(async (opts: { producer: string }, cmd: Command) =>
       withClient(cmd, async (client, options) => {
-        const all: JobType[] = [];
-        let pageToken = '';
-        do {
-          const page = await client.listJobTypes({
-            producerId: opts.producer,
-            pageSize: PAGE_SIZE,
-            pageToken,
-          });
-          all.push(...page.jobTypes);
-          pageToken = page.nextPageToken;
-        } while (pageToken !== '');
+        const all = await everyPage(
+          (page) => client.listJobTypes({ producerId: opts.producer, ...page }),
+          (page) => page.jobTypes,
+        );
         print(options, { jobTypes: all.map((t) => JobType.toJSON(t)) }, () =>
           table(
             ['name', 'queue', 'max_retries', 'created_at', 'description'],

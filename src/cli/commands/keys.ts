@@ -1,8 +1,7 @@
 /** `jack keys …`: create, list, revoke API keys (AdminService, SPEC §7/§10). */
 import { Command, InvalidArgumentError } from 'commander';
 import { ApiKey, KeyRole } from '../../gen/jack/storage.js';
-import { print, record, table, timestamp, withClient } from '../context.js';
-import { PAGE_SIZE } from './producers.js';
+import { everyPage, print, record, table, timestamp, withClient } from '../context.js';
 
 const ROLES: Record<string, KeyRole> = {
   admin: KeyRole.KEY_ROLE_ADMIN,
@@ -63,17 +62,10 @@ export function keysCommand(): Command {
     .option('--producer <id>', "only this producer's keys", '')
     .action(async (opts: { producer: string }, cmd: Command) =>
       withClient(cmd, async (client, options) => {
-        const all: ApiKey[] = [];
-        let pageToken = '';
-        do {
-          const page = await client.listApiKeys({
-            producerId: opts.producer,
-            pageSize: PAGE_SIZE,
-            pageToken,
-          });
-          all.push(...page.apiKeys);
-          pageToken = page.nextPageToken;
-        } while (pageToken !== '');
+        const all = await everyPage(
+          (page) => client.listApiKeys({ producerId: opts.producer, ...page }),
+          (page) => page.apiKeys,
+        );
         print(options, { apiKeys: all.map((k) => ApiKey.toJSON(k)) }, () =>
           table(
             ['key_id', 'producer_id', 'role', 'created_at', 'description'],

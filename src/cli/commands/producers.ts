@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { Producer } from '../../gen/jack/storage.js';
 import {
+  everyPage,
   type GlobalOptions,
   integer,
   print,
@@ -11,9 +12,6 @@ import {
   usageError,
   withClient,
 } from '../context.js';
-
-/** Page size for lists: the largest the server honours (SPEC §10). */
-export const PAGE_SIZE = 1000;
 
 function showProducer(options: GlobalOptions, producer: Producer | undefined): void {
   const p = producer ?? Producer.decode(Buffer.alloc(0));
@@ -65,13 +63,10 @@ export function producersCommand(): Command {
     .description('list every producer, oldest first')
     .action(async (_opts: unknown, cmd: Command) =>
       withClient(cmd, async (client, options) => {
-        const all: Producer[] = [];
-        let pageToken = '';
-        do {
-          const page = await client.listProducers({ pageSize: PAGE_SIZE, pageToken });
-          all.push(...page.producers);
-          pageToken = page.nextPageToken;
-        } while (pageToken !== '');
+        const all = await everyPage(
+          (page) => client.listProducers(page),
+          (page) => page.producers,
+        );
         print(options, { producers: all.map((p) => Producer.toJSON(p)) }, () =>
           table(
             ['producer_id', 'name', 'rate_limit_rps', 'created_at', 'description'],
