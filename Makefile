@@ -49,6 +49,8 @@ docs: build
 build: $(BUILD_STAMP) $(CONSOLE_BUILT)
 $(BUILD_STAMP): $(GENERATE_STAMP) $(TS_SOURCES) package-lock.json
 	tsc -p tsconfig.build.json
+	@# package.json's bin: executable however the tree was installed (npx runs it directly).
+	@chmod +x dist/cli/main.js
 	@touch $(BUILD_STAMP)
 
 $(CONSOLE_BUILT): $(CONSOLE_SOURCES) $(STAMP)

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../src/gen/jack/jobs.js';
 import { ok, runCli } from '../support/cli.js';
 import { call, type RunningJack, startJack } from '../support/jack.js';
-import { jobIdOf, report } from '../support/jobs.js';
+import { jobIdOf, report, runQueuedJobs } from '../support/jobs.js';
 
 let jack: RunningJack;
 const jackCli = (args: string[]) => runCli(args, { env: { JACK_ADDR: jack.address } });
@@ -132,19 +132,14 @@ describe('jack enqueue, then the record (the README quick start on the embedded 
     };
     const ledger = jack.app.ledger;
     if (ledger === undefined) throw new Error('the ledger is on by default');
-    const unsubscribe = ledger.onChange((jobId) => {
-      void ledger.get(jobId).then(async (job) => {
-        const end = job === undefined ? undefined : outcome[job.producerId];
-        if (job === undefined || end === undefined || job.state !== JobState.JOB_STATE_QUEUED) {
-          return;
-        }
-        const base = { jobId, producerId: job.producerId, jobType: job.jobType };
-        await reportJob(base);
-        await reportJob({
-          ...base,
-          state: end,
-          error: end === JobState.JOB_STATE_DEAD ? 'no' : '',
-        });
+    const unsubscribe = runQueuedJobs(ledger, Object.keys(outcome), async (job) => {
+      const end = outcome[job.producerId] ?? JobState.JOB_STATE_SUCCEEDED;
+      const base = { jobId: job.jobId, producerId: job.producerId, jobType: job.jobType };
+      await reportJob(base);
+      await reportJob({
+        ...base,
+        state: end,
+        error: end === JobState.JOB_STATE_DEAD ? 'no' : '',
       });
     });
     try {

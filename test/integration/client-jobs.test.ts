@@ -12,7 +12,7 @@ import {
   JobState,
 } from '../../src/client/index.js';
 import { type RunningJack, startJack } from '../support/jack.js';
-import { jobIdOf, report } from '../support/jobs.js';
+import { jobIdOf, report, runQueuedJobs } from '../support/jobs.js';
 
 let jack: RunningJack;
 let client: JackClient;
@@ -84,14 +84,10 @@ describe('client: the job ledger', () => {
   it('enqueueAndWait answers the final record once a worker ended the job', async () => {
     const ledger = jack.app.ledger;
     if (ledger === undefined) throw new Error('the ledger is on by default');
-    const unsubscribe = ledger.onChange((jobId) => {
-      void ledger.get(jobId).then(async (job) => {
-        if (job?.producerId !== 'prod_client_wait' || job.state !== JobState.JOB_STATE_QUEUED)
-          return;
-        const base = { jobId, producerId: job.producerId, jobType: job.jobType };
-        await client.reportJobStatus(report(base));
-        await client.reportJobStatus(report({ ...base, state: JobState.JOB_STATE_SUCCEEDED }));
-      });
+    const unsubscribe = runQueuedJobs(ledger, ['prod_client_wait'], async (job) => {
+      const base = { jobId: job.jobId, producerId: job.producerId, jobType: job.jobType };
+      await client.reportJobStatus(report(base));
+      await client.reportJobStatus(report({ ...base, state: JobState.JOB_STATE_SUCCEEDED }));
     });
     try {
       const job = await client.enqueueAndWait(

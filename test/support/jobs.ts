@@ -8,6 +8,7 @@ import {
 } from '../../src/gen/jack/jobs.js';
 import { Queue } from '../../src/gen/jack/storage.js';
 import { createJobIdGenerator } from '../../src/jobid/job-id.js';
+import type { LedgerStore } from '../../src/ledger/ledger.js';
 
 const ids = createJobIdGenerator();
 
@@ -125,3 +126,44 @@ export function rawClient(address: string): {
 
 export const encodeReport = (request: ReportJobStatusRequest): Buffer =>
   Buffer.from(ReportJobStatusRequest.encode(request).finish());
+
+/**
+ * Plays a worker: every job of the given producers that appears QUEUED in
+ * `ledger` is handed to `run` once. It polls (every 20 ms) rather than
+ * listening, since a new record is no change that onChange announces.
+ * Returns the stop function.
+ */
+export function runQueuedJobs(
+  ledger: LedgerStore,
+  producers: readonly string[],
+  run: (job: Job) => Promise<void>,
+): () => void {
+  const seen = new Set<string>();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      for (const producerId of producers) {
+        const page = await ledger.list({
+          producerId,
+          jobType: undefined,
+          states: [JobState.JOB_STATE_QUEUED],
+          createdAfter: undefined,
+          createdBefore: undefined,
+          includeShadow: true,
+          limit: 100,
+          after: undefined,
+        });
+        for (const job of page.jobs) {
+          if (seen.has(job.jobId)) continue;
+          seen.add(job.jobId);
+          void run(job);
+        }
+      }
+    })().finally(() => {
+      busy = false;
+    });
+  }, 20);
+  return () => clearInterval(timer);
+}
