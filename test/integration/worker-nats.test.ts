@@ -10,26 +10,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JobState, type Job as LedgerJob } from '../../src/client/index.js';
-import {
-  createWorker,
-  type Job,
-  NonRetryableError,
-  type Worker,
-  type WorkerOptions,
-} from '../../src/worker/index.js';
+import { JobState } from '../../src/client/index.js';
+import { createWorker, type Job, NonRetryableError } from '../../src/worker/index.js';
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { eventually } from '../support/eventually.js';
 import { jobIdOf } from '../support/jobs.js';
 import { type NatsServer, natsAvailable, startNatsServer } from '../support/nats.js';
 import { createNatsWorkerLanes, type NatsWorkerLanes } from '../support/nats-worker-lanes.js';
-import {
-  enqueueJobs,
-  type JackForWorkers,
-  newJobType,
-  startJackForWorkers,
-  waitForState,
-} from '../support/worker-lanes.js';
+import { type JackForWorkers, startJackForWorkers, workerSuite } from '../support/worker-lanes.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -40,7 +28,10 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
   let advisories: Subscription;
   /** Stream sequences of the messages the server says were terminated, per consumer. */
   const terminated: { consumer: string; seq: number }[] = [];
-  const workers: Worker[] = [];
+  const { workers, worker, stopAll, enqueue, newType, record, waitState } = workerSuite(
+    () => lanes,
+    () => env,
+  );
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -57,9 +48,7 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
     );
     await lanes.nc.flush();
   }, 30_000);
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop()));
-  });
+  afterEach(stopAll);
   afterAll(async () => {
     advisories?.unsubscribe();
     env?.client.close();
@@ -67,30 +56,6 @@ describe.skipIf(!natsAvailable())('worker SDK on NATS JetStream', () => {
     await lanes?.close();
     await nats?.stop();
   });
-
-  async function worker(options: Partial<WorkerOptions>): Promise<Worker> {
-    const w = createWorker({
-      backend: lanes.backend(),
-      lanes: lanes.lanes,
-      handlers: {},
-      concurrency: 8,
-      jack: env.client,
-      logger: quiet,
-      gracePeriod: 5_000,
-      ...options,
-    });
-    workers.push(w);
-    await w.start();
-    return w;
-  }
-
-  const enqueue = (type: string, count: number, payload?: (i: number) => string) =>
-    enqueueJobs(env, type, count, payload);
-  const newType = (name: string, maxRetries: number, priority: Priority = 'high') =>
-    newJobType(env, name, maxRetries, priority);
-  const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
-  const waitState = (jobId: string, state: JobState, boundMs = 15_000) =>
-    waitForState(env, jobId, state, boundMs);
 
   it('200 jobs over four lanes, two workers: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
     const runs = new Map<string, number>();

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JobState, type Job as LedgerJob } from '../../src/client/index.js';
+import { JobState } from '../../src/client/index.js';
 import {
   createWorker,
   type Delivery,
@@ -15,24 +15,20 @@ import {
   JobTimeoutError,
   NonRetryableError,
   pubsubBackend,
-  type Worker,
-  type WorkerOptions,
 } from '../../src/worker/index.js';
-import { PRIORITIES, type Priority } from '../../src/worker/job.js';
+import { PRIORITIES } from '../../src/worker/job.js';
 import { pubsubEmulatorHost, skipWithoutEmulator } from '../support/emulator.js';
 import { eventually } from '../support/eventually.js';
 import { jobIdOf } from '../support/jobs.js';
 import { emulatorClientOptions } from '../support/pubsub-emulator.js';
 import {
   createWorkerLanes,
-  enqueueJobs,
   type JackForWorkers,
-  newJobType,
   postgresLedger,
   requirePostgres,
   startJackForWorkers,
   type WorkerLanes,
-  waitForState,
+  workerSuite,
 } from '../support/worker-lanes.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
@@ -44,44 +40,21 @@ describe.skipIf(skipWithoutEmulator() || !withPostgres)(
   () => {
     let lanes: WorkerLanes;
     let env: JackForWorkers;
-    const workers: Worker[] = [];
+    const { workers, worker, stopAll, enqueue, newType, record, waitState } = workerSuite(
+      () => lanes,
+      () => env,
+    );
 
     beforeAll(async () => {
       lanes = await createWorkerLanes(pubsubEmulatorHost());
       env = await startJackForWorkers(lanes, 2, await postgresLedger('worker_sdk'));
     });
-    afterEach(async () => {
-      await Promise.all(workers.splice(0).map((w) => w.stop()));
-    });
+    afterEach(stopAll);
     afterAll(async () => {
       env?.client.close();
       await env?.jack.close();
       await lanes?.close();
     });
-
-    async function worker(options: Partial<WorkerOptions>): Promise<Worker> {
-      const w = createWorker({
-        backend: lanes.backend(),
-        lanes: lanes.lanes,
-        handlers: {},
-        concurrency: 8,
-        jack: env.client,
-        logger: quiet,
-        gracePeriod: 5_000,
-        ...options,
-      });
-      workers.push(w);
-      await w.start();
-      return w;
-    }
-
-    const enqueue = (type: string, count: number, payload?: (i: number) => string) =>
-      enqueueJobs(env, type, count, payload);
-    const newType = (name: string, maxRetries: number, priority: Priority = 'high') =>
-      newJobType(env, name, maxRetries, priority);
-    const record = (jobId: string): Promise<LedgerJob> => env.client.getJob({ jobId });
-    const waitState = (jobId: string, state: JobState, boundMs = 15_000) =>
-      waitForState(env, jobId, state, boundMs);
 
     it('2 000 jobs over four lanes, two workers of concurrency 8: each runs once and is SUCCEEDED once in the ledger; a duplicate delivery runs once', async () => {
       const runs = new Map<string, number>();

@@ -14,7 +14,13 @@ import {
   type Job as LedgerJob,
   Queue,
 } from '../../src/client/index.js';
-import { pubsubBackend } from '../../src/worker/index.js';
+import {
+  createWorker,
+  pubsubBackend,
+  type Worker,
+  type WorkerBackend,
+  type WorkerOptions,
+} from '../../src/worker/index.js';
 import { PRIORITIES, type Priority } from '../../src/worker/job.js';
 import { uniqueName } from './emulator.js';
 import { eventually } from './eventually.js';
@@ -198,4 +204,43 @@ export async function waitForState(
     boundMs,
   );
   return last as LedgerJob;
+}
+
+/**
+ * What a worker suite works with, whichever backend its lanes are on:
+ * `worker()` starts one (concurrency 8, quiet, reporting to env's Jack) and
+ * keeps it for `stopAll()` after each test, plus the helpers above bound to
+ * env. Lanes and env come through getters: a suite makes them in beforeAll.
+ */
+export function workerSuite(
+  lanesOf: () => { lanes: Record<Priority, string>; backend(): WorkerBackend },
+  envOf: () => JackForWorkers,
+) {
+  const workers: Worker[] = [];
+  return {
+    workers,
+    async worker(options: Partial<WorkerOptions>): Promise<Worker> {
+      const w = createWorker({
+        backend: lanesOf().backend(),
+        lanes: lanesOf().lanes,
+        handlers: {},
+        concurrency: 8,
+        jack: envOf().client,
+        logger: { info() {}, warn() {}, error() {} },
+        gracePeriod: 5_000,
+        ...options,
+      });
+      workers.push(w);
+      await w.start();
+      return w;
+    },
+    stopAll: () => Promise.all(workers.splice(0).map((w) => w.stop())),
+    enqueue: (type: string, count: number, payload?: (i: number) => string) =>
+      enqueueJobs(envOf(), type, count, payload),
+    newType: (name: string, maxRetries: number, priority: Priority = 'high') =>
+      newJobType(envOf(), name, maxRetries, priority),
+    record: (jobId: string): Promise<LedgerJob> => envOf().client.getJob({ jobId }),
+    waitState: (jobId: string, state: JobState, boundMs = 15_000) =>
+      waitForState(envOf(), jobId, state, boundMs),
+  };
 }
